@@ -1,0 +1,84 @@
+#!/usr/bin/env python3
+"""Project task runner. Needs only python3 and pip: it bootstraps everything else.
+
+    python3 dev.py demo   # the main job (offline when no Cloudflare credentials are set)
+    python3 dev.py test   # lint, type-check and the whole test suite
+
+It creates ``.tools/`` (a venv holding a pinned ``uv``) and ``.venv/`` (the project with all
+extras and the dev group, installed exactly from ``uv.lock``). Both are git-ignored.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+UV_VERSION = "0.13.8"
+TOOLS = ROOT / ".tools"
+VENV = ROOT / ".venv"
+BIN = "Scripts" if os.name == "nt" else "bin"
+
+
+def _run(*cmd: str | os.PathLike[str], env: dict[str, str] | None = None) -> int:
+    print("+", " ".join(str(c) for c in cmd), flush=True)
+    return subprocess.call([str(c) for c in cmd], cwd=ROOT, env=env)  # noqa: S603 - our own argv
+
+
+def _uv() -> Path:
+    uv = TOOLS / BIN / "uv"
+    if not uv.exists():
+        print(f"Bootstrapping uv {UV_VERSION} into {TOOLS.name}/ ...", flush=True)
+        venv.EnvBuilder(with_pip=True, clear=True).create(TOOLS)
+        code = _run(TOOLS / BIN / "python", "-m", "pip", "install", "-q", f"uv=={UV_VERSION}")
+        if code:
+            sys.exit(f"Could not install uv {UV_VERSION} with pip (exit {code}).")
+    return uv
+
+
+def sync() -> None:
+    """Install the locked dependencies (all extras + dev group) into .venv, exactly."""
+    env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never", "UV_PROJECT_ENVIRONMENT": str(VENV)}
+    code = _run(_uv(), "sync", "--frozen", "--all-extras", "--python", sys.executable, env=env)
+    if code:
+        sys.exit(f"Installing the locked dependencies failed (exit {code}).")
+
+
+def py(*args: str) -> int:
+    return _run(VENV / BIN / "python", *args)
+
+
+def test(extra: list[str]) -> int:
+    sync()
+    steps = [
+        ("-m", "ruff", "check", "."),
+        ("-m", "ruff", "format", "--check", "."),
+        ("-m", "mypy"),
+        ("-m", "pytest", *extra),
+    ]
+    for step in steps:
+        code = py(*step)
+        if code:
+            print(f"FAILED: python {' '.join(step)} (exit {code})", flush=True)
+            return code
+    return 0
+
+
+def demo(extra: list[str]) -> int:
+    sync()
+    return py(str(ROOT / "demo" / "tour.py"), *extra)
+
+
+def main(argv: list[str]) -> int:
+    commands = {"test": test, "demo": demo}
+    if not argv or argv[0] not in commands:
+        print(__doc__)
+        return 2
+    return commands[argv[0]](argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,291 @@
+"""One exception tree for everything the core raises.
+
+``WorkersAIError``
+ ├─ ``ConfigurationError`` (also a ``ValueError``): bad settings, raised before any I/O
+ ├─ ``InvalidRequestError`` (also a ``ValueError``): bad input caught before any I/O
+ └─ ``APIError``: something went wrong talking to Workers AI
+     ├─ ``APIConnectionError`` ─ ``APITimeoutError``
+     ├─ ``APIResponseValidationError``: a 2xx body we cannot read
+     ├─ ``StreamError``: an SSE stream broke (error event, no ``[DONE]``, bad JSON)
+     └─ ``APIStatusError(status_code, code, message, request_id)`` and one subclass per meaning:
+        ``BadRequestError`` (``LoRANotSupportedError``), ``AuthenticationError``,
+        ``PermissionDeniedError``, ``NotFoundError`` (``ModelNotFoundError``,
+        ``AccountNotFoundError``), ``RequestTimeoutError``, ``ConflictError``,
+        ``PayloadTooLargeError``, ``RateLimitError`` (``CapacityError``,
+        ``QuotaExceededError``), ``InternalServerError``.
+
+Which class a response maps to is decided by :func:`workers_ai.retry.error_class_for`
+from the table in this module: Cloudflare's own error code first, HTTP status second.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class WorkersAIError(Exception):
+    """Base class of every error raised by this package."""
+
+
+class ConfigurationError(WorkersAIError, ValueError):
+    """Settings are missing or invalid (raised at construction or before the first request)."""
+
+
+class InvalidRequestError(WorkersAIError, ValueError):
+    """The request is invalid and was rejected locally, before any network call."""
+
+
+class APIError(WorkersAIError):
+    """A request to Workers AI failed.
+
+    Attributes:
+        message: Human-readable description (never contains the API token).
+        body: The parsed error body, or a short excerpt of a non-JSON body.
+    """
+
+    def __init__(self, message: str, *, body: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.body = body
+
+
+class APIConnectionError(APIError):
+    """The request never got an HTTP response (DNS, refused connection, reset...)."""
+
+    def __init__(self, message: str = "Connection error.", *, body: Any = None) -> None:
+        super().__init__(message, body=body)
+
+
+class APITimeoutError(APIConnectionError):
+    """The request timed out on our side (connect, read, write or pool timeout)."""
+
+    def __init__(self, message: str = "Request timed out.", *, body: Any = None) -> None:
+        super().__init__(message, body=body)
+
+
+class APIResponseValidationError(APIError):
+    """A successful (2xx) response whose body is not what the API documents."""
+
+
+class APIStatusError(APIError):
+    """Workers AI answered with an error status or a ``success: false`` envelope.
+
+    Attributes:
+        status_code: HTTP status code of the response.
+        code: The first Cloudflare error code (``errors[0].code``), if any.
+        codes: All Cloudflare error codes in the body.
+        errors: The ``errors`` array of the envelope, as received.
+        request_id: A request identifier from the response headers, if any.
+        headers: The response headers (lower-case names), e.g. for ``retry-after``.
+        hint: What the user can do about it, when we know.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        code: int | None = None,
+        codes: tuple[int, ...] = (),
+        errors: list[dict[str, Any]] | None = None,
+        request_id: str | None = None,
+        hint: str | None = None,
+        headers: dict[str, str] | None = None,
+        body: Any = None,
+    ) -> None:
+        super().__init__(message, body=body)
+        self.headers = headers or {}
+        self.status_code = status_code
+        self.code = code
+        self.codes = codes or ((code,) if code is not None else ())
+        self.errors = errors or []
+        self.request_id = request_id
+        self.hint = hint
+
+    def __str__(self) -> str:
+        parts = [f"HTTP {self.status_code}"]
+        if self.code is not None:
+            parts.append(f"code {self.code}")
+        text = f"{self.message} ({', '.join(parts)})"
+        if self.hint:
+            text += f" Hint: {self.hint}"
+        if self.request_id:
+            text += f" [request id: {self.request_id}]"
+        return text
+
+    def __reduce__(self) -> Any:  # keep keyword-only fields when pickled (e.g. by multiprocessing)
+        return (_rebuild_status_error, (type(self), self.__dict__.copy()))
+
+
+def _rebuild_status_error(cls: type[APIStatusError], state: dict[str, Any]) -> APIStatusError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, state.get("message", ""))
+    error.__dict__.update(state)
+    return error
+
+
+class BadRequestError(APIStatusError):
+    """The input was rejected (HTTP 400; codes 5006, 3030, 5004, 3003, 3039, 7000...)."""
+
+
+class LoRANotSupportedError(BadRequestError):
+    """A ``lora`` was given for a model that does not support LoRA adapters (code 5005)."""
+
+
+class AuthenticationError(APIStatusError):
+    """The API token is missing, wrong or lacks permission (code 10000, HTTP 401/403)."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """The account may not use this model or service (HTTP 403; 5018, 3041, 5016, 3023)."""
+
+
+class NotFoundError(APIStatusError):
+    """The route or object does not exist (HTTP 404)."""
+
+
+class ModelNotFoundError(NotFoundError):
+    """No such model (codes 5007 and 3042)."""
+
+
+class AccountNotFoundError(NotFoundError):
+    """The account id (or the URL built from it) is wrong (codes 7003 and 7000)."""
+
+
+class RequestTimeoutError(APIStatusError):
+    """Workers AI timed out or aborted the inference (HTTP 408; codes 3007, 3008)."""
+
+
+class ConflictError(APIStatusError):
+    """HTTP 409."""
+
+
+class PayloadTooLargeError(APIStatusError):
+    """The request body is too large (HTTP 413; code 3006)."""
+
+
+class RateLimitError(APIStatusError):
+    """Too many requests (HTTP 429; code 3021). Retried by the client."""
+
+
+class CapacityError(RateLimitError):
+    """Workers AI is temporarily out of capacity (code 3040). Retried by the client."""
+
+
+class QuotaExceededError(RateLimitError):
+    """The daily free allocation of neurons is used up (code 3036; 4006 via bindings).
+
+    Never retried: it resets at 00:00 UTC, or upgrade to the paid plan.
+    """
+
+
+class InternalServerError(APIStatusError):
+    """Workers AI or a proxy failed (HTTP 5xx)."""
+
+
+class StreamError(APIError):
+    """A server-sent-event stream broke after it started.
+
+    Raised for an error event inside the stream, a stream that ended without ``data: [DONE]``,
+    or an event whose data is not valid JSON. Never retried once events were handed out.
+
+    Attributes:
+        code: The Cloudflare error code of an in-stream error event, if any.
+        error_class: The :class:`APIStatusError` subclass the code maps to, if any, so callers
+            can tell a capacity error from an input error.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: int | None = None,
+        error_class: type[APIStatusError] | None = None,
+        body: Any = None,
+    ) -> None:
+        super().__init__(message, body=body)
+        self.code = code
+        self.error_class = error_class
+
+    def __str__(self) -> str:
+        return self.message if self.code is None else f"{self.message} (code {self.code})"
+
+
+_ACCOUNT_HINT = (
+    "Check the account id (CLOUDFLARE_ACCOUNT_ID): it is the 32-character hex id from the "
+    "Cloudflare dashboard URL, not your email or zone id. Also check base_url."
+)
+_AUTH_HINT = (
+    "Check the API token (CLOUDFLARE_API_TOKEN): it must be valid and have the "
+    "'Workers AI Read' permission for this account."
+)
+_MODEL_HINT = (
+    "Check the model id: it must be a full id such as '@cf/meta/llama-3.1-8b-instruct'. "
+    "List models with WorkersAIClient.models_search()."
+)
+_QUOTA_HINT = (
+    "The free allocation (10,000 neurons/day) resets at 00:00 UTC; upgrade to Workers Paid "
+    "to continue now."
+)
+_CAPACITY_HINT = "Retry later, or use a less busy model."
+_RATE_HINT = (
+    "Lower concurrency or request rate; Workers AI limits requests per minute per task "
+    "(e.g. 300/min for text generation)."
+)
+_TOO_LARGE_HINT = "Send fewer or shorter inputs per request."
+_LORA_HINT = "This model does not accept LoRA adapters; remove `lora` or pick a LoRA-capable model."
+
+
+#: Cloudflare error code -> (exception class, hint). Codes not listed fall back to HTTP status.
+CODE_TABLE: dict[int, tuple[type[APIStatusError], str | None]] = {
+    10000: (AuthenticationError, _AUTH_HINT),
+    2009: (AuthenticationError, "Check the AI Gateway token (cf-aig-authorization)."),
+    7003: (AccountNotFoundError, _ACCOUNT_HINT),
+    7000: (AccountNotFoundError, _ACCOUNT_HINT),
+    5007: (ModelNotFoundError, _MODEL_HINT),
+    3042: (ModelNotFoundError, _MODEL_HINT),
+    5006: (BadRequestError, None),
+    3030: (BadRequestError, None),
+    5004: (BadRequestError, "Binary inputs must be base64 or a list of byte values."),
+    3003: (BadRequestError, None),
+    3039: (BadRequestError, None),
+    5005: (LoRANotSupportedError, _LORA_HINT),
+    5019: (BadRequestError, "This API form is deprecated; upgrade the client."),
+    5018: (PermissionDeniedError, "This account may not use this model."),
+    3041: (PermissionDeniedError, "This account may not use this model."),
+    5016: (
+        PermissionDeniedError,
+        "Accept the model's license first (for Llama 3.2 vision: send {'prompt': 'agree'} once).",
+    ),
+    3023: (PermissionDeniedError, "Workers AI is not available for this account."),
+    3006: (PayloadTooLargeError, _TOO_LARGE_HINT),
+    3007: (RequestTimeoutError, "Stream the response or ask for fewer tokens."),
+    3008: (RequestTimeoutError, None),
+    3021: (RateLimitError, _RATE_HINT),
+    3040: (CapacityError, _CAPACITY_HINT),
+    3036: (QuotaExceededError, _QUOTA_HINT),
+    4006: (QuotaExceededError, _QUOTA_HINT),
+}
+
+#: HTTP status -> exception class, used when no code in the body is in :data:`CODE_TABLE`.
+STATUS_TABLE: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    405: BadRequestError,
+    408: RequestTimeoutError,
+    409: ConflictError,
+    413: PayloadTooLargeError,
+    422: BadRequestError,
+    429: RateLimitError,
+}
+
+#: Hints by HTTP status when no code-specific hint applies.
+STATUS_HINTS: dict[int, str] = {
+    401: _AUTH_HINT,
+    403: _AUTH_HINT,
+    404: _ACCOUNT_HINT,
+    429: _RATE_HINT,
+    413: _TOO_LARGE_HINT,
+}

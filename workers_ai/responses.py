@@ -1,0 +1,218 @@
+"""Response objects: unwrapped payloads with metadata, and open SSE streams.
+
+The stream classes drive the pure :class:`~workers_ai.streaming.EventStreamReader` with lines
+from httpx; they hold no decoding logic of their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from workers_ai.retry import transport_error
+from workers_ai.streaming import ChatStreamAccumulator, EventStreamReader
+from workers_ai.types import ChatDelta, ChatResult, ResponseMeta
+
+
+@dataclass(frozen=True)
+class APIResponse:
+    """A successful response: the unwrapped payload and what the headers said."""
+
+    data: Any
+    meta: ResponseMeta
+
+
+@dataclass(frozen=True)
+class ChatResponse:
+    """A normalised chat answer and its response metadata."""
+
+    result: ChatResult
+    meta: ResponseMeta
+
+
+class EventStream:
+    """An open SSE stream of decoded JSON events (dicts), ending at ``data: [DONE]``.
+
+    Iterate it, or use it as a context manager to be sure the connection is released.
+    ``meta`` holds the response headers' information. An error event, a body that ends without
+    ``[DONE]``, or malformed JSON raise :class:`~workers_ai.errors.StreamError`.
+    """
+
+    def __init__(
+        self,
+        meta: ResponseMeta,
+        response: httpx.Response | None = None,
+        *,
+        payload: Any = None,
+    ) -> None:
+        self.meta = meta
+        self._response = response
+        self._reader = EventStreamReader()
+        self._pending: list[dict[str, Any]] = []
+        self._lines = response.iter_lines() if response is not None else iter(())
+        if response is None:
+            # A JSON body answered a stream request (gpt-oss does this): one event.
+            self._pending = [payload] if isinstance(payload, dict) else []
+            self._finished = True
+        else:
+            self._finished = False
+
+    def _prefetch(self) -> None:
+        """Read until the first event (or the end) so start-of-stream errors can be retried."""
+        while not self._pending and not self._finished:
+            self._pending.extend(self._read_more())
+
+    def _read_more(self) -> list[dict[str, Any]]:
+        try:
+            line = next(self._lines)
+        except StopIteration:
+            self._finished = True
+            return self._reader.close()
+        except httpx.TransportError as exc:
+            raise transport_error(exc) from exc
+        events = self._reader.feed_line(line)
+        if self._reader.done:
+            self._finished = True
+        return events
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        try:
+            while self._pending or not self._finished:
+                if self._pending:
+                    yield self._pending.pop(0)
+                else:
+                    self._pending.extend(self._read_more())
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Release the connection (safe to call twice)."""
+        if self._response is not None:
+            self._response.close()
+
+    def __enter__(self) -> EventStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class AsyncEventStream:
+    """The async twin of :class:`EventStream` (iterate with ``async for``)."""
+
+    def __init__(
+        self,
+        meta: ResponseMeta,
+        response: httpx.Response | None = None,
+        *,
+        payload: Any = None,
+    ) -> None:
+        self.meta = meta
+        self._response = response
+        self._reader = EventStreamReader()
+        self._pending: list[dict[str, Any]] = []
+        self._lines: AsyncIterator[str] | None = None
+        if response is None:
+            self._pending = [payload] if isinstance(payload, dict) else []
+            self._finished = True
+        else:
+            self._lines = response.aiter_lines()
+            self._finished = False
+
+    async def _prefetch(self) -> None:
+        while not self._pending and not self._finished:
+            self._pending.extend(await self._read_more())
+
+    async def _read_more(self) -> list[dict[str, Any]]:
+        assert self._lines is not None
+        try:
+            line = await self._lines.__anext__()
+        except StopAsyncIteration:
+            self._finished = True
+            return self._reader.close()
+        except httpx.TransportError as exc:
+            raise transport_error(exc) from exc
+        events = self._reader.feed_line(line)
+        if self._reader.done:
+            self._finished = True
+        return events
+
+    async def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
+        try:
+            while self._pending or not self._finished:
+                if self._pending:
+                    yield self._pending.pop(0)
+                else:
+                    self._pending.extend(await self._read_more())
+        finally:
+            await self.aclose()
+
+    async def aclose(self) -> None:
+        """Release the connection (safe to call twice)."""
+        if self._response is not None:
+            await self._response.aclose()
+
+    async def __aenter__(self) -> AsyncEventStream:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+class ChatStream:
+    """A stream of normalised :class:`~workers_ai.types.ChatDelta`; ``result()`` afterwards."""
+
+    def __init__(self, events: EventStream, accumulator: ChatStreamAccumulator) -> None:
+        self.meta = events.meta
+        self._events = events
+        self._acc = accumulator
+        self._done = False
+
+    def __iter__(self) -> Iterator[ChatDelta]:
+        with self._events:
+            for event in self._events:
+                delta = self._acc.feed(event)
+                if delta is not None:
+                    yield delta
+            self._done = True
+            yield self._acc.finish()
+
+    def result(self) -> ChatResult:
+        """The whole message, once the stream has been consumed."""
+        if not self._done:
+            raise RuntimeError("ChatStream.result() is available after iterating the stream")
+        return self._acc.result()
+
+    def close(self) -> None:
+        self._events.close()
+
+
+class AsyncChatStream:
+    """The async twin of :class:`ChatStream`."""
+
+    def __init__(self, events: AsyncEventStream, accumulator: ChatStreamAccumulator) -> None:
+        self.meta = events.meta
+        self._events = events
+        self._acc = accumulator
+        self._done = False
+
+    async def __aiter__(self) -> AsyncIterator[ChatDelta]:
+        async with self._events:
+            async for event in self._events:
+                delta = self._acc.feed(event)
+                if delta is not None:
+                    yield delta
+            self._done = True
+            yield self._acc.finish()
+
+    def result(self) -> ChatResult:
+        """The whole message, once the stream has been consumed."""
+        if not self._done:
+            raise RuntimeError("AsyncChatStream.result() is available after iterating the stream")
+        return self._acc.result()
+
+    async def aclose(self) -> None:
+        await self._events.aclose()

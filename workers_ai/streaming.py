@@ -1,0 +1,799 @@
+"""Server-sent events and stream accumulation (pure: no I/O; the clients feed it lines).
+
+:class:`SSEDecoder` turns lines into :class:`SSEEvent` s (WHATWG rules);
+:class:`EventStreamReader` turns those into JSON dicts, stops at ``data: [DONE]`` and raises
+:class:`~workers_ai.errors.StreamError` for error events, bad JSON or a missing ``[DONE]``;
+:class:`ChatStreamAccumulator` turns every stream shape of spec §3 into
+:class:`~workers_ai.types.ChatDelta` s and one consistent :class:`~workers_ai.types.ChatResult`.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import math
+import re
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Final, Literal
+
+from workers_ai.chat import normalize_chat_result, usage_from_wire
+from workers_ai.errors import CODE_TABLE, StreamError
+from workers_ai.tools import parse_text_tool_calls, parse_tool_call
+from workers_ai.types import ChatDelta, ChatResult, ToolCall, ToolCallDelta, Usage
+
+__all__ = [
+    "DONE", "ChatStreamAccumulator", "EventStreamReader", "SSEDecoder", "SSEEvent",
+    "StreamSentinel", "parse_event_data", "split_sse_lines", "stream_error_from_payload",
+]  # fmt: skip
+
+_EXCERPT_CHARS = 160
+_LINE_BREAK_RE = re.compile(r"\r\n|\r|\n")
+
+# --- SSE framing -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SSEEvent:
+    """One dispatched server-sent event.
+
+    Attributes:
+        event: The event type (``"message"`` when the stream named none).
+        data: The ``data:`` lines of the event joined with ``"\\n"``.
+        id: The last event id seen on the stream so far (ids persist across events).
+        retry: The reconnection time in ms sent with this event, if any.
+    """
+
+    event: str = "message"
+    data: str = ""
+    id: str | None = None
+    retry: int | None = None
+
+
+def split_sse_lines(text: str) -> list[str]:
+    """Split a whole body into lines like ``httpx.Response.iter_lines()`` does.
+
+    ``\\r\\n``, ``\\r`` and ``\\n`` all end a line; a final line terminator adds no empty line.
+    """
+    lines = _LINE_BREAK_RE.split(text)
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+class SSEDecoder:
+    """A line-at-a-time decoder of the ``text/event-stream`` format (WHATWG HTML §9.2.6).
+
+    ``data:`` lines accumulate (joined with ``"\\n"``), ``event:``/``id:``/``retry:`` set the
+    event's fields, lines starting with ``:`` are comments, one space after the colon is
+    dropped, and a blank line dispatches the event. An event without ``data`` is not
+    dispatched. Unlike a browser, :meth:`flush` also dispatches a last event the server did not
+    terminate with a blank line (some servers end the body right after ``data: [DONE]``).
+    """
+
+    def __init__(self) -> None:
+        self._data: list[str] = []
+        self._event = ""
+        self._last_id: str | None = None
+        self._retry: int | None = None
+        self._first_line = True
+
+    def decode(self, line: str) -> SSEEvent | None:
+        """Feed one line (terminator optional); return the event a blank line completes."""
+        line = line.rstrip("\r\n")
+        if self._first_line:
+            self._first_line = False
+            line = line.removeprefix("\ufeff")
+        if not line:
+            return self._dispatch()
+        if line.startswith(":"):
+            return None
+        name, _, value = line.partition(":")
+        value = value.removeprefix(" ")
+        if name == "data":
+            self._data.append(value)
+        elif name == "event":
+            self._event = value
+        elif name == "id" and "\0" not in value:
+            self._last_id = value
+        elif name == "retry" and value.isascii() and value.isdigit():
+            self._retry = int(value)
+        return None
+
+    def flush(self) -> SSEEvent | None:
+        """Dispatch the pending event at the end of the body, if it has data."""
+        return self._dispatch()
+
+    def _dispatch(self) -> SSEEvent | None:
+        data, event, retry = self._data, self._event, self._retry
+        self._data, self._event, self._retry = [], "", None
+        if not data:
+            return None
+        return SSEEvent(
+            event=event or "message", data="\n".join(data), id=self._last_id, retry=retry
+        )
+
+
+# --- Event data: [DONE], JSON, error events ----------------------------------------------------
+
+
+class StreamSentinel(enum.Enum):
+    """Marker values of a stream (only :data:`DONE`)."""
+
+    DONE = "[DONE]"
+
+
+#: Returned by :func:`parse_event_data` for ``data: [DONE]``.
+DONE: Final = StreamSentinel.DONE
+
+
+def _excerpt(text: str, limit: int = _EXCERPT_CHARS) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _code_from_wire(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return None
+
+
+def _error_items_from_payload(payload: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Error objects of the documented shapes: ``errors: [...]``, ``error: {...}|[...]|str``."""
+    raw: Any = payload.get("errors") or payload.get("error") or []
+    if isinstance(raw, (dict, str)):
+        raw = [raw]
+    items: list[dict[str, Any]] = []
+    for item in raw if isinstance(raw, list) else []:
+        if isinstance(item, dict):
+            items.append(item)
+        elif isinstance(item, str) and item:
+            items.append({"message": item})
+    return items
+
+
+def stream_error_from_payload(
+    payload: Mapping[str, Any], *, force: bool = False
+) -> StreamError | None:
+    """Return the :class:`StreamError` an event stands for, or ``None`` for a normal event.
+
+    Error shapes: ``{"errors": [{"code", "message"}]}`` (non-empty), ``{"success": false}``,
+    OpenAI ``{"error": {"message", "code" | "type"}}``, AI Gateway ``{"error": [{code,
+    message}]}``. ``"errors": []`` on a normal event is not an error.
+    ``force`` treats the payload as an error whatever its shape (an ``event: error`` event).
+    """
+    items = _error_items_from_payload(payload)
+    if not items and not force and payload.get("success") is not False:
+        return None
+    codes = [c for c in (_code_from_wire(i.get("code")) for i in items) if c is not None]
+    known = next((c for c in codes if c in CODE_TABLE), None)
+    code = known if known is not None else (codes[0] if codes else None)
+    texts = [str(i.get("message") or i.get("type") or "") for i in items]
+    message = "; ".join(t for t in texts if t) or _excerpt(json.dumps(payload, default=str))
+    return StreamError(
+        f"Workers AI stream error: {_excerpt(message)}",
+        code=code,
+        error_class=CODE_TABLE[known][0] if known is not None else None,
+        body=dict(payload),
+    )
+
+
+def parse_event_data(event: SSEEvent) -> dict[str, Any] | Literal[StreamSentinel.DONE]:
+    """Decode one event's data: :data:`DONE`, or the JSON object it carries.
+
+    Raises:
+        StreamError: The data is an error event (``code``/``error_class`` set from
+            :data:`~workers_ai.errors.CODE_TABLE`), is not valid JSON, or is not an object.
+    """
+    data = event.data.strip()
+    if data == "[DONE]":
+        return DONE
+    is_error = event.event == "error"
+    try:
+        payload = json.loads(data)
+    except ValueError:
+        what = "stream error" if is_error else "malformed JSON in stream event"
+        raise StreamError(f"Workers AI {what}: {_excerpt(data)!r}", body=_excerpt(data)) from None
+    if not isinstance(payload, dict):
+        kind = "error" if is_error else "stream event data is not a JSON object"
+        raise StreamError(f"Workers AI {kind}: {_excerpt(data)!r}", body=payload)
+    error = stream_error_from_payload(payload, force=is_error)
+    if error is not None:
+        raise error
+    return payload
+
+
+class EventStreamReader:
+    """Turns body lines into JSON events; the clients feed it and yield what it returns.
+
+    ``for line in response.iter_lines(): yield from reader.feed_line(line)``, then
+    ``yield from reader.close()``. Events with blank data (keep-alives) are skipped; lines
+    after ``[DONE]`` are ignored.
+    """
+
+    def __init__(self) -> None:
+        self._decoder = SSEDecoder()
+        self._done = False
+        self._events = 0
+
+    @property
+    def done(self) -> bool:
+        """Whether ``data: [DONE]`` has been read."""
+        return self._done
+
+    def feed_line(self, line: str) -> list[dict[str, Any]]:
+        """Feed one line; return the data events it completes (raises like ``parse_event_data``)."""
+        if self._done:
+            return []
+        return self._handle(self._decoder.decode(line))
+
+    def close(self) -> list[dict[str, Any]]:
+        """End of body: return a last unterminated event; raise StreamError if no ``[DONE]``."""
+        events = [] if self._done else self._handle(self._decoder.flush())
+        if not self._done:
+            raise StreamError(
+                f"stream ended without data: [DONE] after {self._events} event(s); "
+                "the connection was probably cut short"
+            )
+        return events
+
+    def _handle(self, event: SSEEvent | None) -> list[dict[str, Any]]:
+        if event is None or not event.data.strip():
+            return []
+        payload = parse_event_data(event)
+        if payload is DONE:
+            self._done = True
+            return []
+        self._events += 1
+        return [payload]
+
+
+# --- One event -> its wire fields --------------------------------------------------------------
+
+
+@dataclass
+class _WireDelta:
+    """The user-visible fields of one stream event, before any buffering."""
+
+    text: str = ""
+    reasoning: str = ""
+    tool_fragments: list[Mapping[str, Any]] = field(default_factory=list)
+    finish_reason: str | None = None
+    usage: Usage | None = None
+    model: str | None = None
+    id: str | None = None
+
+
+def _first_str(source: Mapping[str, Any], *keys: str) -> str:
+    return next((v for v in map(source.get, keys) if isinstance(v, str) and v), "")
+
+
+def _text_from_content(content: Any) -> str:
+    """``delta.content`` as text: a string, or a list of ``{"type": "text", "text"}`` parts."""
+    if isinstance(content, list):
+        parts = (p.get("text") if isinstance(p, dict) else p for p in content)
+        return "".join(p for p in parts if isinstance(p, str))
+    return content if isinstance(content, str) else ""
+
+
+def _dicts(value: Any) -> list[Mapping[str, Any]]:
+    return [v for v in value if isinstance(v, Mapping)] if isinstance(value, list) else []
+
+
+def _first_choice(event: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    choices = _dicts(event.get("choices"))
+    return choices[0] if choices else None
+
+
+def _wire_delta_from_event(event: Mapping[str, Any]) -> _WireDelta:
+    """Read one stream event, OpenAI chunk or native event.
+
+    When ``choices`` is present it wins for the whole event: a mixed event carrying both
+    ``choices[0].delta.content`` and ``response`` (the same text) is read once, from choices.
+    """
+    choice = _first_choice(event)
+    if choice is not None:
+        delta = choice.get("delta")
+        delta = delta if isinstance(delta, Mapping) else {}
+        text = _text_from_content(delta.get("content")) or _first_str(choice, "text")
+        reasoning = _first_str(delta, "reasoning_content", "reasoning")
+        fragments = _dicts(delta.get("tool_calls"))
+        finish = choice.get("finish_reason") or event.get("finish_reason")
+    else:
+        text = _first_str(event, "response")
+        reasoning = _first_str(event, "reasoning_content", "reasoning")
+        fragments = _dicts(event.get("tool_calls"))
+        finish = event.get("finish_reason")
+    raw_usage = event.get("usage")
+    return _WireDelta(
+        text=text,
+        reasoning=reasoning,
+        tool_fragments=fragments,
+        finish_reason=finish if isinstance(finish, str) and finish else None,
+        usage=usage_from_wire(raw_usage) if isinstance(raw_usage, dict) else None,
+        model=_first_str(event, "model") or None,
+        id=_first_str(event, "id") or None,
+    )
+
+
+def _is_complete_result(event: Mapping[str, Any]) -> bool:
+    """Whether an event is a whole non-stream result (gpt-oss answers streams with JSON)."""
+    choice = _first_choice(event)
+    response = event.get("response")
+    return (
+        (choice is not None and "message" in choice and "delta" not in choice)
+        or isinstance(event.get("output"), list)  # the Responses shape
+        or (isinstance(event.get("result"), Mapping) and "success" in event)  # an envelope
+        or (response is not None and not isinstance(response, str))  # a JSON-mode object
+    )
+
+
+# --- <think> splitting of streamed text --------------------------------------------------------
+
+_OPEN_TAG, _CLOSE_TAG = "<think>", "</think>"
+_START, _THINK, _ANSWER = "start", "think", "answer"
+
+
+def _partial_tag_len(text: str, tag: str) -> int:
+    """Length of the longest suffix of ``text`` that is a proper prefix of ``tag``."""
+    for size in range(min(len(tag) - 1, len(text)), 0, -1):
+        if text.endswith(tag[:size]):
+            return size
+    return 0
+
+
+def _held_reasoning_len(text: str) -> int:
+    """How much of the reasoning tail to hold back: a partial ``</think>`` + whitespace."""
+    end = len(text) - _partial_tag_len(text, _CLOSE_TAG)
+    while end > 0 and text[end - 1].isspace():
+        end -= 1
+    return len(text) - end
+
+
+class _ThinkSplitter:
+    """Splits streamed answer text into ``(reasoning, answer)`` (modes: the accumulator's).
+
+    Tag characters are never emitted; only a possible partial tag (and whitespace before it)
+    is held back. Whitespace around the reasoning and at the start of the answer after
+    ``</think>`` is dropped (as :func:`~workers_ai.chat.split_think` does).
+    """
+
+    def __init__(self, think_tags: bool | None) -> None:
+        self._mode = think_tags
+        self._state = _ANSWER if think_tags is False else _START
+        self._buf = ""
+        self._strip_lead = False
+
+    def push(self, text: str) -> tuple[str, str]:
+        """Feed text; return ``(reasoning, answer)`` that can be emitted now."""
+        if self._state == _ANSWER and not self._strip_lead:
+            return "", text
+        self._buf += text
+        if self._state == _START:
+            self._leave_start()
+        reasoning = self._drain_think() if self._state == _THINK else ""
+        answer = self._drain_answer() if self._state == _ANSWER else ""
+        return reasoning, answer
+
+    def finish(self) -> tuple[str, str]:
+        """Flush what is held at the end of the stream."""
+        buf, self._buf = self._buf, ""
+        if self._state == _START:
+            return (buf.strip(), "") if self._mode else ("", buf)
+        if self._state == _THINK:
+            return buf.strip() if self._strip_lead else buf.rstrip(), ""
+        return "", buf.lstrip() if self._strip_lead else buf
+
+    def _leave_start(self) -> None:
+        head = self._buf.lstrip()
+        if head.startswith(_OPEN_TAG):
+            self._buf, self._state, self._strip_lead = head[len(_OPEN_TAG) :], _THINK, True
+        elif not head or _OPEN_TAG.startswith(head):
+            return  # still undecided: only whitespace or a prefix of "<think>" so far
+        elif self._mode:
+            self._buf, self._state, self._strip_lead = head, _THINK, True
+        else:
+            self._state = _ANSWER
+
+    def _strip_leading_whitespace(self) -> None:
+        if self._strip_lead:
+            self._buf = self._buf.lstrip()
+            self._strip_lead = not self._buf
+
+    def _drain_think(self) -> str:
+        self._strip_leading_whitespace()
+        end = self._buf.find(_CLOSE_TAG)
+        if end >= 0:
+            reasoning = self._buf[:end].rstrip()
+            self._buf = self._buf[end + len(_CLOSE_TAG) :]
+            self._state, self._strip_lead = _ANSWER, True
+            return reasoning
+        cut = len(self._buf) - _held_reasoning_len(self._buf)
+        reasoning, self._buf = self._buf[:cut], self._buf[cut:]
+        return reasoning
+
+    def _drain_answer(self) -> str:
+        self._strip_leading_whitespace()
+        answer, self._buf = self._buf, ""
+        return answer
+
+
+# --- Tool calls written as text by classic models ----------------------------------------------
+
+_TOOL_TEXT_MARKERS = ("{", "[", "```", "<tool_call>", "<|python_tag|>")
+_UNDECIDED, _PASS, _HOLD = "undecided", "pass", "hold"
+
+
+class _ToolTextGate:
+    """Holds answer text that may be a tool call written as text (rule: the accumulator's).
+
+    Undecided while the text is whitespace or a prefix of a marker; then held or passed on.
+    """
+
+    def __init__(self, tool_names: Collection[str]) -> None:
+        self._names = tuple(tool_names)
+        self._state = _UNDECIDED if self._names else _PASS
+        self._buf = ""
+
+    def push(self, text: str) -> str:
+        """Feed answer text; return what can be emitted as text now."""
+        if self._state == _PASS:
+            return text
+        self._buf += text
+        if self._state == _UNDECIDED:
+            head = self._buf.lstrip()
+            if head.startswith(_TOOL_TEXT_MARKERS):
+                self._state = _HOLD
+            elif head and not any(m.startswith(head) for m in _TOOL_TEXT_MARKERS):
+                self._state = _PASS
+                out, self._buf = self._buf, ""
+                return out
+        return ""
+
+    def finish(self) -> tuple[str, list[ToolCall]]:
+        """Return ``(text, tool_calls)`` for what was held."""
+        held, self._buf = self._buf, ""
+        if self._state == _HOLD:
+            calls = parse_text_tool_calls(held, self._names)
+            if calls:
+                return "", calls
+        return held, []
+
+
+# --- Streamed tool-call fragments --------------------------------------------------------------
+
+
+@dataclass
+class _CallState:
+    """One tool call being assembled; ``index`` is its position in the message."""
+
+    index: int
+    wire_id: str | None = None
+    name: str | None = None
+    args: list[str] = field(default_factory=list)
+    id: str | None = None
+    announced: bool = False
+    name_sent: bool = False
+    args_sent: int = 0
+
+    @property
+    def raw_arguments(self) -> str:
+        return "".join(self.args)
+
+
+def _is_json_object(text: str) -> bool:
+    try:
+        return isinstance(json.loads(text), dict)
+    except ValueError:
+        return False
+
+
+def _fragment_fields(
+    fragment: Mapping[str, Any], position: int
+) -> tuple[int | None, str | None, str | None, str]:
+    """``(wire index, id, name, arguments text)`` of one fragment in any wire shape.
+
+    Object arguments (legacy ``{"name", "arguments": {...}}``) are serialised exactly as
+    :func:`~workers_ai.tools.parse_tool_call` does, so synthesized ids match non-stream ones.
+    """
+    fn = fragment.get("function")
+    function: Mapping[str, Any] = fn if isinstance(fn, Mapping) else fragment
+    index = fragment.get("index")
+    wire_id = fragment.get("id") or function.get("id")
+    name = function.get("name") or fragment.get("name")
+    args: Any = function.get("arguments")
+    if args is None:
+        args = function.get("parameters")
+    if args is not None and not isinstance(args, str):
+        args = parse_tool_call({"name": name or "", "arguments": args}, position).raw_arguments
+    return (
+        index if isinstance(index, int) and not isinstance(index, bool) else None,
+        str(wire_id) if wire_id and not isinstance(wire_id, bool) else None,
+        name if isinstance(name, str) and name else None,
+        args or "",
+    )
+
+
+class _ToolCallAssembler:
+    """Joins tool-call fragments by index and decides what each delta reports.
+
+    A call's id goes on its first delta. With a wire id, fragments pass on as they arrive.
+    Without one (classic models) the call is held until its arguments form a complete JSON
+    object (a legacy call is complete at once) or the stream ends; the id is then synthesized
+    from the complete call by :func:`~workers_ai.tools.parse_tool_call`, exactly as for a
+    non-stream response, and :meth:`results` reuses it. A fragment without ``index`` starts a
+    call if it has a name or id, else continues the last one; a different id at a known index,
+    or a named fragment with arguments after the call there is complete, starts a new call.
+    Empty finalisation fragments (``{"id": null, "function": {"name": null}}``) are skipped.
+    """
+
+    def __init__(self) -> None:
+        self._calls: list[_CallState] = []
+        self._by_wire_index: dict[int, _CallState] = {}
+        self.count = 0
+
+    def feed(self, fragments: Iterable[Mapping[str, Any]]) -> list[ToolCallDelta]:
+        """Add fragments; return the deltas that can be reported now."""
+        deltas: list[ToolCallDelta | None] = []
+        for fragment in fragments:
+            wire_index, wire_id, name, args = _fragment_fields(fragment, len(self._calls))
+            if wire_id is None and name is None and not args:
+                continue
+            state = self._state_for(wire_index, wire_id, name, args)
+            state.wire_id, state.name = state.wire_id or wire_id, state.name or name
+            state.args += [args] if args else []
+            deltas.append(self._release(state, force=False))
+        return [d for d in deltas if d is not None]
+
+    def add_complete(self, calls: Iterable[ToolCall]) -> list[ToolCallDelta]:
+        """Add whole calls (parsed from text or a complete result); return their deltas."""
+        deltas: list[ToolCallDelta | None] = []
+        for call in calls:
+            state = self._new_state(None)
+            state.wire_id, state.name, state.args = call.id, call.name, [call.raw_arguments]
+            deltas.append(self._release(state, force=True))
+        return [d for d in deltas if d is not None]
+
+    def finish(self) -> list[ToolCallDelta]:
+        """Release calls still held (id-less calls whose arguments never completed)."""
+        deltas = [self._release(s, force=True) for s in self._calls if not s.announced]
+        return [d for d in deltas if d is not None]
+
+    def results(self) -> tuple[list[ToolCall], list[ToolCall]]:
+        """The complete calls as ``(valid, invalid)``, with the ids the deltas reported."""
+        valid: list[ToolCall] = []
+        invalid: list[ToolCall] = []
+        for state in self._calls:
+            call = parse_tool_call(self._wire_shape(state, with_id=True), state.index)
+            (valid if call.is_valid else invalid).append(call)
+        return valid, invalid
+
+    def _state_for(
+        self, wire_index: int | None, wire_id: str | None, name: str | None, args: str
+    ) -> _CallState:
+        if wire_index is None:
+            if self._calls and name is None and wire_id is None:
+                return self._calls[-1]
+            return self._new_state(None)
+        state = self._by_wire_index.get(wire_index)
+        if state is None or _starts_new_call(state, wire_id, name, args):
+            state = self._new_state(wire_index)
+        return state
+
+    def _new_state(self, wire_index: int | None) -> _CallState:
+        state = _CallState(index=len(self._calls))
+        self._calls.append(state)
+        self.count = len(self._calls)
+        if wire_index is not None:
+            self._by_wire_index[wire_index] = state
+        return state
+
+    @staticmethod
+    def _wire_shape(state: _CallState, *, with_id: bool) -> dict[str, Any]:
+        function = {"name": state.name or "", "arguments": state.raw_arguments}
+        shape: dict[str, Any] = {"type": "function", "function": function}
+        if with_id and state.id:
+            shape["id"] = state.id
+        return shape
+
+    def _release(self, state: _CallState, *, force: bool) -> ToolCallDelta | None:
+        if state.id is None:
+            if state.wire_id:
+                state.id = state.wire_id
+            elif force or (state.name and _is_json_object(state.raw_arguments)):
+                state.id = parse_tool_call(self._wire_shape(state, with_id=False), state.index).id
+            else:
+                return None  # id-less and incomplete: hold until complete or finish
+        first = not state.announced
+        name = state.name if state.name and not state.name_sent else None
+        new_args = "".join(state.args[state.args_sent :])
+        state.announced, state.args_sent = True, len(state.args)
+        state.name_sent = state.name_sent or name is not None
+        if not first and name is None and not new_args:
+            return None
+        return ToolCallDelta(
+            index=state.index, id=state.id if first else None, name=name, arguments=new_args
+        )
+
+
+def _starts_new_call(state: _CallState, wire_id: str | None, name: str | None, args: str) -> bool:
+    if wire_id and state.wire_id and wire_id != state.wire_id:
+        return True
+    return bool(name and args and state.name and _is_json_object(state.raw_arguments))
+
+
+# --- Usage -------------------------------------------------------------------------------------
+
+
+def _at_least(new: float | None, old: float | None) -> bool:
+    return new is None or old is None or new >= old or math.isclose(new, old, rel_tol=1e-9)
+
+
+def _usage_at_least(new: Usage, old: Usage) -> bool:
+    """Whether ``new`` >= ``old`` in every field both report (neurons compared with tolerance)."""
+    fields = ("input_tokens", "output_tokens", "total_tokens", "cached_tokens", "neurons")
+    return all(_at_least(getattr(new, f), getattr(old, f)) for f in fields)
+
+
+class _UsageTracker:
+    """Combines the usage objects of a stream into one total (rule: the accumulator's docs)."""
+
+    def __init__(self) -> None:
+        self.value: Usage | None = None
+        self._summing = False
+
+    def add(self, usage: Usage) -> None:
+        current = self.value
+        grew = current is None or _usage_at_least(usage, current)
+        if current is None or (grew and not self._summing):  # first, or cumulative: replace
+            old = current or usage  # keep what an otherwise newer report omits
+            cached = old.cached_tokens if usage.cached_tokens is None else usage.cached_tokens
+            neurons = old.neurons if usage.neurons is None else usage.neurons
+            self.value = replace(usage, cached_tokens=cached, neurons=neurons)
+        elif not (self._summing and grew and _usage_at_least(current, usage)):  # not a repeat
+            self._summing, total = True, current + usage
+            rounded = None if total.neurons is None else round(total.neurons, 9)
+            self.value = replace(total, neurons=rounded)
+
+
+# --- The accumulator ---------------------------------------------------------------------------
+
+
+class ChatStreamAccumulator:
+    """Turns the JSON events of a chat stream into :class:`ChatDelta` s and one result.
+
+    :meth:`feed` each event (it returns ``None`` when nothing is user-visible yet), then call
+    :meth:`finish` once for the last delta and :meth:`result` for the whole message, which
+    equals the concatenated deltas.
+
+    * Shapes: classic ``{"response"}`` events (``p`` padding ignored), OpenAI chunks
+      (``choices[0].delta``), mixed events (``choices`` wins; the duplicate ``response`` is
+      ignored), and a complete result (``choices[].message``, Responses ``output``, a JSON-mode
+      ``response`` object), normalised by :func:`~workers_ai.chat.normalize_chat_result`.
+    * Usage, reported once on the finish delta: the first usage is taken; a later one >= the
+      running value in every field replaces it (cumulative reports; a zero usage followed by
+      the native final one); one smaller in some field switches to delta mode and is added
+      (per-chunk deltas); in delta mode a usage equal to the running sum is the total
+      repeated and is ignored. Summed neurons are rounded to 9 decimals.
+    * finish_reason, reported once on the finish delta: the last one sent, else
+      ``"tool_calls"`` when tool calls were produced. ``model``/``id`` go on the first delta
+      returned after they are seen.
+    * Inline ``<think>``: see ``think_tags``. Auto mode cannot wait for a ``</think>`` that may
+      never come, so it splits only text that starts with ``<think>``.
+    * With ``tool_names``, answer text starting (after whitespace) with ``{``, ``[``, a code
+      fence, ``<tool_call>`` or ``<|python_tag|>`` is held to the end, then becomes tool-call
+      deltas if :func:`~workers_ai.tools.parse_text_tool_calls` recognises it, else text.
+      Without tools text is never held. Tool-call ids: see ``_ToolCallAssembler``.
+
+    Args:
+        think_tags: ``True``: text is reasoning until ``</think>`` (opening tag optional);
+            ``False``: never split; ``None`` (default): split only if text starts ``<think>``.
+        tool_names: Names of the tools offered with the request.
+    """
+
+    def __init__(self, *, think_tags: bool | None = None, tool_names: Collection[str] = ()) -> None:
+        self._think_tags = think_tags
+        self._tool_names = tuple(tool_names)
+        self._think = _ThinkSplitter(think_tags)
+        self._gate = _ToolTextGate(self._tool_names)
+        self._calls = _ToolCallAssembler()
+        self._usage = _UsageTracker()
+        self._text: list[str] = []
+        self._reasoning: list[str] = []
+        self._finish_reason: str | None = None
+        self._model: str | None = None
+        self._id: str | None = None
+        self._unreported: dict[str, str] = {}
+        self._parsed: Any = None
+        self._raw: Any = None
+        self._finished = False
+
+    def feed(self, event: Mapping[str, Any]) -> ChatDelta | None:
+        """Add one decoded event; return its delta, or ``None`` if nothing is visible yet."""
+        if self._finished:
+            raise RuntimeError("ChatStreamAccumulator.feed() called after finish()")
+        if _is_complete_result(event):
+            return self._feed_complete_result(event)
+        wire = _wire_delta_from_event(event)
+        self._note(wire.model, wire.id, wire.finish_reason, wire.usage)
+        reasoning, answer = self._think.push(wire.text)
+        text = self._gate.push(answer)
+        tool_deltas = self._calls.feed(wire.tool_fragments)
+        return self._delta(text, wire.reasoning + reasoning, tool_deltas)
+
+    def finish(self) -> ChatDelta:
+        """Flush what is held and return the last delta, with usage and finish_reason."""
+        if self._finished:
+            return ChatDelta()
+        self._finished = True
+        reasoning, answer = self._think.finish()
+        text = self._gate.push(answer)
+        held_text, text_calls = self._gate.finish()
+        tool_deltas = self._calls.finish() + self._calls.add_complete(text_calls)
+        if self._finish_reason is None and self._calls.count:
+            self._finish_reason = "tool_calls"
+        return self._delta(text + held_text, reasoning, tool_deltas, final=True) or ChatDelta()
+
+    def result(self) -> ChatResult:
+        """The whole message (call after :meth:`finish`)."""
+        if not self._finished:
+            raise RuntimeError("ChatStreamAccumulator.result() needs finish() first")
+        valid, invalid = self._calls.results()
+        reasoning = "".join(self._reasoning)
+        return ChatResult(
+            text="".join(self._text),
+            reasoning=reasoning or None,
+            tool_calls=valid,
+            invalid_tool_calls=invalid,
+            usage=self._usage.value,
+            finish_reason=self._finish_reason,
+            model=self._model,
+            id=self._id,
+            parsed=self._parsed,
+            raw=self._raw,
+        )
+
+    def _feed_complete_result(self, event: Mapping[str, Any]) -> ChatDelta | None:
+        result = normalize_chat_result(
+            dict(event), think_tags=self._think_tags, tool_names=self._tool_names
+        )
+        self._note(result.model, result.id, result.finish_reason, result.usage)
+        self._parsed = result.parsed if result.parsed is not None else self._parsed
+        self._raw = result.raw if result.raw is not None else dict(event)
+        tool_deltas = self._calls.add_complete([*result.tool_calls, *result.invalid_tool_calls])
+        return self._delta(result.text, result.reasoning or "", tool_deltas)
+
+    def _note(
+        self, model: str | None, id_: str | None, finish: str | None, usage: Usage | None
+    ) -> None:
+        if model and model != self._model:
+            self._model = self._unreported["model"] = model
+        if id_ and id_ != self._id:
+            self._id = self._unreported["id"] = id_
+        if finish:
+            self._finish_reason = finish
+        if usage is not None:
+            self._usage.add(usage)
+
+    def _delta(
+        self, text: str, reasoning: str, tool_calls: list[ToolCallDelta], *, final: bool = False
+    ) -> ChatDelta | None:
+        """Record and return a delta; usage and finish_reason only go on the final one."""
+        self._text.append(text)
+        self._reasoning.append(reasoning)
+        if not (text or reasoning or tool_calls or final):
+            return None
+        meta, self._unreported = self._unreported, {}
+        return ChatDelta(
+            text=text,
+            reasoning=reasoning,
+            tool_calls=tool_calls,
+            usage=self._usage.value if final else None,
+            finish_reason=self._finish_reason if final else None,
+            model=meta.get("model"),
+            id=meta.get("id"),
+        )

@@ -1,0 +1,173 @@
+"""Neutral result types: the seam between the wire formats and the framework adapters.
+
+Every Workers AI output shape (classic ``{response, tool_calls, usage}``, chat-completion
+``choices[0].message`` inside ``result``, the Responses shape, OpenAI stream chunks, native
+stream events) is normalised into these types by :mod:`workers_ai.chat` and
+:mod:`workers_ai.streaming`. Adapters convert these to LangChain / LlamaIndex types and never
+look at raw JSON.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Token accounting for one request.
+
+    Attributes:
+        input_tokens: Prompt tokens (``prompt_tokens`` / ``input_tokens`` on the wire).
+        output_tokens: Completion tokens (``completion_tokens`` / ``output_tokens``).
+        total_tokens: Total as reported, else ``input_tokens + output_tokens``.
+        cached_tokens: Prompt tokens served from the prefix cache
+            (``prompt_tokens_details.cached_tokens``), when reported.
+        neurons: Neurons billed for the request, when reported (a float).
+    """
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    total_tokens: int = 0
+    cached_tokens: int | None = None
+    neurons: float | None = None
+
+    def __add__(self, other: Usage) -> Usage:
+        def _opt_add(a: Any, b: Any) -> Any:
+            if a is None and b is None:
+                return None
+            return (a or 0) + (b or 0)
+
+        return Usage(
+            input_tokens=self.input_tokens + other.input_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+            total_tokens=self.total_tokens + other.total_tokens,
+            cached_tokens=_opt_add(self.cached_tokens, other.cached_tokens),
+            neurons=_opt_add(self.neurons, other.neurons),
+        )
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """One complete tool call requested by the model.
+
+    Attributes:
+        id: The call id from the wire, or a stable synthesized one (``call_<hash>``) when the
+            model sent none (classic models never do).
+        name: The tool's name.
+        arguments: The parsed arguments object. ``None`` when ``raw_arguments`` could not be
+            parsed into a JSON object; then ``error`` says why.
+        raw_arguments: The arguments exactly as a JSON string (serialised when the wire sent an
+            object), so nothing is lost when parsing fails.
+        error: ``None`` for a valid call; otherwise why the arguments are unusable.
+    """
+
+    id: str
+    name: str
+    arguments: dict[str, Any] | None
+    raw_arguments: str
+    error: str | None = None
+
+    @property
+    def is_valid(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True)
+class ChatResult:
+    """A normalised, complete chat/text-generation answer.
+
+    Attributes:
+        text: The answer text (reasoning removed). JSON-mode answers that arrived as an object
+            are serialised to a JSON string here and also kept in ``parsed``.
+        reasoning: Chain of thought, from ``reasoning_content`` / ``reasoning`` /
+            ``<think>...</think>`` / Responses ``reasoning`` items; ``None`` when absent.
+        tool_calls: Valid tool calls, in the order the model produced them.
+        invalid_tool_calls: Tool calls whose arguments could not be parsed (never dropped).
+        usage: Token usage when the response carried it.
+        finish_reason: ``stop``, ``length``, ``tool_calls``... when known.
+        model: The model id the response names, when it names one.
+        id: The response id (``chatcmpl-...``), when present.
+        parsed: A JSON-mode answer that arrived as an object (``response`` was a dict).
+        raw: The unwrapped ``result`` object as received.
+    """
+
+    text: str = ""
+    reasoning: str | None = None
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    invalid_tool_calls: list[ToolCall] = field(default_factory=list)
+    usage: Usage | None = None
+    finish_reason: str | None = None
+    model: str | None = None
+    id: str | None = None
+    parsed: Any = None
+    raw: Any = None
+
+
+@dataclass(frozen=True)
+class ToolCallDelta:
+    """A fragment of a streamed tool call. Fragments with the same ``index`` concatenate.
+
+    Attributes:
+        index: Position of the call in the message (0 for the first call).
+        id: The call id; usually only on the first fragment of a call.
+        name: The tool's name; usually only on the first fragment.
+        arguments: A fragment of the JSON arguments string (may be ``""``).
+    """
+
+    index: int
+    id: str | None = None
+    name: str | None = None
+    arguments: str = ""
+
+
+@dataclass(frozen=True)
+class ChatDelta:
+    """One normalised streaming increment.
+
+    Attributes:
+        text: Answer text in this increment (reasoning removed).
+        reasoning: Reasoning text in this increment.
+        tool_calls: Tool-call fragments in this increment.
+        usage: Set on exactly one delta per stream (the final, complete usage).
+        finish_reason: Set when the stream reports why generation stopped.
+        model: The model id, when the event names one.
+        id: The response id, when the event names one.
+    """
+
+    text: str = ""
+    reasoning: str = ""
+    tool_calls: list[ToolCallDelta] = field(default_factory=list)
+    usage: Usage | None = None
+    finish_reason: str | None = None
+    model: str | None = None
+    id: str | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        return not (
+            self.text
+            or self.reasoning
+            or self.tool_calls
+            or self.usage is not None
+            or self.finish_reason is not None
+        )
+
+
+@dataclass(frozen=True)
+class ResponseMeta:
+    """What the HTTP layer knows about a response, beyond its body.
+
+    Attributes:
+        status_code: HTTP status.
+        request_id: ``cf-ray`` / ``cf-ai-req-id`` / ``cf-aig-log-id`` style identifier, if any.
+        gateway_cache_status: ``HIT`` / ``MISS`` from ``cf-aig-cache-status`` (AI Gateway).
+        gateway_log_id: ``cf-aig-log-id`` (AI Gateway).
+        headers: The response headers, lower-cased names.
+    """
+
+    status_code: int
+    request_id: str | None = None
+    gateway_cache_status: str | None = None
+    gateway_log_id: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
