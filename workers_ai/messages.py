@@ -1,0 +1,331 @@
+"""Neutral chat requests and the one payload builder for every Workers AI model family.
+
+Adapters convert framework messages into :class:`Message` / :class:`ChatRequest` once; this
+module turns them into the request body for ``/ai/run/{model}`` or ``/ai/v1/chat/completions``,
+applying each family's quirks from the catalog (spec §2, §4): ``""`` instead of ``null``
+content, tool shapes, Mistral's 9-character tool-call ids, Llama's tool call echoed in the
+assistant content, JSON-mode fields, parameters a model rejects, data-URI images only.
+Nothing here does I/O; everything that can be rejected is rejected before a request is sent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import string
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from workers_ai import catalog
+from workers_ai.catalog import ModelInfo
+from workers_ai.errors import InvalidRequestError
+from workers_ai.tools import tool_choice_to_wire, tool_to_wire
+from workers_ai.types import ToolCall
+
+Role = Literal["system", "user", "assistant", "tool"]
+Endpoint = Literal["native", "openai"]
+
+#: Sampling and generation parameters a caller may set (sent only when set).
+GENERATION_PARAMS = (
+    "temperature",
+    "max_tokens",
+    "top_p",
+    "top_k",
+    "seed",
+    "repetition_penalty",
+    "frequency_penalty",
+    "presence_penalty",
+    "stop",
+    "lora",
+    "reasoning_effort",
+)
+_DATA_URI_RE = re.compile(r"^data:image/[a-zA-Z0-9.+-]+;base64,[A-Za-z0-9+/=\s]+$")
+_ALNUM = string.ascii_letters + string.digits
+
+
+@dataclass(frozen=True)
+class TextPart:
+    """A text content part."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class ImagePart:
+    """An image content part: a ``data:image/...;base64,...`` URI (Workers AI rejects URLs)."""
+
+    url: str
+
+
+ContentPart = TextPart | ImagePart
+
+
+@dataclass(frozen=True)
+class Message:
+    """One conversation message in neutral form.
+
+    Attributes:
+        role: ``system``, ``user``, ``assistant`` or ``tool``.
+        content: Text, or a list of text/image parts.
+        tool_calls: Tool calls an assistant message made (sent back on later turns).
+        tool_call_id: For ``tool`` messages: the call this result answers.
+        name: The tool's name (``tool`` messages) or the speaker's name.
+    """
+
+    role: Role
+    content: str | Sequence[ContentPart] = ""
+    tool_calls: Sequence[ToolCall] = ()
+    tool_call_id: str | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """A neutral chat request.
+
+    Attributes:
+        messages: The conversation.
+        tools: Tool definitions (OpenAI ``{"type": "function", "function": ...}`` or bare).
+        tool_choice: ``auto``/``none``/``required``/a tool name/an OpenAI dict, or ``None``.
+        parallel_tool_calls: Allow several calls in one turn (``None``: model default).
+        json_schema: Ask for JSON output valid against this schema (JSON mode).
+        json_object: Ask for any JSON object (JSON mode without a schema).
+        params: Generation parameters the caller set (see :data:`GENERATION_PARAMS`).
+        extra: Other body fields passed through unchanged (``model_kwargs``).
+    """
+
+    messages: Sequence[Message]
+    tools: Sequence[Mapping[str, Any]] = ()
+    tool_choice: Any = None
+    parallel_tool_calls: bool | None = None
+    json_schema: Mapping[str, Any] | None = None
+    json_object: bool = False
+    params: Mapping[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+# -- messages -----------------------------------------------------------------------------------
+def _check_image(url: str, index: int) -> str:
+    if _DATA_URI_RE.match(url):
+        return url
+    shown = url if len(url) <= 60 else url[:57] + "..."
+    raise InvalidRequestError(
+        f"Message {index}: image {shown!r} is not a base64 data URI. Workers AI accepts only "
+        "'data:image/<type>;base64,...' images; download the image and encode it first."
+    )
+
+
+def _content_to_wire(
+    content: str | Sequence[ContentPart], info: ModelInfo, index: int
+) -> str | list[dict[str, Any]]:
+    if isinstance(content, str):
+        return content
+    parts = list(content)
+    if all(isinstance(p, TextPart) for p in parts):
+        return "".join(p.text for p in parts if isinstance(p, TextPart))
+    if info.known and not info.vision:
+        raise InvalidRequestError(
+            f"Message {index} contains an image but {info.id} does not accept images; use a "
+            "vision model such as @cf/meta/llama-4-scout-17b-16e-instruct."
+        )
+    wire: list[dict[str, Any]] = []
+    for part in parts:
+        if isinstance(part, TextPart):
+            wire.append({"type": "text", "text": part.text})
+        else:
+            wire.append({"type": "image_url", "image_url": {"url": _check_image(part.url, index)}})
+    return wire
+
+
+def _mistral_id(call_id: str) -> str:
+    """A deterministic ``[a-zA-Z0-9]{9}`` id (Mistral rejects other tool-call ids)."""
+    if re.fullmatch(r"[a-zA-Z0-9]{9}", call_id):
+        return call_id
+    digest = hashlib.sha256(call_id.encode()).digest()
+    return "".join(_ALNUM[b % len(_ALNUM)] for b in digest[:9])
+
+
+def _tool_call_to_wire(call: ToolCall, call_id: str) -> dict[str, Any]:
+    return {
+        "id": call_id,
+        "type": "function",
+        "function": {"name": call.name, "arguments": call.raw_arguments or "{}"},
+    }
+
+
+def _assistant_to_wire(message: Message, info: ModelInfo, index: int) -> dict[str, Any]:
+    wire: dict[str, Any] = {"role": "assistant"}
+    content = _content_to_wire(message.content, info, index)
+    if message.tool_calls:
+        ids = [_wire_call_id(c.id, info) for c in message.tool_calls]
+        wire["tool_calls"] = [
+            _tool_call_to_wire(c, i) for c, i in zip(message.tool_calls, ids, strict=True)
+        ]
+        if not content and info.tool_call_format == "legacy":
+            # Llama templates need the previous call echoed as JSON text to continue (spec §4).
+            echoed = [
+                {"name": c.name, "parameters": c.arguments if c.arguments is not None else {}}
+                for c in message.tool_calls
+            ]
+            content = json.dumps(echoed[0] if len(echoed) == 1 else echoed)
+    wire["content"] = content if content is not None else ""
+    if message.name:
+        wire["name"] = message.name
+    return wire
+
+
+def _wire_call_id(call_id: str | None, info: ModelInfo) -> str:
+    call_id = call_id or "000000001"
+    return _mistral_id(call_id) if info.tool_call_id_pattern else call_id
+
+
+def _message_to_wire(message: Message, info: ModelInfo, index: int) -> dict[str, Any]:
+    if message.role not in ("system", "user", "assistant", "tool"):
+        raise InvalidRequestError(
+            f"Message {index} has role {message.role!r}; use system, user, assistant or tool."
+        )
+    if message.role == "assistant":
+        return _assistant_to_wire(message, info, index)
+    wire: dict[str, Any] = {
+        "role": message.role,
+        "content": _content_to_wire(message.content, info, index),
+    }
+    if message.role == "tool":
+        if not message.tool_call_id:
+            raise InvalidRequestError(
+                f"Message {index} is a tool result without tool_call_id; pass the id of the "
+                "tool call it answers."
+            )
+        wire["tool_call_id"] = _wire_call_id(message.tool_call_id, info)
+        if message.name:
+            wire["name"] = message.name
+    elif message.name:
+        wire["name"] = message.name
+    return wire
+
+
+def _merge_leading_system(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Merge consecutive leading system messages: chat templates take one system prompt."""
+    count = 0
+    while count < len(messages) and messages[count]["role"] == "system":
+        count += 1
+    if count < 2 or not all(isinstance(m["content"], str) for m in messages[:count]):
+        return messages
+    merged = {"role": "system", "content": "\n\n".join(m["content"] for m in messages[:count])}
+    return [merged, *messages[count:]]
+
+
+def messages_to_wire(messages: Sequence[Message], info: ModelInfo) -> list[dict[str, Any]]:
+    """Convert neutral messages to the wire ``messages`` array for ``info``'s family."""
+    if not messages:
+        raise InvalidRequestError("messages is empty; send at least one message.")
+    wire = [_message_to_wire(m, info, i) for i, m in enumerate(messages)]
+    return _merge_leading_system(wire)
+
+
+# -- parameters, tools, JSON mode -------------------------------------------------------------
+def _warn_dropped(model: str, name: str, why: str) -> None:
+    warnings.warn(
+        f"{model} does not accept `{name}` ({why}); it was not sent.", UserWarning, stacklevel=4
+    )
+
+
+def _params_to_wire(info: ModelInfo, params: Mapping[str, Any]) -> dict[str, Any]:
+    body: dict[str, Any] = {}
+    for name, value in params.items():
+        if value is None:
+            continue
+        if name not in GENERATION_PARAMS:
+            raise InvalidRequestError(
+                f"Unknown generation parameter {name!r}; use one of {', '.join(GENERATION_PARAMS)}"
+                " or pass it through model_kwargs."
+            )
+        if name in info.unsupported_params:
+            _warn_dropped(info.id, name, "the catalog marks it unsupported for this model")
+            continue
+        if name == "lora" and info.known and not info.lora:
+            raise InvalidRequestError(
+                f"{info.id} does not support LoRA adapters; remove `lora` or use a LoRA-capable "
+                "model such as @cf/mistralai/mistral-small-3.1-24b-instruct."
+            )
+        if name == "reasoning_effort" and info.known and not info.reasoning_effort:
+            _warn_dropped(info.id, name, "it is not a reasoning-effort model")
+            continue
+        body[name] = value
+    return body
+
+
+def _tools_to_wire(info: ModelInfo, request: ChatRequest, endpoint: Endpoint) -> dict[str, Any]:
+    if not request.tools:
+        if request.tool_choice not in (None, "none", "auto"):
+            raise InvalidRequestError("tool_choice was given without any tools.")
+        return {}
+    if info.known and info.function_calling is False:
+        raise InvalidRequestError(
+            f"{info.id} does not support function calling; use a model such as "
+            f"{catalog.default_chat_model()} (see workers_ai.catalog.models())."
+        )
+    legacy = endpoint == "native" and info.tool_call_format == "legacy"
+    style: Literal["openai", "legacy"] = "legacy" if legacy else "openai"
+    classic = endpoint == "native" and info.output_shape == "classic"
+    tools = [tool_to_wire(t, style=style, classic_schema=classic) for t in request.tools]
+    names = [t["name"] if legacy else t["function"]["name"] for t in tools]
+    body: dict[str, Any] = {"tools": tools}
+    choice = tool_choice_to_wire(request.tool_choice, tool_names=names)
+    if choice is not None:
+        if "tool_choice" in info.unsupported_params:
+            _warn_dropped(info.id, "tool_choice", "the model rejects it")
+        else:
+            body["tool_choice"] = choice
+    if request.parallel_tool_calls is not None and info.openai_params:
+        body["parallel_tool_calls"] = request.parallel_tool_calls
+    return body
+
+
+def _json_mode_to_wire(info: ModelInfo, request: ChatRequest, endpoint: Endpoint) -> dict[str, Any]:
+    schema = dict(request.json_schema) if request.json_schema is not None else None
+    if schema is None and not request.json_object:
+        return {}
+    if endpoint == "openai":
+        if schema is None:
+            return {"response_format": {"type": "json_object"}}
+        name = str(schema.get("title") or "response")
+        wrapper = {"name": re.sub(r"[^a-zA-Z0-9_-]", "_", name)[:64], "schema": schema}
+        return {"response_format": {"type": "json_schema", "json_schema": wrapper}}
+    mode = info.json_mode if info.known else "response_format"
+    if mode is None:
+        raise InvalidRequestError(
+            f"{info.id} has no JSON mode; use tool calling for structured output, or a model "
+            "with JSON mode (see workers_ai.catalog)."
+        )
+    if mode == "guided_json":
+        return {"guided_json": schema if schema is not None else {"type": "object"}}
+    if mode == "json_object" or schema is None:
+        return {"response_format": {"type": "json_object"}}
+    return {"response_format": {"type": "json_schema", "json_schema": schema}}
+
+
+def build_chat_body(
+    model: str, request: ChatRequest, *, endpoint: Endpoint = "native"
+) -> dict[str, Any]:
+    """The request body for ``request`` to ``model`` (``stream`` is added by the client).
+
+    Raises:
+        InvalidRequestError: the request cannot work on this model (images on a text-only
+            model, an http image URL, tools on a model without function calling, LoRA on a
+            model without LoRA, an unknown parameter...). Parameters a model is known to
+            reject are left out with a ``UserWarning`` instead.
+    """
+    info = catalog.get(model)
+    body: dict[str, Any] = {"messages": messages_to_wire(request.messages, info)}
+    body.update(_params_to_wire(info, request.params))
+    body.update(_tools_to_wire(info, request, endpoint))
+    body.update(_json_mode_to_wire(info, request, endpoint))
+    for key, value in request.extra.items():
+        if key in ("messages", "stream", "model"):
+            raise InvalidRequestError(f"{key!r} cannot be set through model_kwargs.")
+        body[key] = value
+    return body
