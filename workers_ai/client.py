@@ -20,6 +20,7 @@ from typing import Any, Literal, TypeVar
 
 import httpx
 
+from workers_ai import catalog
 from workers_ai.chat import normalize_chat_result
 from workers_ai.envelope import meta_from_headers, status_error_from_response, unwrap_response
 from workers_ai.errors import APIError, InvalidRequestError
@@ -228,6 +229,13 @@ class _BaseClient:
         return retry_delay(state.retries_done - 1, error_headers(error))
 
 
+def _streams(model: str, endpoint: Endpoint) -> bool:
+    """Whether to ask for SSE: gpt-oss cannot stream on ``/ai/run`` (spec §3), so its
+    "streams" are one non-streaming request replayed as a single delta."""
+    info = catalog.get(model)
+    return endpoint == "openai" or not info.known or info.streaming
+
+
 def _accumulator(think_tags: bool | None, tool_names: tuple[str, ...]) -> ChatStreamAccumulator:
     return ChatStreamAccumulator(think_tags=think_tags, tool_names=tool_names)
 
@@ -392,6 +400,13 @@ class WorkersAIClient(_BaseClient):
         headers: Mapping[str, str] | None = None,
     ) -> ChatStream:
         """Stream a chat answer as normalised deltas (usage exactly once, on the last)."""
+        if not _streams(model, endpoint):
+            call = self._chat_call(
+                model, inputs, endpoint=endpoint, stream=False, timeout=timeout, headers=headers
+            )
+            response = self._send(call)
+            events = EventStream(response.meta, payload=response.data)
+            return ChatStream(events, _accumulator(think_tags, tool_names))
         call = self._chat_call(
             model, inputs, endpoint=endpoint, stream=True, timeout=timeout, headers=headers
         )
@@ -620,6 +635,13 @@ class AsyncWorkersAIClient(_BaseClient):
         headers: Mapping[str, str] | None = None,
     ) -> AsyncChatStream:
         """Stream a chat answer as normalised deltas (usage exactly once, on the last)."""
+        if not _streams(model, endpoint):
+            call = self._chat_call(
+                model, inputs, endpoint=endpoint, stream=False, timeout=timeout, headers=headers
+            )
+            response = await self._send(call)
+            payload_events = AsyncEventStream(response.meta, payload=response.data)
+            return AsyncChatStream(payload_events, _accumulator(think_tags, tool_names))
         call = self._chat_call(
             model, inputs, endpoint=endpoint, stream=True, timeout=timeout, headers=headers
         )

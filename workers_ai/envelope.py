@@ -138,6 +138,10 @@ def unwrap_response(status_code: int, headers: Mapping[str, str], content: bytes
     if not 200 <= status_code < 300:
         raise status_error_from_response(status_code, headers, content)
     body = _loads(content)
+    if body is None:
+        raise APIResponseValidationError(
+            f"Workers AI returned an empty body with HTTP {status_code}", body=None
+        )
     if body is _NOT_JSON:
         raise APIResponseValidationError(
             f"Workers AI returned a non-JSON body with HTTP {status_code}: {excerpt(content)!r}",

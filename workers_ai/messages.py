@@ -95,6 +95,7 @@ class ChatRequest:
         json_object: Ask for any JSON object (JSON mode without a schema).
         params: Generation parameters the caller set (see :data:`GENERATION_PARAMS`).
         extra: Other body fields passed through unchanged (``model_kwargs``).
+        force_tools: Send tools even to a model the catalog marks as not function-calling.
     """
 
     messages: Sequence[Message]
@@ -105,6 +106,7 @@ class ChatRequest:
     json_object: bool = False
     params: Mapping[str, Any] = field(default_factory=dict)
     extra: Mapping[str, Any] = field(default_factory=dict)
+    force_tools: bool = False
 
 
 # -- messages -----------------------------------------------------------------------------------
@@ -263,10 +265,11 @@ def _tools_to_wire(info: ModelInfo, request: ChatRequest, endpoint: Endpoint) ->
         if request.tool_choice not in (None, "none", "auto"):
             raise InvalidRequestError("tool_choice was given without any tools.")
         return {}
-    if info.known and info.function_calling is False:
+    if info.known and info.function_calling is False and not request.force_tools:
         raise InvalidRequestError(
             f"{info.id} does not support function calling; use a model such as "
-            f"{catalog.default_chat_model()} (see workers_ai.catalog.models())."
+            f"{catalog.default_chat_model()} (see workers_ai.catalog.models()), or force "
+            "tools if you know better (ChatRequest.force_tools)."
         )
     legacy = endpoint == "native" and info.tool_call_format == "legacy"
     style: Literal["openai", "legacy"] = "legacy" if legacy else "openai"

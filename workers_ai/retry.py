@@ -48,11 +48,14 @@ def is_retryable(error: BaseException) -> bool:
     if isinstance(error, APIStatusError):
         return error.status_code in (408, 409, 429) or error.status_code >= 500
     if isinstance(error, StreamError):
+        # Only reached for streams that broke before their first event was handed out (the
+        # client retries nothing later): a cut or garbled start is a server glitch; an error
+        # event is retried when its code is.
         cls = error.error_class
-        return (
-            cls is not None
-            and issubclass(cls, _RETRYABLE_STATUS_CLASSES)
-            and not issubclass(cls, QuotaExceededError)
+        if cls is None:
+            return True
+        return issubclass(cls, _RETRYABLE_STATUS_CLASSES) and not issubclass(
+            cls, QuotaExceededError
         )
     return False
 

@@ -33,7 +33,8 @@ def status_error(cls, status, code=None):
         (E.APITimeoutError(), True),
         (E.StreamError("e", code=3040, error_class=E.CapacityError), True),
         (E.StreamError("e", code=3036, error_class=E.QuotaExceededError), False),
-        (E.StreamError("no [DONE]"), False),
+        (E.StreamError("no [DONE]"), True),  # only ever seen before the first event
+        (E.StreamError("e", code=5006, error_class=E.BadRequestError), False),
         (ValueError("x"), False),
     ],
 )

@@ -1,0 +1,73 @@
+"""``python -m workers_ai.emulator``: serve the Workers AI emulator in the foreground."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+
+from workers_ai.emulator.config import EmulatorConfig
+from workers_ai.emulator.faults import FaultSpec, parse_fault_header
+from workers_ai.emulator.server import EmulatorServer
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m workers_ai.emulator",
+        description="A local Workers AI emulator (deterministic stand-in models, not real AI).",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=8787, help="port (0 picks a free one)")
+    parser.add_argument("--account-id", default=EmulatorConfig.account_id)
+    parser.add_argument("--api-token", default=EmulatorConfig.api_token)
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="latency per request")
+    parser.add_argument("--jitter-ms", type=float, default=0.0, help="random extra latency")
+    parser.add_argument(
+        "--stream-event-delay-ms", type=float, default=0.0, help="pause between SSE events"
+    )
+    parser.add_argument(
+        "--rate-limit",
+        default=None,
+        help="requests/minute: a number for every task, or 'catalog' for Workers AI's limits",
+    )
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="KIND[;after=N][;status=S]",
+        help="a fault for every request, e.g. 'capacity' (repeatable)",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    rate: int | str | None = args.rate_limit
+    if rate is not None and rate != "catalog":
+        rate = int(rate)
+    faults: list[FaultSpec] = [parse_fault_header(f) for f in args.fault]
+    config = EmulatorConfig(
+        account_id=args.account_id,
+        api_token=args.api_token,
+        latency_ms=args.latency_ms,
+        jitter_ms=args.jitter_ms,
+        stream_event_delay_ms=args.stream_event_delay_ms,
+        rate_limit_per_minute=rate,
+        faults=faults,
+    )
+    server = EmulatorServer(config, host=args.host, port=args.port)
+    server.bind()  # first, so the printed port is the real one with --port 0
+    print("Workers AI emulator (deterministic stand-in models, NOT real Workers AI)")
+    print(f"Base URL: {server.base_url}")
+    print("Point clients at it with:")
+    for name, value in server.env().items():
+        print(f"  export {name}={value}")
+    print("Stats: GET /__emulator/stats   Faults: POST /__emulator/faults   Ctrl-C to stop.")
+    sys.stdout.flush()
+    with contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,596 @@
+"""The emulator's ASGI application: Workers AI's routes, envelope, errors and faults.
+
+A raw ASGI app (no web framework): the routes are few and fixed, and staying close to the
+protocol keeps per-request overhead low enough that the emulator is never a benchmark's
+bottleneck. Model behaviour comes from :mod:`workers_ai.emulator.tasks` (deterministic
+stand-ins, not real models).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import random
+import time
+import uuid
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+from workers_ai import catalog
+from workers_ai.emulator import tasks
+from workers_ai.emulator.config import CachedResponse, EmulatorConfig, EmulatorState
+from workers_ai.emulator.faults import (
+    ERROR_FAULTS,
+    FaultConfigError,
+    FaultSpec,
+    parse_fault_header,
+    retry_after_header,
+)
+from workers_ai.emulator.routing import Route, match_route
+from workers_ai.emulator.shapes import sse_frame
+from workers_ai.emulator.validation import EmulatorError
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+#: Faults applied to the real response (the others replace it).
+_LATE_FAULTS = frozenset({"stream_cut", "stream_error", "malformed_json", "slow_first_byte"})
+LABEL = "workers-ai-python emulator: deterministic stand-in models, not real Workers AI"
+_JSON = (b"content-type", b"application/json")
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class Response:
+    """What to send: a JSON/HTML body, or SSE frames; ``abort`` drops the connection."""
+
+    status: int = 200
+    body: bytes | None = b""
+    frames: list[bytes] | None = None
+    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    abort: bool = False
+    first_byte_delay: float = 0.0
+    fault: str | None = None
+
+
+def envelope(result: Any) -> bytes:
+    return json.dumps({"result": result, "success": True, "errors": [], "messages": []}).encode()
+
+
+def error_response(
+    status: int, code: int, message: str, headers: list[tuple[bytes, bytes]] | None = None
+) -> Response:
+    body = {
+        "result": None,
+        "success": False,
+        "errors": [{"code": code, "message": message}],
+        "messages": [],
+    }
+    return Response(status, json.dumps(body).encode(), headers=[_JSON, *(headers or [])])
+
+
+def json_response(payload: Any, *, wrap: bool = True) -> Response:
+    body = envelope(payload) if wrap else json.dumps(payload).encode()
+    return Response(200, body, headers=[_JSON])
+
+
+def _bool_query(query: dict[str, list[str]], name: str) -> bool:
+    return query.get(name, ["false"])[-1].lower() in ("1", "true", "yes")
+
+
+class EmulatorApp:
+    """ASGI callable. ``state`` holds config, stats, faults, caches and batch jobs."""
+
+    def __init__(self, config: EmulatorConfig | None = None) -> None:
+        self.state = EmulatorState(config or EmulatorConfig())
+        self._rng = random.Random(self.state.config.seed)
+
+    @property
+    def config(self) -> EmulatorConfig:
+        return self.state.config
+
+    # -- ASGI plumbing -------------------------------------------------------------------------
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        request = await _read_request(scope, receive, self.config.max_body_bytes)
+        if isinstance(request, Response):
+            await _send_response(request, send)
+            return
+        response = await self.handle(request)
+        await _send_response(response, send, self.config.stream_event_delay_ms / 1000.0)
+
+    async def handle(self, request: Request) -> Response:
+        route = match_route(request.method, request.path)
+        if route is None or route.kind == "unknown":
+            return error_response(400, 7000, "No route for that URI")
+        if route.kind == "root":
+            return Response(
+                200, (LABEL + "\n").encode(), headers=[(b"content-type", b"text/plain")]
+            )
+        if route.kind == "control":
+            return self._control(route, request)
+        model = route.model or _body_model(request.body)
+        self.state.request_started(route.template, model)
+        response = Response(500)
+        try:
+            response = await self._handle_api(route, request, model)
+        finally:
+            self.state.request_finished(response.status, response.fault)
+        return response
+
+    async def _handle_api(self, route: Route, request: Request, model: str | None) -> Response:
+        await self._latency(request)
+        denied = self._authorize(route, request)
+        if denied is not None:
+            return denied
+        try:
+            fault = self._pick_fault(route, request, model)
+        except FaultConfigError as exc:
+            return error_response(400, 5006, f"x-emulator-fault: {exc}")
+        limited = self._rate_limit(route, model)
+        if limited is not None:
+            return limited
+        if fault is not None and fault.kind not in _LATE_FAULTS:
+            return _fault_response(fault)
+        gateway = route.gateway or request.headers.get("cf-aig-gateway-id")
+        response = await self._gateway_or_dispatch(route, request, model, gateway)
+        return _apply_stream_fault(response, fault) if fault is not None else response
+
+    # -- checks ------------------------------------------------------------------------------
+    async def _latency(self, request: Request) -> None:
+        delay = self.config.latency_ms
+        if self.config.jitter_ms:
+            delay += self._rng.uniform(0, self.config.jitter_ms)
+        delay += _float_header(request.headers.get("x-emulator-latency-ms")) or 0.0
+        if delay > 0:
+            await asyncio.sleep(delay / 1000.0)
+
+    def _authorize(self, route: Route, request: Request) -> Response | None:
+        auth = request.headers.get("authorization", "")
+        if auth != f"Bearer {self.config.api_token}":
+            return error_response(401, 10000, "Authentication error")
+        if route.account != self.config.account_id:
+            uri = f"/client/v4/accounts/{route.account}/ai"
+            return error_response(
+                404,
+                7003,
+                f"Could not route to {uri}, perhaps your object identifier is invalid?",
+            )
+        gateway = route.gateway or request.headers.get("cf-aig-gateway-id")
+        token = self.config.gateway_token
+        if gateway and token and request.headers.get("cf-aig-authorization") != f"Bearer {token}":
+            body = {"success": False, "error": [{"code": 2009, "message": "Unauthorized"}]}
+            return Response(401, json.dumps(body).encode(), headers=[_JSON])
+        return None
+
+    def _pick_fault(self, route: Route, request: Request, model: str | None) -> FaultSpec | None:
+        header = request.headers.get("x-emulator-fault")
+        if header:
+            return parse_fault_header(header)
+        return self.state.faults.pick(route.kind, model)
+
+    def _rate_limit(self, route: Route, model: str | None) -> Response | None:
+        setting = self.config.rate_limit_per_minute
+        if setting is None:
+            return None
+        task = _task_for(route, model)
+        if isinstance(setting, str):
+            limit: int | None = catalog.get(model).rate_limit_per_minute if model else None
+        elif isinstance(setting, int):
+            limit = setting
+        else:
+            limit = setting.get(task)
+        if not limit:
+            return None
+        wait = self.state.rate_limiter.check(task, limit)
+        if wait is None:
+            return None
+        code, message = 3021, "rate limiting: inference request per min rate reached"
+        response = error_response(
+            429, code, message, [(b"retry-after", retry_after_header(wait).encode())]
+        )
+        response.fault = "rate_limit"
+        return response
+
+    # -- gateway -----------------------------------------------------------------------------
+    async def _gateway_or_dispatch(
+        self, route: Route, request: Request, model: str | None, gateway: str | None
+    ) -> Response:
+        if not gateway:
+            return await self._dispatch(route, request, model)
+        headers = request.headers
+        ttl = _int_header(headers.get("cf-aig-cache-ttl") or headers.get("cf-cache-ttl"))
+        skip = (headers.get("cf-aig-skip-cache") or headers.get("cf-skip-cache")) == "true"
+        # A custom cf-aig-cache-key replaces the default key (route, model, body).
+        custom = headers.get("cf-aig-cache-key")
+        parts = [route.template.encode(), (model or "").encode()]
+        parts.append(b"key:" + custom.encode() if custom else request.body)
+        key = hashlib.sha256(b"|".join(parts)).hexdigest()
+        cached = None if skip or not ttl else self.state.cache_get(key)
+        if cached is not None:
+            response = Response(cached.status, cached.body, cached.frames, list(cached.headers))
+            status = b"HIT"
+        else:
+            response = await self._dispatch(route, request, model)
+            status = b"MISS"
+            if ttl and not skip and response.status == 200:
+                expires = time.monotonic() + ttl
+                entry = CachedResponse(
+                    200, list(response.headers), response.body, response.frames, expires
+                )
+                self.state.cache_put(key, entry)
+        response.headers += [
+            (b"cf-aig-cache-status", status),
+            (b"cf-aig-log-id", uuid.uuid4().hex.encode()),
+        ]
+        return response
+
+    # -- handlers ----------------------------------------------------------------------------
+    async def _dispatch(self, route: Route, request: Request, model: str | None) -> Response:
+        try:
+            if route.kind == "models_search":
+                return _models_search(request.query)
+            if route.kind == "models_schema":
+                return json_response(_models_schema(request.query))
+            if route.kind == "universal":
+                return self._universal(request)
+            body = _parse_body(request.body)
+            if route.kind == "openai":
+                return _openai(route.openai_path or "", _strip_provider(body))
+            assert model is not None
+            if _bool_query(request.query, "queueRequest") or _is_poll(body):
+                return self._batch(model, body)
+            return _run(model, body)
+        except EmulatorError as exc:
+            return error_response(exc.status, exc.code, exc.message)
+
+    def _universal(self, request: Request) -> Response:
+        """AI Gateway's universal endpoint: try each ``workers-ai`` step until one succeeds."""
+        try:
+            steps = json.loads(request.body or b"null")
+        except ValueError:
+            steps = None
+        if isinstance(steps, dict):
+            steps = [steps]
+        if not isinstance(steps, list) or not steps:
+            raise EmulatorError(400, 5006, "The universal endpoint takes a JSON array of steps")
+        last: Response | None = None
+        for index, step in enumerate(steps):
+            if not isinstance(step, dict) or step.get("provider") != "workers-ai":
+                raise EmulatorError(
+                    400, 5006, f"step {index}: only provider 'workers-ai' is served"
+                )
+            try:
+                model = str(step.get("endpoint", "")).removeprefix("run/")
+                last = _run(model, dict(step.get("query") or {}))
+            except EmulatorError as exc:
+                last = error_response(exc.status, exc.code, exc.message)
+            if last.status == 200:
+                last.headers.append((b"cf-aig-step", str(index).encode()))
+                return last
+        assert last is not None
+        return last
+
+    def _batch(self, model: str, body: dict[str, Any]) -> Response:
+        if _is_poll(body):
+            return self._poll(str(body["request_id"]))
+        requests = body.get("requests")
+        if not isinstance(requests, list) or not requests:
+            raise EmulatorError(
+                400, 5006, "AiError: Bad input: 'requests' must be a non-empty list"
+            )
+        info = catalog.get(model)
+        if info.known and not info.async_queue:
+            raise EmulatorError(400, 5006, f"AiError: Model {model} does not support async batch")
+        request_id = str(uuid.uuid4())
+        job = {"model": model, "items": requests, "polls": 0}
+        with self.state._lock:
+            self.state.batches[request_id] = job
+        return json_response({"status": "queued", "request_id": request_id, "model": model})
+
+    def _poll(self, request_id: str) -> Response:
+        job = self.state.batches.get(request_id)
+        if job is None:
+            raise EmulatorError(404, 5006, f"AiError: Unknown request_id {request_id}")
+        job["polls"] += 1
+        if job["polls"] <= self.config.batch_pending_polls:
+            status = "queued" if job["polls"] == 1 else "running"
+            return json_response({"status": status, "request_id": request_id})
+        return json_response(_batch_results(job["model"], job["items"]))
+
+    def _control(self, route: Route, request: Request) -> Response:
+        action = route.control
+        if action == "stats" and request.method == "GET":
+            return json_response(self.state.stats(), wrap=False)
+        if action == "reset" and request.method == "POST":
+            self.state.reset()
+            return json_response({"reset": True}, wrap=False)
+        if action == "faults" and request.method in ("POST", "PUT"):
+            try:
+                payload = json.loads(request.body or b"{}")
+                self.apply_runtime_config(payload)
+            except (ValueError, TypeError, FaultConfigError) as exc:
+                return error_response(400, 5006, f"Bad emulator configuration: {exc}")
+            return json_response({"ok": True}, wrap=False)
+        if action == "faults" and request.method == "DELETE":
+            self.state.faults.replace([])
+            return json_response({"ok": True}, wrap=False)
+        return error_response(400, 7000, "No route for that URI")
+
+    def apply_runtime_config(self, payload: dict[str, Any]) -> None:
+        """Change latency, jitter, rate limits and fault rules of the running server."""
+        allowed = {"latency_ms", "jitter_ms", "stream_event_delay_ms", "rate_limit_per_minute"}
+        unknown = set(payload) - allowed - {"faults"}
+        if unknown:
+            raise FaultConfigError(f"unknown fields {sorted(unknown)}")
+        for name in allowed & set(payload):
+            setattr(self.config, name, payload[name])
+        if "faults" in payload:
+            self.state.faults.replace([FaultSpec.from_mapping(f) for f in payload["faults"]])
+
+
+# -- module-level helpers (pure) ------------------------------------------------------------
+def _float_header(value: str | None) -> float | None:
+    try:
+        return float(value) if value else None
+    except ValueError:
+        return None
+
+
+def _int_header(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+def _body_model(body: bytes) -> str | None:
+    if b'"model"' not in body:
+        return None
+    try:
+        value = json.loads(body).get("model")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
+
+
+def _task_for(route: Route, model: str | None) -> str:
+    if route.openai_path == "embeddings":
+        return "Text Embeddings"
+    if route.kind == "openai":
+        return "Text Generation"
+    task = catalog.get(model).task if model else None
+    return task or "Text Generation"
+
+
+def _parse_body(raw: bytes) -> dict[str, Any]:
+    if not raw:
+        raise EmulatorError(400, 3003, "Request missing headers or body")
+    try:
+        body = json.loads(raw)
+    except ValueError as exc:
+        raise EmulatorError(400, 5006, "AiError: Bad input: body is not valid JSON") from exc
+    if not isinstance(body, dict):
+        raise EmulatorError(400, 5006, "AiError: Bad input: body must be a JSON object")
+    return body
+
+
+def _strip_provider(body: dict[str, Any]) -> dict[str, Any]:
+    """The gateway's compat route names models ``workers-ai/@cf/...`` (spec §11)."""
+    model = body.get("model")
+    if isinstance(model, str) and model.startswith("workers-ai/"):
+        return {**body, "model": model[len("workers-ai/") :]}
+    return body
+
+
+def _is_poll(body: dict[str, Any]) -> bool:
+    return set(body) == {"request_id"}
+
+
+def _run(model: str, body: dict[str, Any]) -> Response:
+    info = catalog.get(model)
+    if body.get("stream") and (not info.known or info.streaming):
+        return Response(200, None, frames=[sse_frame(e) for e in tasks.stream_model(model, body)])
+    result = tasks.run_model(model, {k: v for k, v in body.items() if k != "stream"})
+    return json_response(result)
+
+
+def _openai(path: str, body: dict[str, Any]) -> Response:
+    if path == "chat/completions":
+        if body.get("stream"):
+            events = tasks.openai_chat(body, stream=True)
+            assert isinstance(events, list)
+            return Response(200, None, frames=[sse_frame(e) for e in events])
+        return json_response(tasks.openai_chat(body, stream=False), wrap=False)
+    if path == "embeddings":
+        return json_response(tasks.openai_embeddings(body), wrap=False)
+    return json_response(tasks.responses(body), wrap=False)
+
+
+def _batch_results(model: str, items: list[Any]) -> dict[str, Any]:
+    responses: list[dict[str, Any]] = []
+    usage = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
+    for index, item in enumerate(items):
+        entry: dict[str, Any] = {"id": index}
+        if isinstance(item, dict) and "external_reference" in item:
+            entry["external_reference"] = item["external_reference"]
+        try:
+            inputs = {k: v for k, v in dict(item).items() if k != "external_reference"}
+            result = tasks.run_model(model, inputs)
+            entry.update(success=True, result=result)
+            for key in usage:
+                usage[key] += (
+                    int((result.get("usage") or {}).get(key, 0)) if isinstance(result, dict) else 0
+                )
+        except (EmulatorError, TypeError, ValueError) as exc:
+            message = exc.message if isinstance(exc, EmulatorError) else str(exc)
+            entry.update(success=False, errors=[{"code": 5006, "message": message}])
+        responses.append(entry)
+    # "responses may be out of order" (spec §10): a deterministic shuffle keeps clients honest.
+    responses.sort(key=lambda r: hashlib.sha256(f"{model}{r['id']}".encode()).hexdigest())
+    return {"responses": responses, "usage": usage}
+
+
+def _models_search(query: dict[str, list[str]]) -> Response:
+    """``GET /ai/models/search`` with the documented filters and ``result_info`` paging."""
+
+    def q(name: str) -> str | None:
+        return query.get(name, [None])[-1]
+
+    infos = catalog.models()
+    task, author, search = q("task"), q("author"), q("search")
+    if task:
+        infos = [i for i in infos if (i.task or "").lower() == task.lower()]
+    if author:
+        infos = [i for i in infos if i.id.split("/")[1:2] == [author]]
+    if search:
+        infos = [i for i in infos if search.lower() in f"{i.id} {i.description or ''}".lower()]
+    if (q("hide_experimental") or "").lower() == "true":
+        infos = [i for i in infos if not i.beta]
+    try:
+        page = max(1, int(q("page") or 1))
+        per_page = min(1000, max(1, int(q("per_page") or 100)))
+    except ValueError as exc:
+        raise EmulatorError(400, 5006, "page and per_page must be whole numbers") from exc
+    items = infos[(page - 1) * per_page : page * per_page]
+    info = {"count": len(items), "page": page, "per_page": per_page, "total_count": len(infos)}
+    body = {
+        "result": [catalog.to_search_result(i) for i in items],
+        "result_info": info,
+        "success": True,
+        "errors": [],
+        "messages": [],
+    }
+    return Response(200, json.dumps(body).encode(), headers=[_JSON])
+
+
+def _models_schema(query: dict[str, list[str]]) -> dict[str, Any]:
+    model = query.get("model", [""])[-1]
+    if not model:
+        raise EmulatorError(
+            400, 5006, "AiError: Bad input: the 'model' query parameter is required"
+        )
+    info = catalog.get(model)
+    if not info.known:
+        raise EmulatorError(400, 5007, f"No such model {model} or task")
+    return tasks.model_schema(model)
+
+
+def _fault_response(fault: FaultSpec) -> Response:
+    if fault.kind == "reset":
+        return Response(abort=True, fault="reset")
+    if fault.kind == "bad_gateway":
+        html = b"<html><head><title>502 Bad Gateway</title></head><body>cloudflare</body></html>"
+        return Response(
+            fault.status or 502, html, headers=[(b"content-type", b"text/html")], fault=fault.kind
+        )
+    status, code, message = ERROR_FAULTS[fault.kind]
+    extra = [(b"retry-after", b"1")] if status == 429 and fault.kind != "quota" else []
+    response = error_response(fault.status or status, code, message, extra)
+    response.fault = fault.kind
+    return response
+
+
+def _apply_stream_fault(response: Response, fault: FaultSpec) -> Response:
+    response.fault = fault.kind
+    if fault.kind == "slow_first_byte":
+        response.first_byte_delay = fault.after / 1000.0
+        return response
+    if response.frames is None:
+        if fault.kind == "malformed_json" and response.status == 200:
+            response.body = (response.body or b"{}")[: max(1, len(response.body or b"") // 2)]
+        return response
+    frames = response.frames
+    if fault.kind == "stream_cut":
+        response.frames = frames[: fault.after]
+        response.headers.append((b"x-emulator-no-done", b"1"))
+    elif fault.kind == "stream_error":
+        error = {"errors": [{"code": 3040, "message": "Capacity temporarily exceeded"}]}
+        response.frames = [*frames[: fault.after], sse_frame(error)]
+        response.headers.append((b"x-emulator-no-done", b"1"))
+    elif fault.kind == "malformed_json":
+        response.frames = [
+            *frames[: fault.after],
+            b'data: {"response": "broken\n\n',
+            *frames[fault.after :],
+        ]
+    return response
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+async def _read_request(scope: Scope, receive: Receive, limit: int) -> Request | Response:
+    chunks: list[bytes] = []
+    size = 0
+    more = True
+    while more:
+        message = await receive()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return error_response(413, 3006, "Request is too large")
+        chunks.append(chunk)
+        more = message.get("more_body", False)
+    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    return Request(scope["method"], scope["path"], query, headers, b"".join(chunks))
+
+
+def _base_headers(response: Response) -> list[tuple[bytes, bytes]]:
+    ray = uuid.uuid4().hex[:16].encode() + b"-EMU"
+    return [(b"cf-ray", ray), (b"x-emulator", b"stand-in models, not real Workers AI")]
+
+
+async def _send_response(response: Response, send: Send, event_delay: float = 0.0) -> None:
+    if response.first_byte_delay:
+        await asyncio.sleep(response.first_byte_delay)
+    if response.abort:
+        _abort_connection(send)
+        return
+    headers = _base_headers(response) + response.headers
+    if response.frames is None:
+        await send({"type": "http.response.start", "status": response.status, "headers": headers})
+        await send({"type": "http.response.body", "body": response.body or b""})
+        return
+    no_done = any(k == b"x-emulator-no-done" for k, _ in headers)
+    headers = [h for h in headers if h[0] != b"x-emulator-no-done"]
+    headers += [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")]
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    for frame in response.frames:
+        await send({"type": "http.response.body", "body": frame, "more_body": True})
+        if event_delay:
+            await asyncio.sleep(event_delay)
+    await send({"type": "http.response.body", "body": b"" if no_done else b"data: [DONE]\n\n"})
+
+
+def _abort_connection(send: Send) -> None:
+    """Drop the TCP connection without a response (uvicorn exposes the transport on ``send``)."""
+    transport = getattr(getattr(send, "__self__", None), "transport", None)
+    if transport is None:
+        raise ConnectionResetError("emulator fault: reset")
+    transport.abort()

@@ -1,0 +1,127 @@
+"""Emulator configuration and live state (stats, gateway cache, batch jobs)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from workers_ai.emulator.faults import FaultPlan, FaultSpec, RateLimiter
+
+DEFAULT_ACCOUNT_ID = "emulator-account"
+DEFAULT_API_TOKEN = "emulator-token"  # noqa: S105 - the emulator's documented local token
+
+
+@dataclass
+class EmulatorConfig:
+    """How the emulator behaves. Every field can also be changed at run time.
+
+    Attributes:
+        account_id: The only account that exists (others get 404 / code 7003).
+        api_token: The bearer token it accepts (others get 401 / code 10000).
+        latency_ms: Fixed latency added to every request.
+        jitter_ms: Extra uniformly random latency (seeded) on top of ``latency_ms``.
+        stream_event_delay_ms: Pause between streamed events (for demos of streaming UIs).
+        rate_limit_per_minute: ``None`` (off), a number for every task, a mapping of task name
+            to number, or ``"catalog"`` for Workers AI's published limits (spec §9).
+        faults: Server-wide fault rules (see :mod:`workers_ai.emulator.faults`).
+        gateway_token: When set, AI Gateway requests must send ``cf-aig-authorization``.
+        max_body_bytes: Larger request bodies get 413 / code 3006.
+        batch_pending_polls: Polls of an async batch job that answer ``queued``/``running``
+            before the results.
+        seed: Seed for jitter and probabilistic faults.
+    """
+
+    account_id: str = DEFAULT_ACCOUNT_ID
+    api_token: str = field(default=DEFAULT_API_TOKEN, repr=False)
+    latency_ms: float = 0.0
+    jitter_ms: float = 0.0
+    stream_event_delay_ms: float = 0.0
+    rate_limit_per_minute: int | Mapping[str, int] | str | None = None
+    faults: list[FaultSpec] = field(default_factory=list)
+    gateway_token: str | None = field(default=None, repr=False)
+    max_body_bytes: int = 10_000_000
+    batch_pending_polls: int = 1
+    seed: int = 0
+
+
+@dataclass
+class CachedResponse:
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    body: bytes | None
+    frames: list[bytes] | None
+    expires: float
+
+
+class EmulatorState:
+    """Mutable server state, shared between the server thread and the controlling thread."""
+
+    def __init__(self, config: EmulatorConfig) -> None:
+        self.config = config
+        self.faults = FaultPlan(list(config.faults), seed=config.seed)
+        self.rate_limiter = RateLimiter()
+        self._lock = threading.Lock()
+        self._counters: dict[str, Counter[str]] = {}
+        self._total = 0
+        self._in_flight = 0
+        self._max_in_flight = 0
+        self.gateway_cache: dict[str, CachedResponse] = {}
+        self.batches: dict[str, dict[str, Any]] = {}
+        self.reset_stats()
+
+    # -- stats -----------------------------------------------------------------------------
+    def reset_stats(self) -> None:
+        with self._lock:
+            self._counters = {
+                name: Counter() for name in ("by_route", "by_model", "by_status", "by_fault")
+            }
+            self._total = 0
+            self._max_in_flight = self._in_flight
+
+    def request_started(self, route: str, model: str | None) -> None:
+        with self._lock:
+            self._total += 1
+            self._counters["by_route"][route] += 1
+            if model:
+                self._counters["by_model"][model] += 1
+            self._in_flight += 1
+            self._max_in_flight = max(self._max_in_flight, self._in_flight)
+
+    def request_finished(self, status: int, fault: str | None) -> None:
+        with self._lock:
+            self._in_flight -= 1
+            self._counters["by_status"][str(status)] += 1
+            if fault:
+                self._counters["by_fault"][fault] += 1
+
+    def stats(self) -> dict[str, Any]:
+        """Requests in total and per route template, model, status and injected fault."""
+        with self._lock:
+            out: dict[str, Any] = {"requests": self._total, "max_in_flight": self._max_in_flight}
+            out.update({name: dict(counter) for name, counter in self._counters.items()})
+            return out
+
+    # -- gateway cache ---------------------------------------------------------------------
+    def cache_get(self, key: str) -> CachedResponse | None:
+        with self._lock:
+            entry = self.gateway_cache.get(key)
+            if entry is not None and entry.expires <= time.monotonic():
+                del self.gateway_cache[key]
+                return None
+            return entry
+
+    def cache_put(self, key: str, entry: CachedResponse) -> None:
+        with self._lock:
+            self.gateway_cache[key] = entry
+
+    def reset(self) -> None:
+        """Forget stats, rate-limit windows, the gateway cache and batch jobs."""
+        self.reset_stats()
+        self.rate_limiter.reset()
+        with self._lock:
+            self.gateway_cache.clear()
+            self.batches.clear()

@@ -1,0 +1,191 @@
+"""Fault injection and rate limiting for the emulator (no I/O; the app applies the decisions).
+
+Faults can be set for the whole server (:class:`EmulatorConfig`, the ``POST /__emulator/faults``
+control route) or for one request with headers:
+
+- ``x-emulator-fault: <kind>[;after=N][;status=S]`` -- one fault for this request;
+- ``x-emulator-latency-ms: <ms>`` -- extra latency for this request.
+
+Fault kinds: ``capacity`` (429/3040), ``rate_limit`` (429/3021 + ``retry-after``), ``quota``
+(429/3036), ``server_error`` (500), ``bad_gateway`` (502 HTML page), ``unavailable`` (503),
+``reset`` (connection closed before any response), ``malformed_json`` (200 with a broken body, or
+a broken event in a stream), ``stream_cut`` (stream ends after ``after`` events without
+``[DONE]``), ``stream_error`` (an error event after ``after`` events), ``slow_first_byte``
+(waits ``after`` ms before the first byte).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+FAULT_KINDS = frozenset(
+    {
+        "capacity",
+        "rate_limit",
+        "quota",
+        "server_error",
+        "bad_gateway",
+        "unavailable",
+        "reset",
+        "malformed_json",
+        "stream_cut",
+        "stream_error",
+        "slow_first_byte",
+    }
+)
+
+#: kind -> (HTTP status, Cloudflare code, message) for faults answered with an error envelope.
+ERROR_FAULTS: dict[str, tuple[int, int, str]] = {
+    "capacity": (429, 3040, "Capacity temporarily exceeded, please try again."),
+    "rate_limit": (429, 3021, "rate limiting: inference request per min rate reached"),
+    "quota": (
+        429,
+        3036,
+        "You have used up your daily free allocation of 10,000 neurons, please upgrade to "
+        "Cloudflare's Workers Paid plan if you would like to continue usage.",
+    ),
+    "server_error": (500, 1000, "Internal server error"),
+    "unavailable": (503, 1000, "Service unavailable"),
+}
+
+
+class FaultConfigError(ValueError):
+    """A fault description is malformed (the message says what to change)."""
+
+
+@dataclass(frozen=True)
+class FaultSpec:
+    """One fault rule.
+
+    Attributes:
+        kind: One of :data:`FAULT_KINDS`.
+        count: Apply to this many matching requests, then stop (``None``: no limit).
+        probability: Apply to each matching request with this probability (seeded).
+        after: Events before a stream is cut/errored, or ms for ``slow_first_byte``.
+        status: Override the HTTP status for ``server_error``-like kinds.
+        route: Only requests to this route kind (``run``, ``openai``, ``gateway``...).
+        model: Only requests for this model.
+    """
+
+    kind: str
+    count: int | None = None
+    probability: float = 1.0
+    after: int = 0
+    status: int | None = None
+    route: str | None = None
+    model: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in FAULT_KINDS:
+            raise FaultConfigError(
+                f"unknown fault kind {self.kind!r}; use one of {', '.join(sorted(FAULT_KINDS))}"
+            )
+        if not 0.0 <= self.probability <= 1.0:
+            raise FaultConfigError(f"probability={self.probability}: use 0 to 1")
+        if self.count is not None and self.count < 0:
+            raise FaultConfigError(f"count={self.count}: use 0 or more")
+        if self.after < 0:
+            raise FaultConfigError(f"after={self.after}: use 0 or more")
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> FaultSpec:
+        allowed = {"kind", "count", "probability", "after", "status", "route", "model"}
+        unknown = set(data) - allowed
+        if unknown:
+            raise FaultConfigError(
+                f"unknown fault fields {sorted(unknown)}; allowed: {sorted(allowed)}"
+            )
+        if "kind" not in data:
+            raise FaultConfigError("a fault needs a 'kind'")
+        return cls(**dict(data))
+
+    def matches(self, route: str, model: str | None) -> bool:
+        return (self.route is None or self.route == route) and (
+            self.model is None or self.model == model
+        )
+
+
+def parse_fault_header(value: str) -> FaultSpec:
+    """Parse ``kind[;after=N][;status=S]`` from the ``x-emulator-fault`` header."""
+    kind, *params = [part.strip() for part in value.split(";") if part.strip()]
+    fields: dict[str, Any] = {"kind": kind}
+    for param in params:
+        key, sep, raw = param.partition("=")
+        if not sep or key not in {"after", "status"}:
+            raise FaultConfigError(f"x-emulator-fault parameter {param!r}: use after=N or status=S")
+        try:
+            fields[key] = int(raw)
+        except ValueError as exc:
+            raise FaultConfigError(f"x-emulator-fault {key}={raw!r} is not a number") from exc
+    return FaultSpec(**fields)
+
+
+@dataclass
+class FaultPlan:
+    """Server-wide fault rules; thread-safe consumption of counted faults."""
+
+    rules: list[FaultSpec] = field(default_factory=list)
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+        self._remaining = [rule.count for rule in self.rules]
+        self._rng = random.Random(self.seed)
+
+    def replace(self, rules: list[FaultSpec]) -> None:
+        with self._lock:
+            self.rules = list(rules)
+            self._remaining = [rule.count for rule in self.rules]
+
+    def pick(self, route: str, model: str | None) -> FaultSpec | None:
+        """The fault to apply to this request, if any (consumes one use of a counted rule)."""
+        with self._lock:
+            for index, rule in enumerate(self.rules):
+                if not rule.matches(route, model):
+                    continue
+                remaining = self._remaining[index]
+                if remaining == 0:
+                    continue
+                if rule.probability < 1.0 and self._rng.random() >= rule.probability:
+                    continue
+                if remaining is not None:
+                    self._remaining[index] = remaining - 1
+                return rule
+        return None
+
+
+class RateLimiter:
+    """A sliding one-minute window of requests per key (task), like Workers AI's limits."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._windows: dict[str, deque[float]] = {}
+
+    def check(self, key: str, per_minute: int) -> float | None:
+        """Record a request; return ``None`` if allowed, else seconds until a slot frees."""
+        now = self._clock()
+        with self._lock:
+            window = self._windows.setdefault(key, deque())
+            while window and now - window[0] >= 60.0:
+                window.popleft()
+            if len(window) >= per_minute:
+                return max(0.001, 60.0 - (now - window[0]))
+            window.append(now)
+            return None
+
+    def reset(self) -> None:
+        with self._lock:
+            self._windows.clear()
+
+
+def retry_after_header(seconds: float) -> str:
+    """``retry-after`` is whole seconds; round up so a client never retries too early."""
+    return str(max(1, math.ceil(seconds)))

@@ -1,0 +1,89 @@
+"""URL routing of the emulator (pure): which documented route a request path is."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import unquote
+
+API_PREFIX = "/client/v4/accounts/"
+GATEWAY_PREFIX = "/v1/"
+
+
+@dataclass(frozen=True)
+class Route:
+    """A matched route.
+
+    Attributes:
+        kind: ``run``, ``openai``, ``universal``, ``models_search``, ``models_schema``,
+            ``control``, ``root``.
+        template: The route template for stats (``POST /ai/run/{model}``...).
+        account: The account id in the URL, if any.
+        model: The model id for ``run`` routes.
+        openai_path: ``chat/completions``, ``embeddings`` or ``responses`` for ``openai``.
+        gateway: The gateway id when the request came by an AI Gateway URL.
+        control: The control action for ``/__emulator/...``.
+    """
+
+    kind: str
+    template: str
+    account: str | None = None
+    model: str | None = None
+    openai_path: str | None = None
+    gateway: str | None = None
+    control: str | None = None
+
+
+_OPENAI_PATHS = ("chat/completions", "embeddings", "responses")
+
+
+def _account_route(method: str, account: str, rest: str) -> Route | None:
+    if method == "POST" and rest.startswith("ai/run/") and len(rest) > len("ai/run/"):
+        return Route("run", "POST /ai/run/{model}", account, model=rest[len("ai/run/") :])
+    for path in _OPENAI_PATHS:
+        if method == "POST" and rest == f"ai/v1/{path}":
+            return Route("openai", f"POST /ai/v1/{path}", account, openai_path=path)
+    if method == "GET" and rest == "ai/models/search":
+        return Route("models_search", "GET /ai/models/search", account)
+    if method == "GET" and rest == "ai/models/schema":
+        return Route("models_schema", "GET /ai/models/schema", account)
+    return None
+
+
+def _gateway_route(method: str, path: str) -> Route | None:
+    parts = path[len(GATEWAY_PREFIX) :].rstrip("/").split("/", 3)
+    if method != "POST" or len(parts) < 2:
+        return None
+    if len(parts) == 2:  # universal endpoint: a JSON array of provider steps (spec §11)
+        return Route("universal", "POST gateway universal", parts[0], gateway=parts[1])
+    if len(parts) == 4 and parts[2] == "compat" and parts[3] == "chat/completions":
+        template = "POST gateway /compat/chat/completions"
+        return Route("openai", template, parts[0], openai_path="chat/completions", gateway=parts[1])
+    if len(parts) < 4 or parts[2] != "workers-ai":
+        return None
+    account, gateway, _, rest = parts
+    for sub in _OPENAI_PATHS[:2]:
+        if rest == f"v1/{sub}":
+            template = f"POST gateway /workers-ai/v1/{sub}"
+            return Route("openai", template, account, openai_path=sub, gateway=gateway)
+    if rest.startswith("run/"):
+        model, template = rest[4:], "POST gateway /workers-ai/run/{model}"
+    else:
+        model, template = rest, "POST gateway /workers-ai/{model}"
+    if not model:
+        return None
+    return Route("run", template, account, model=model, gateway=gateway)
+
+
+def match_route(method: str, raw_path: str) -> Route | None:
+    """Match ``method`` and path against the routes of spec §1, §10 and §11."""
+    path = unquote(raw_path)
+    if path in ("", "/"):
+        return Route("root", "GET /")
+    if path.startswith("/__emulator/"):
+        return Route("control", f"{method} {path}", control=path[len("/__emulator/") :])
+    if path.startswith(API_PREFIX):
+        account, _, rest = path[len(API_PREFIX) :].partition("/")
+        return _account_route(method, account, rest) or Route("unknown", "unknown", account=account)
+    if path.startswith(GATEWAY_PREFIX):
+        return _gateway_route(method, path)
+    return None

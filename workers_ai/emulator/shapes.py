@@ -1,0 +1,437 @@
+"""Rendering of stand-in generations into every Workers AI wire shape (pure, no I/O).
+
+* Native ``/ai/run`` result objects: the classic ``{response, tool_calls, usage}`` shape (with
+  inline ``reasoning</think>answer`` for think-tag models and the object itself in JSON mode),
+  or the chat-completion shape inside ``result`` (``text_completion`` for prompt input).
+* Native streams: classic ``{"response", "p"}`` events, or OpenAI ``chat.completion.chunk``
+  events mixed with native fields; both end with ``{"response": "", "usage": {...}}``.
+* ``/ai/v1/chat/completions`` bodies and chunk streams, and the Responses shape.
+
+Ids, timestamps and the ``p`` padding derive from the generation's seed, so the same request
+always renders the same bytes. Events are dicts; :func:`sse_frame` turns one into bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+from workers_ai import catalog
+from workers_ai.catalog import ModelInfo
+from workers_ai.emulator.standins import Generation, split_tokens
+
+__all__ = [
+    "render_native",
+    "render_native_stream",
+    "render_openai_completion",
+    "render_openai_stream",
+    "render_responses",
+    "sse_frame",
+]
+
+_THINK_CLOSE = "</think>"
+_CREATED_BASE = 1_750_000_000
+_PAD_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+_ARGUMENT_TOKENS_PER_FRAGMENT = 4
+
+
+def sse_frame(event: Mapping[str, Any] | str) -> bytes:
+    """Frame one event: ``data: <compact JSON>\\n\\n`` (a string such as ``"[DONE]"`` as is)."""
+    if isinstance(event, str):
+        payload = event
+    else:
+        payload = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
+    return b"data: " + payload.encode() + b"\n\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# Shared pieces
+# ---------------------------------------------------------------------------------------------
+
+
+def _hex_for(seed: int, label: str, length: int = 24) -> str:
+    return hashlib.sha256(f"{seed}:{label}".encode()).hexdigest()[:length]
+
+
+def _created_from_seed(seed: int) -> int:
+    """A stable, plausible Unix time (2025-2026) for ``created`` fields."""
+    return _CREATED_BASE + seed % 40_000_000
+
+
+def _usage_to_wire(gen: Generation) -> dict[str, int]:
+    return {
+        "prompt_tokens": gen.prompt_tokens,
+        "completion_tokens": gen.completion_tokens,
+        "total_tokens": gen.total_tokens,
+    }
+
+
+def _tool_call_id(gen: Generation, index: int) -> str:
+    return "chatcmpl-tool-" + _hex_for(gen.seed, f"tool-call-{index}", 16)
+
+
+def _arguments_to_json(arguments: Mapping[str, Any]) -> str:
+    return json.dumps(arguments, ensure_ascii=False)
+
+
+def _tool_calls_to_wire(gen: Generation, tool_format: str | None) -> list[dict[str, Any]]:
+    """Tool calls in a family's format: legacy, ``openai_object`` or ``openai``."""
+    calls: list[dict[str, Any]] = []
+    for index, (name, arguments) in enumerate(gen.tool_calls):
+        if tool_format == "legacy" or tool_format is None:
+            calls.append({"name": name, "arguments": dict(arguments)})
+            continue
+        args: Any = dict(arguments)
+        if tool_format != "openai_object":
+            args = _arguments_to_json(arguments)
+        calls.append(
+            {
+                "id": _tool_call_id(gen, index),
+                "type": "function",
+                "function": {"name": name, "arguments": args},
+            }
+        )
+    return calls
+
+
+def _inline_think_text(gen: Generation) -> str:
+    """``reasoning</think>\\n\\nanswer`` with the opening tag missing (DeepSeek-R1, QwQ).
+
+    With thinking off the block is empty (``</think>answer``), as on Workers AI.
+    """
+    if not gen.thinking_done:
+        return gen.reasoning
+    return gen.reasoning + _THINK_CLOSE + ("\n\n" + gen.text if gen.text else "")
+
+
+def _inline_think_pieces(gen: Generation) -> list[str]:
+    """Stream pieces of :func:`_inline_think_text`: one per token, ``</think>`` whole."""
+    pieces = split_tokens(gen.reasoning)
+    if gen.thinking_done:
+        pieces.append(_THINK_CLOSE)
+        pieces += split_tokens("\n\n" + gen.text) if gen.text else []
+    return pieces
+
+
+def _reasoning_key(info: ModelInfo) -> str | None:
+    """The message field reasoning goes in, or ``None`` for think tags / no reasoning."""
+    if info.reasoning_format in ("reasoning_content", "reasoning"):
+        return info.reasoning_format
+    return None
+
+
+def _padding_from_rng(rng: random.Random) -> str:
+    return "".join(rng.choices(_PAD_ALPHABET, k=rng.randint(1, 24)))
+
+
+def _groups(pieces: Sequence[str], size: int) -> Iterator[str]:
+    for start in range(0, len(pieces), size):
+        yield "".join(pieces[start : start + size])
+
+
+def _tool_call_fragments(gen: Generation) -> list[dict[str, Any]]:
+    """OpenAI stream fragments: id/name first, then the arguments string in pieces."""
+    fragments: list[dict[str, Any]] = []
+    for index, (name, arguments) in enumerate(gen.tool_calls):
+        fragments.append(
+            {
+                "index": index,
+                "id": _tool_call_id(gen, index),
+                "type": "function",
+                "function": {"name": name, "arguments": ""},
+            }
+        )
+        raw = split_tokens(_arguments_to_json(arguments))
+        fragments += [
+            {"index": index, "function": {"arguments": piece}}
+            for piece in _groups(raw, _ARGUMENT_TOKENS_PER_FRAGMENT)
+        ]
+    return fragments
+
+
+# ---------------------------------------------------------------------------------------------
+# Chat-completion bodies and chunks
+# ---------------------------------------------------------------------------------------------
+
+
+def _chat_message(gen: Generation, reasoning_key: str | None, inline_think: bool) -> dict[str, Any]:
+    text = _inline_think_text(gen) if inline_think else gen.text
+    message: dict[str, Any] = {
+        "role": "assistant",
+        "content": text if text or not gen.tool_calls else None,
+    }
+    if reasoning_key is not None:
+        message[reasoning_key] = gen.reasoning or None
+    message["tool_calls"] = _tool_calls_to_wire(gen, "openai")
+    return message
+
+
+def _chat_completion_body(
+    model: str, gen: Generation, reasoning_key: str | None, inline_think: bool
+) -> dict[str, Any]:
+    choice = {
+        "index": 0,
+        "message": _chat_message(gen, reasoning_key, inline_think),
+        "finish_reason": gen.finish_reason,
+        "stop_reason": None,
+        "logprobs": None,
+    }
+    return {
+        "id": "chatcmpl-" + _hex_for(gen.seed, "completion", 32),
+        "object": "chat.completion",
+        "created": _created_from_seed(gen.seed),
+        "model": model,
+        "choices": [choice],
+        "usage": _usage_to_wire(gen),
+    }
+
+
+def _text_completion_body(model: str, gen: Generation) -> dict[str, Any]:
+    """qwen3's typed ``text_completion`` variant for prompt input (``choices[0].text``)."""
+    return {
+        "id": "cmpl-" + _hex_for(gen.seed, "completion", 32),
+        "object": "text_completion",
+        "created": _created_from_seed(gen.seed),
+        "model": model,
+        "choices": [
+            {"index": 0, "text": gen.text, "finish_reason": gen.finish_reason, "logprobs": None}
+        ],
+        "usage": _usage_to_wire(gen),
+    }
+
+
+def _chunk_factory(model: str, gen: Generation) -> Callable[..., dict[str, Any]]:
+    base = {
+        "id": "chatcmpl-" + _hex_for(gen.seed, "completion", 32),
+        "object": "chat.completion.chunk",
+        "created": _created_from_seed(gen.seed),
+        "model": model,
+    }
+
+    def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> dict[str, Any]:
+        choice = {"index": 0, "delta": delta, "finish_reason": finish}
+        return {**base, "choices": [choice], **extra}
+
+    return chunk
+
+
+def _chat_chunks(
+    model: str, gen: Generation, reasoning_key: str | None, inline_think: bool, *, mixed: bool
+) -> list[dict[str, Any]]:
+    """Chunks for reasoning, content and tool calls, then the finish chunk.
+
+    ``mixed`` (native ``/ai/run``) repeats each content piece as a native ``response`` field,
+    as observed on Workers AI (spec §3).
+    """
+    chunk = _chunk_factory(model, gen)
+    events: list[dict[str, Any]] = []
+    if reasoning_key is not None:
+        events += [chunk({reasoning_key: piece}) for piece in split_tokens(gen.reasoning)]
+    pieces = _inline_think_pieces(gen) if inline_think else split_tokens(gen.text)
+    for piece in pieces:
+        events.append(chunk({"content": piece}, **({"response": piece} if mixed else {})))
+    events += [chunk({"tool_calls": [fragment]}) for fragment in _tool_call_fragments(gen)]
+    events.append(chunk({}, gen.finish_reason))
+    return events
+
+
+def _text_completion_chunks(model: str, gen: Generation) -> list[dict[str, Any]]:
+    base = {
+        "id": "cmpl-" + _hex_for(gen.seed, "completion", 32),
+        "object": "text_completion",
+        "created": _created_from_seed(gen.seed),
+        "model": model,
+    }
+    events = [
+        {**base, "choices": [{"index": 0, "text": piece, "finish_reason": None}]}
+        for piece in split_tokens(gen.text)
+    ]
+    events.append(
+        {**base, "choices": [{"index": 0, "text": "", "finish_reason": gen.finish_reason}]}
+    )
+    return events
+
+
+# ---------------------------------------------------------------------------------------------
+# Native /ai/run
+# ---------------------------------------------------------------------------------------------
+
+
+def _classic_result(info: ModelInfo, gen: Generation) -> dict[str, Any]:
+    response: Any = gen.parsed if gen.parsed is not None else gen.text
+    if gen.parsed is None and info.think_tags:
+        response = _inline_think_text(gen)
+    result: dict[str, Any] = {
+        "response": response,
+        "tool_calls": _tool_calls_to_wire(gen, info.tool_call_format),
+        "usage": _usage_to_wire(gen),
+    }
+    key = _reasoning_key(info)
+    if key is not None and gen.reasoning:
+        result[key] = gen.reasoning
+    return result
+
+
+def render_native(info: ModelInfo, gen: Generation, body: Mapping[str, Any]) -> dict[str, Any]:
+    """Render the ``result`` object of a non-streamed ``/ai/run`` call.
+
+    Args:
+        info: The model's catalog entry (its ``output_shape``, ``tool_call_format`` and
+            ``reasoning_format`` pick the shape).
+        gen: The generation.
+        body: The request body (prompt input gets ``text_completion`` on chat-completion
+            models).
+
+    Returns:
+        Classic ``{response, tool_calls, usage}`` (``response`` is the object in JSON mode),
+        or a ``chat.completion`` / ``text_completion`` object.
+    """
+    if info.output_shape == "chat_completion":
+        if "prompt" in body and "messages" not in body:
+            return _text_completion_body(info.id, gen)
+        return _chat_completion_body(info.id, gen, _reasoning_key(info), inline_think=False)
+    return _classic_result(info, gen)
+
+
+def _classic_stream(info: ModelInfo, gen: Generation) -> list[dict[str, Any]]:
+    rng = random.Random(gen.seed)
+    pieces = _inline_think_pieces(gen) if info.think_tags else split_tokens(gen.text)
+    events: list[dict[str, Any]] = []
+    key = _reasoning_key(info)
+    if key is not None:
+        events += [{key: p, "p": _padding_from_rng(rng)} for p in split_tokens(gen.reasoning)]
+    events += [{"response": piece, "p": _padding_from_rng(rng)} for piece in pieces]
+    if gen.tool_calls:
+        calls = _tool_calls_to_wire(gen, info.tool_call_format)
+        for index, call in enumerate(calls):
+            if "function" in call:
+                call["index"] = index
+        events.append({"tool_calls": calls, "p": _padding_from_rng(rng)})
+        events.append({"finish_reason": "tool_calls"})
+    return events
+
+
+def render_native_stream(
+    info: ModelInfo, gen: Generation, body: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """Render the events of a streamed ``/ai/run`` call (without ``[DONE]``).
+
+    Classic models: one ``{"response": <token>, "p": <padding>}`` event per token (think-tag
+    models stream ``reasoning``, ``</think>``, then the answer), tool calls as one native
+    ``{"tool_calls": [...]}`` event followed by ``{"finish_reason": "tool_calls"}``.
+    Chat-completion models: ``chat.completion.chunk`` events (``reasoning_content`` deltas,
+    ``content`` deltas that also carry ``response``, tool-call fragments by ``index``), then a
+    finish chunk. Both end with the native usage event ``{"response": "", "usage": {...}}``.
+    """
+    usage_event = {"response": "", "usage": _usage_to_wire(gen)}
+    if info.output_shape != "chat_completion":
+        return [*_classic_stream(info, gen), usage_event]
+    if "prompt" in body and "messages" not in body:
+        return [*_text_completion_chunks(info.id, gen), usage_event]
+    chunks = _chat_chunks(info.id, gen, _reasoning_key(info), inline_think=False, mixed=True)
+    return [*chunks, usage_event]
+
+
+# ---------------------------------------------------------------------------------------------
+# /ai/v1 (OpenAI-compatible) and Responses
+# ---------------------------------------------------------------------------------------------
+
+
+def _openai_reasoning(model: str) -> tuple[str | None, bool]:
+    """``(reasoning field, inline think tags)`` for ``model`` on ``/ai/v1``."""
+    info = catalog.get(model)
+    if info.think_tags:
+        return None, True
+    return info.reasoning_format or "reasoning_content", False
+
+
+def render_openai_completion(model: str, gen: Generation) -> dict[str, Any]:
+    """Render a bare ``chat.completion`` body for ``/ai/v1/chat/completions``.
+
+    Tool calls carry ids and JSON-string arguments; reasoning goes in ``reasoning_content``
+    (``reasoning`` for models that use it, inline ``</think>`` for think-tag models).
+    """
+    key, inline = _openai_reasoning(model)
+    return _chat_completion_body(model, gen, key, inline_think=inline)
+
+
+def render_openai_stream(model: str, gen: Generation, include_usage: bool) -> list[dict[str, Any]]:
+    """Render ``/ai/v1/chat/completions`` stream chunks (without ``[DONE]``).
+
+    A role chunk, reasoning and content deltas, tool-call fragments, the finish chunk and,
+    when ``include_usage`` (``stream_options.include_usage``), a last chunk with
+    ``"choices": []`` and ``usage``.
+    """
+    key, inline = _openai_reasoning(model)
+    chunk = _chunk_factory(model, gen)
+    events = [chunk({"role": "assistant", "content": ""})]
+    events += _chat_chunks(model, gen, key if gen.reasoning else None, inline, mixed=False)
+    if include_usage:
+        last = chunk({})
+        last["choices"] = []
+        last["usage"] = _usage_to_wire(gen)
+        events.append(last)
+    return events
+
+
+def _responses_output(gen: Generation) -> list[dict[str, Any]]:
+    output: list[dict[str, Any]] = []
+    if gen.reasoning:
+        output.append(
+            {
+                "type": "reasoning",
+                "id": "rs_" + _hex_for(gen.seed, "reasoning"),
+                "summary": [],
+                "content": [{"type": "reasoning_text", "text": gen.reasoning}],
+            }
+        )
+    for index, (name, arguments) in enumerate(gen.tool_calls):
+        output.append(
+            {
+                "type": "function_call",
+                "id": "fc_" + _hex_for(gen.seed, f"fc-{index}"),
+                "call_id": "call_" + _hex_for(gen.seed, f"call-{index}"),
+                "name": name,
+                "arguments": _arguments_to_json(arguments),
+                "status": "completed",
+            }
+        )
+    if gen.text or not gen.tool_calls:
+        output.append(
+            {
+                "type": "message",
+                "id": "msg_" + _hex_for(gen.seed, "message"),
+                "role": "assistant",
+                "status": "completed",
+                "content": [{"type": "output_text", "text": gen.text, "annotations": []}],
+            }
+        )
+    return output
+
+
+def render_responses(model: str, gen: Generation) -> dict[str, Any]:
+    """Render the Responses shape (gpt-oss ``input``/``instructions`` and ``/ai/v1/responses``).
+
+    ``output`` holds a ``reasoning`` item, ``function_call`` items and a ``message`` item;
+    ``status`` is ``"incomplete"`` (``max_output_tokens``) when the answer was truncated.
+    """
+    created = _created_from_seed(gen.seed)
+    body: dict[str, Any] = {
+        "id": f"id-{created * 1000 + gen.seed % 1000}",
+        "object": "response",
+        "created_at": created,
+        "model": model,
+        "output": _responses_output(gen),
+        "status": "incomplete" if gen.finish_reason == "length" else "completed",
+        "usage": {
+            "input_tokens": gen.prompt_tokens,
+            "output_tokens": gen.completion_tokens,
+            "total_tokens": gen.total_tokens,
+        },
+    }
+    if gen.finish_reason == "length":
+        body["incomplete_details"] = {"reason": "max_output_tokens"}
+    return body
