@@ -574,8 +574,10 @@ async def _send_response(response: Response, send: Send, event_delay: float = 0.
         return
     headers = _base_headers(response) + response.headers
     if response.frames is None:
+        body = response.body or b""
+        headers.append((b"content-length", str(len(body)).encode()))
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
-        await send({"type": "http.response.body", "body": response.body or b""})
+        await send({"type": "http.response.body", "body": body})
         return
     no_done = any(k == b"x-emulator-no-done" for k, _ in headers)
     headers = [h for h in headers if h[0] != b"x-emulator-no-done"]
