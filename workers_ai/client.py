@@ -183,6 +183,9 @@ class _BaseClient:
             validate_model_id(payload["model"])
         if stream:
             payload["stream"] = True
+            if path == "chat/completions":
+                # Usage arrives only when asked for on OpenAI-style streams.
+                payload.setdefault("stream_options", {"include_usage": True})
         url = self._settings.openai_url(path)
         route = _OPENAI_ROUTE.format(account_id="{account_id}", path=path)
         return self._call("POST", url, route, body=payload, headers=headers, timeout=timeout)
