@@ -1,0 +1,533 @@
+"""``WorkersAI``: a LlamaIndex function-calling LLM for Cloudflare Workers AI."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncGenerator, Generator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from llama_index.core.base.llms.generic_utils import (
+    achat_to_completion_decorator,
+    astream_chat_to_completion_decorator,
+    chat_to_completion_decorator,
+    stream_chat_to_completion_decorator,
+)
+from llama_index.core.base.llms.types import (
+    ChatMessage,
+    ChatResponse,
+    ChatResponseAsyncGen,
+    ChatResponseGen,
+    CompletionResponse,
+    CompletionResponseAsyncGen,
+    CompletionResponseGen,
+    LLMMetadata,
+    MessageRole,
+    ToolCallBlock,
+)
+from llama_index.core.bridge.pydantic import Field, PrivateAttr, SecretStr
+from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
+from llama_index.core.llms.function_calling import FunctionCallingLLM
+from llama_index.core.llms.llm import ToolSelection
+from llama_index.core.llms.utils import parse_partial_json
+from llama_index.core.program.function_program import get_function_tool
+from llama_index.core.program.utils import FlexibleModel, process_streaming_objects
+from llama_index.core.prompts import BasePromptTemplate
+from llama_index.core.types import Model
+
+from llama_index_workers_ai._convert import (
+    assistant_message,
+    li_messages_to_neutral,
+    result_to_message,
+    usage_to_kwargs,
+)
+from workers_ai import catalog
+from workers_ai.client import AsyncWorkersAIClient, WorkersAIClient
+from workers_ai.messages import GENERATION_PARAMS, ChatRequest, build_chat_body
+from workers_ai.settings import GatewayOptions, WorkersAISettings, resolve_settings
+from workers_ai.types import ChatDelta, ToolCall
+
+_ACCOUNT_ENV = ("CLOUDFLARE_ACCOUNT_ID", "CF_ACCOUNT_ID")
+_TOKEN_ENV = ("CLOUDFLARE_API_TOKEN", "CF_AI_API_TOKEN")
+_DEFAULT_CONTEXT_WINDOW = 8192
+
+
+def _env(names: Sequence[str]) -> str | None:
+    return next((os.environ[n] for n in names if os.environ.get(n)), None)
+
+
+@dataclass
+class _Prepared:
+    model: str
+    body: dict[str, Any]
+    headers: dict[str, str]
+    schemas: dict[str, Any] = field(default_factory=dict)
+    think_tags: bool = False
+    tool_names: tuple[str, ...] = ()
+
+
+class _StreamState:
+    """Accumulates deltas into the whole message so far (LlamaIndex streams carry it)."""
+
+    def __init__(self) -> None:
+        self.text = ""
+        self.reasoning = ""
+        self.calls: dict[int, list[str]] = {}  # index -> [id, name, args]
+
+    def add(self, delta: ChatDelta) -> None:
+        self.text += delta.text
+        self.reasoning += delta.reasoning
+        for fragment in delta.tool_calls:
+            entry = self.calls.setdefault(fragment.index, ["", "", ""])
+            entry[0] = fragment.id or entry[0]
+            entry[1] = fragment.name or entry[1]
+            entry[2] += fragment.arguments
+
+    def partial_calls(self) -> list[ToolCall]:
+        out = []
+        for _, (call_id, name, args) in sorted(self.calls.items()):
+            parsed = _partial_json(args)
+            out.append(ToolCall(call_id, name, parsed, args))
+        return out
+
+
+class WorkersAI(FunctionCallingLLM):
+    """Cloudflare Workers AI text generation for LlamaIndex, with tool calling.
+
+    Credentials come from the arguments, else ``CLOUDFLARE_ACCOUNT_ID`` /
+    ``CLOUDFLARE_API_TOKEN`` (or ``CF_ACCOUNT_ID`` / ``CF_AI_API_TOKEN``). Every text-generation
+    family in the catalog works: tool calls arrive as ``ToolCallBlock``\\ s (and in
+    ``additional_kwargs["tool_calls"]``), reasoning as ``ThinkingBlock``\\ s.
+
+    Example:
+        .. code-block:: python
+
+            from llama_index_workers_ai import WorkersAI
+
+            llm = WorkersAI(model="@cf/meta/llama-3.3-70b-instruct-fp8-fast")
+            print(llm.complete("Name three French cheeses.").text)
+            for chunk in llm.stream_chat([ChatMessage(role="user", content="Count to 5")]):
+                print(chunk.delta, end="")
+    """
+
+    model: str = Field(default_factory=catalog.default_chat_model, description="Model id.")
+    account_id: str | None = Field(default=None, description="Cloudflare account id.")
+    api_token: SecretStr | None = Field(default=None, exclude=True, description="API token.")
+    base_url: str | None = Field(default=None, description="REST base URL (emulator, proxy).")
+    gateway_id: str | None = Field(default=None, description="Route through this AI Gateway.")
+    gateway_options: dict[str, Any] = Field(
+        default_factory=dict, description="AI Gateway options (see workers_ai.GatewayOptions)."
+    )
+    gateway_token: SecretStr | None = Field(default=None, exclude=True)
+    timeout: float | None = Field(default=None, description="Request timeout in seconds.")
+    max_retries: int = Field(default=2, description="Retries for rate limits, 5xx, resets.")
+    temperature: float | None = None
+    max_tokens: int | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    seed: int | None = None
+    repetition_penalty: float | None = None
+    frequency_penalty: float | None = None
+    presence_penalty: float | None = None
+    stop: list[str] | None = None
+    lora: str | None = None
+    reasoning_effort: Literal["low", "medium", "high"] | None = None
+    session_affinity: str | None = Field(default=None, description="x-session-affinity.")
+    endpoint: Literal["native", "openai"] = Field(
+        default="native", description="native: /ai/run; openai: /ai/v1/chat/completions."
+    )
+    context_window: int | None = Field(default=None, description="Override the catalog's.")
+    force_tools: bool = Field(default=False, description="Send tools to non-FC models.")
+    additional_kwargs: dict[str, Any] = Field(
+        default_factory=dict, description="Extra request body fields."
+    )
+
+    _settings: WorkersAISettings = PrivateAttr()
+    _client: WorkersAIClient | None = PrivateAttr(default=None)
+    _aclient: AsyncWorkersAIClient | None = PrivateAttr(default=None)
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("account_id", _env(_ACCOUNT_ENV))
+        token = kwargs.pop("api_key", None) or kwargs.get("api_token") or _env(_TOKEN_ENV)
+        kwargs["api_token"] = token
+        kwargs.setdefault("base_url", os.environ.get("WORKERS_AI_BASE_URL"))
+        super().__init__(**kwargs)
+        gateway = None
+        if self.gateway_id:
+            gateway = GatewayOptions(
+                self.gateway_id, auth_token=self.gateway_token, **self.gateway_options
+            )
+        self._settings = resolve_settings(
+            account_id=self.account_id,
+            api_token=self.api_token,
+            base_url=self.base_url,
+            gateway=gateway,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+        )
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "WorkersAI_LLM"
+
+    @property
+    def metadata(self) -> LLMMetadata:
+        info = catalog.get(self.model)
+        return LLMMetadata(
+            context_window=self.context_window or info.context_window or _DEFAULT_CONTEXT_WINDOW,
+            num_output=self.max_tokens or info.default_max_tokens or 256,
+            is_chat_model=True,
+            is_function_calling_model=self.force_tools or info.supports_tools,
+            model_name=self.model,
+            system_role=MessageRole.SYSTEM,
+        )
+
+    def _sync_client(self) -> WorkersAIClient:
+        if self._client is None:
+            self._client = WorkersAIClient(settings=self._settings)
+        return self._client
+
+    def _async_client(self) -> AsyncWorkersAIClient:
+        if self._aclient is None:
+            self._aclient = AsyncWorkersAIClient(settings=self._settings)
+        return self._aclient
+
+    # -- request building -------------------------------------------------------------------------
+    def _prepare(self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]) -> _Prepared:
+        kwargs = dict(kwargs)
+        model = kwargs.pop("model", None) or self.model
+        tools = list(kwargs.pop("tools", None) or [])
+        response_format = kwargs.pop("response_format", None) or {}
+        params = {n: getattr(self, n) for n in GENERATION_PARAMS if getattr(self, n) is not None}
+        params.update({k: kwargs.pop(k) for k in list(kwargs) if k in GENERATION_PARAMS})
+        request = ChatRequest(
+            messages=li_messages_to_neutral(messages),
+            tools=tools,
+            tool_choice=kwargs.pop("tool_choice", None),
+            parallel_tool_calls=kwargs.pop("parallel_tool_calls", None),
+            json_schema=response_format.get("json_schema"),
+            json_object=response_format.get("type") == "json_object",
+            params=params,
+            extra={**self.additional_kwargs, **kwargs},
+            force_tools=self.force_tools,
+        )
+        return _Prepared(
+            model=model,
+            body=build_chat_body(model, request, endpoint=self.endpoint),
+            headers={"x-session-affinity": self.session_affinity} if self.session_affinity else {},
+            schemas={t["function"]["name"]: t["function"].get("parameters") for t in tools},
+            think_tags=catalog.get(model).think_tags,
+            tool_names=tuple(t["function"]["name"] for t in tools),
+        )
+
+    def _call_kwargs(self, prep: _Prepared) -> dict[str, Any]:
+        return {
+            "endpoint": self.endpoint,
+            "think_tags": prep.think_tags,
+            "tool_names": prep.tool_names,
+            "headers": prep.headers,
+        }
+
+    # -- chat -----------------------------------------------------------------------------------
+    @llm_chat_callback()
+    def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        prep = self._prepare(messages, kwargs)
+        response = self._sync_client().chat(prep.model, prep.body, **self._call_kwargs(prep))
+        return ChatResponse(
+            message=result_to_message(response.result, prep.schemas),
+            raw=response.result.raw,
+            additional_kwargs=usage_to_kwargs(response.result.usage),
+        )
+
+    @llm_chat_callback()
+    async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        prep = self._prepare(messages, kwargs)
+        client = self._async_client()
+        response = await client.chat(prep.model, prep.body, **self._call_kwargs(prep))
+        return ChatResponse(
+            message=result_to_message(response.result, prep.schemas),
+            raw=response.result.raw,
+            additional_kwargs=usage_to_kwargs(response.result.usage),
+        )
+
+    @llm_chat_callback()
+    def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
+        prep = self._prepare(messages, kwargs)
+
+        def gen() -> Generator[ChatResponse, None, None]:
+            stream = self._sync_client().stream_chat(
+                prep.model, prep.body, **self._call_kwargs(prep)
+            )
+            state = _StreamState()
+            for delta in stream:
+                state.add(delta)
+                if delta.text or delta.reasoning or delta.tool_calls:
+                    yield _partial_response(state, delta)
+            result = stream.result()
+            yield ChatResponse(
+                message=result_to_message(result, prep.schemas),
+                delta="",
+                raw=result.raw,
+                additional_kwargs=usage_to_kwargs(result.usage),
+            )
+
+        return gen()
+
+    @llm_chat_callback()
+    async def astream_chat(
+        self, messages: Sequence[ChatMessage], **kwargs: Any
+    ) -> ChatResponseAsyncGen:
+        prep = self._prepare(messages, kwargs)
+
+        async def gen() -> AsyncGenerator[ChatResponse, None]:
+            stream = await self._async_client().stream_chat(
+                prep.model, prep.body, **self._call_kwargs(prep)
+            )
+            state = _StreamState()
+            async for delta in stream:
+                state.add(delta)
+                if delta.text or delta.reasoning or delta.tool_calls:
+                    yield _partial_response(state, delta)
+            result = stream.result()
+            yield ChatResponse(
+                message=result_to_message(result, prep.schemas),
+                delta="",
+                raw=result.raw,
+                additional_kwargs=usage_to_kwargs(result.usage),
+            )
+
+        return gen()
+
+    # -- completion (derived from chat) ---------------------------------------------------------
+    @llm_completion_callback()
+    def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+        return chat_to_completion_decorator(self.chat)(prompt, **kwargs)
+
+    @llm_completion_callback()
+    async def acomplete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponse:
+        return await achat_to_completion_decorator(self.achat)(prompt, **kwargs)
+
+    @llm_completion_callback()
+    def stream_complete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponseGen:
+        return stream_chat_to_completion_decorator(self.stream_chat)(prompt, **kwargs)
+
+    @llm_completion_callback()
+    async def astream_complete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponseAsyncGen:
+        return await astream_chat_to_completion_decorator(self.astream_chat)(prompt, **kwargs)
+
+    # -- tools ------------------------------------------------------------------------------------
+    def _prepare_chat_with_tools(
+        self,
+        tools: Sequence[Any],
+        user_msg: str | ChatMessage | None = None,
+        chat_history: list[ChatMessage] | None = None,
+        verbose: bool = False,
+        allow_parallel_tool_calls: bool = False,
+        tool_required: bool = False,
+        tool_choice: str | dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        specs = [t.metadata.to_openai_tool(skip_length_check=True) for t in tools]
+        messages = list(chat_history or [])  # never mutate the caller's history
+        if isinstance(user_msg, str):
+            user_msg = ChatMessage(role=MessageRole.USER, content=user_msg)
+        if user_msg is not None:
+            messages.append(user_msg)
+        if tool_choice is None and specs:
+            tool_choice = "required" if tool_required else "auto"
+        out: dict[str, Any] = {"messages": messages, **kwargs}
+        if specs:
+            out.update(
+                tools=specs, tool_choice=tool_choice, parallel_tool_calls=allow_parallel_tool_calls
+            )
+        return out
+
+    def _validate_chat_with_tools_response(
+        self,
+        response: ChatResponse,
+        tools: Sequence[Any],
+        allow_parallel_tool_calls: bool = False,
+        **kwargs: Any,
+    ) -> ChatResponse:
+        if not allow_parallel_tool_calls:
+            _keep_first_tool_call(response)
+        return response
+
+    def get_tool_calls_from_response(
+        self, response: ChatResponse, error_on_no_tool_call: bool = True, **kwargs: Any
+    ) -> list[ToolSelection]:
+        blocks = [b for b in response.message.blocks if isinstance(b, ToolCallBlock)]
+        if not blocks and error_on_no_tool_call:
+            raise ValueError(
+                f"Expected at least one tool call from {self.model}, got none: "
+                f"{response.message.content!r}"
+            )
+        selections = []
+        for block in blocks:
+            kwargs_ = block.tool_kwargs
+            if isinstance(kwargs_, str):
+                kwargs_ = _partial_json(kwargs_) or {}
+            selections.append(
+                ToolSelection(
+                    tool_id=block.tool_call_id or "",
+                    tool_name=block.tool_name,
+                    tool_kwargs=kwargs_,
+                )
+            )
+        return selections
+
+    # -- structured output (native JSON mode where the model has it) ----------------------------
+    def _json_mode(self) -> bool:
+        info = catalog.get(self.model)
+        return info.json_mode is not None and not (info.supports_tools or self.force_tools)
+
+    def structured_predict(
+        self,
+        output_cls: type[Model],
+        prompt: BasePromptTemplate,
+        llm_kwargs: dict[str, Any] | None = None,
+        **prompt_args: Any,
+    ) -> Model:
+        if not self._json_mode():
+            result: Model = super().structured_predict(
+                output_cls, prompt, llm_kwargs, **prompt_args
+            )
+            return result
+        messages = prompt.format_messages(llm=self, **prompt_args)
+        kwargs = {**(llm_kwargs or {}), "response_format": _schema_format(output_cls)}
+        text = self.chat(messages, **kwargs).message.content or ""
+        return output_cls.model_validate_json(text)
+
+    async def astructured_predict(
+        self,
+        output_cls: type[Model],
+        prompt: BasePromptTemplate,
+        llm_kwargs: dict[str, Any] | None = None,
+        **prompt_args: Any,
+    ) -> Model:
+        if not self._json_mode():
+            awaited: Model = await super().astructured_predict(
+                output_cls, prompt, llm_kwargs, **prompt_args
+            )
+            return awaited
+        messages = prompt.format_messages(llm=self, **prompt_args)
+        kwargs = {**(llm_kwargs or {}), "response_format": _schema_format(output_cls)}
+        response = await self.achat(messages, **kwargs)
+        return output_cls.model_validate_json(response.message.content or "")
+
+    def stream_structured_predict(
+        self,
+        output_cls: type[Model],
+        prompt: BasePromptTemplate,
+        llm_kwargs: dict[str, Any] | None = None,
+        **prompt_args: Any,
+    ) -> Generator[Model | list[Model] | FlexibleModel | list[FlexibleModel], None, None]:
+        """Stream partial objects. Unlike the base class, the tool call is *required*: a
+        structured-output request is not a question the model may answer in prose."""
+        messages = prompt.format_messages(llm=self, **prompt_args)
+        if self._json_mode():  # JSON mode cannot stream on Workers AI: one final object
+            kwargs = {**(llm_kwargs or {}), "response_format": _schema_format(output_cls)}
+            text = self.chat(messages, **kwargs).message.content or ""
+            return (obj for obj in [output_cls.model_validate_json(text)])
+        tool = get_function_tool(output_cls)
+        responses = self.stream_chat_with_tools(
+            [tool], chat_history=messages, tool_required=True, **(llm_kwargs or {})
+        )
+        return _partial_objects(self, output_cls, responses)
+
+    async def astream_structured_predict(
+        self,
+        output_cls: type[Model],
+        prompt: BasePromptTemplate,
+        llm_kwargs: dict[str, Any] | None = None,
+        **prompt_args: Any,
+    ) -> AsyncGenerator[Model | list[Model] | FlexibleModel | list[FlexibleModel], None]:
+        """Async twin of :meth:`stream_structured_predict`."""
+        messages = prompt.format_messages(llm=self, **prompt_args)
+        if self._json_mode():
+            kwargs = {**(llm_kwargs or {}), "response_format": _schema_format(output_cls)}
+            text = (await self.achat(messages, **kwargs)).message.content or ""
+            obj = output_cls.model_validate_json(text)
+
+            async def one() -> AsyncGenerator[Model, None]:
+                yield obj
+
+            return one()
+        tool = get_function_tool(output_cls)
+        responses = await self.astream_chat_with_tools(
+            [tool], chat_history=messages, tool_required=True, **(llm_kwargs or {})
+        )
+
+        async def gen() -> AsyncGenerator[Any, None]:
+            current: Any = None
+            async for response in responses:
+                current = _next_objects(self, output_cls, response, current)
+                yield current[0] if len(current) == 1 else current
+
+        return gen()
+
+
+def _next_objects(
+    llm: WorkersAI, output_cls: type[Any], response: ChatResponse, current: Any
+) -> Any:
+    objects = process_streaming_objects(
+        response, output_cls, cur_objects=current, flexible_mode=True, llm=llm
+    )
+    return objects if isinstance(objects, list) else [objects]
+
+
+def _partial_objects(
+    llm: WorkersAI, output_cls: type[Any], responses: ChatResponseGen
+) -> Generator[Any, None, None]:
+    current: Any = None
+    for response in responses:
+        current = _next_objects(llm, output_cls, response, current)
+        yield current[0] if len(current) == 1 else current
+
+
+def _partial_json(text: str) -> dict[str, Any] | None:
+    """Arguments parsed from a (possibly incomplete) JSON object, ``None`` if not yet one."""
+    if not text.strip():
+        return {}
+    try:
+        parsed = parse_partial_json(text)
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
+def _schema_format(output_cls: type[Any]) -> dict[str, Any]:
+    return {"type": "json_schema", "json_schema": output_cls.model_json_schema()}
+
+
+def _partial_response(state: _StreamState, delta: ChatDelta) -> ChatResponse:
+    message = assistant_message(state.text, state.reasoning or None, state.partial_calls())
+    extra: dict[str, Any] = {}
+    if delta.reasoning:
+        extra["thinking_delta"] = delta.reasoning
+    return ChatResponse(message=message, delta=delta.text, additional_kwargs=extra)
+
+
+def _keep_first_tool_call(response: ChatResponse) -> None:
+    """Drop every tool call after the first (``allow_parallel_tool_calls=False``)."""
+    seen = False
+    blocks = []
+    for block in response.message.blocks:
+        if isinstance(block, ToolCallBlock):
+            if seen:
+                continue
+            seen = True
+        blocks.append(block)
+    response.message.blocks = blocks
+    calls = response.message.additional_kwargs.get("tool_calls")
+    if calls:
+        response.message.additional_kwargs["tool_calls"] = calls[:1]
+
+
+__all__ = ["WorkersAI"]
