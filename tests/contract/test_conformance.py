@@ -507,9 +507,6 @@ class Case:
     marks: tuple[Any, ...] = ()
 
 
-NO_STANDIN = "no stand-in for task {!r} (tasks.py run_model answers 400/5006)"
-
-
 def gap(reason: str) -> tuple[Any, ...]:
     return (pytest.mark.xfail(strict=True, reason=f"emulator gap: {reason}"),)
 
@@ -594,10 +591,6 @@ CASES: list[Case] = [
         headers={"x-session-affinity": "conformance-session-1"},
         repeat=2,
         expected=ok({"usage": {**USAGE, "prompt_tokens_details": {"cached_tokens": 64}}}),
-        marks=gap(
-            "x-session-affinity prompt caching is not emulated: usage has no "
-            "prompt_tokens_details.cached_tokens (shapes.py _usage_to_wire)"
-        ),
     ),
     # -- §2 input forms / JSON mode -----------------------------------------------------------
     Case(
@@ -740,11 +733,6 @@ CASES: list[Case] = [
     ),
     Case(
         id="s3-openai-backed-mixed-stream",
-        marks=bug(
-            "shapes.py _chat_chunks(mixed=True)/render_native_stream: content chunks lack the "
-            "documented native 'tool_calls': [] next to 'response'; the finish chunk lacks "
-            "'usage'; the final usage event lacks 'neurons' (spec §3 mixed stream)"
-        ),
         source="spec §3 OpenAI-backed mixed stream over /ai/run ending with native usage [obs R9]",
         method="POST",
         path=run(QWEN3),
@@ -763,11 +751,6 @@ CASES: list[Case] = [
     ),
     Case(
         id="s3-native-streamed-tool-call",
-        marks=bug(
-            "shapes.py _classic_stream: the native streamed tool call reuses the non-streamed "
-            "family format (llama-4-scout: object 'arguments'; legacy models: no id/type/index) "
-            "instead of the documented JSON-string 'arguments' (spec §3)"
-        ),
         source="spec §3 native streamed tool call then finish_reason tool_calls [client R14]",
         method="POST",
         path=run(SCOUT),
@@ -1035,7 +1018,6 @@ CASES: list[Case] = [
     ),
     Case(
         id="s8-asr-whisper-json-audio",
-        marks=gap(NO_STANDIN.format("Automatic Speech Recognition")),
         source="spec §8 ASR whisper {audio: [u8]} -> text, word_count, words, vtt [R24][R6]",
         method="POST",
         path=run(WHISPER),
@@ -1051,10 +1033,6 @@ CASES: list[Case] = [
     ),
     Case(
         id="s8-asr-whisper-raw-bytes",
-        marks=gap(
-            "raw binary bodies are refused (app.py _parse_body: 5006 not valid JSON) and ASR "
-            "has no stand-in (tasks.py run_model)"
-        ),
         source="spec §1/§8 ASR whisper with the raw audio file as body (--data-binary) [R24]",
         method="POST",
         path=run(WHISPER),
@@ -1063,7 +1041,6 @@ CASES: list[Case] = [
     ),
     Case(
         id="s8-asr-whisper-large-v3-turbo",
-        marks=gap(NO_STANDIN.format("Automatic Speech Recognition")),
         source="spec §8 whisper-large-v3-turbo {audio: base64} -> segments, transcription_info",
         method="POST",
         path=run(WHISPER_TURBO),
@@ -1085,7 +1062,6 @@ CASES: list[Case] = [
     ),
     Case(
         id="s8-image-classification",
-        marks=gap(NO_STANDIN.format("Image Classification")),
         source="spec §8 resnet-50 {image: [u8]} -> [{label, score}] [R6]",
         method="POST",
         path=run(RESNET),
@@ -1094,7 +1070,6 @@ CASES: list[Case] = [
     ),
     Case(
         id="s8-object-detection",
-        marks=gap(NO_STANDIN.format("Object Detection")),
         source="spec §8 detr-resnet-50 {image} -> [{score, label, box{xmin..ymax}}] [R6]",
         method="POST",
         path=run(DETR),
@@ -1130,7 +1105,6 @@ CASES: list[Case] = [
     ),
     Case(
         id="s8-image-to-text",
-        marks=gap(NO_STANDIN.format("Image-to-Text")),
         source="spec §8 llava-1.5-7b {image, prompt, max_tokens} -> {description} [R6]",
         method="POST",
         path=run(LLAVA),
@@ -1139,7 +1113,6 @@ CASES: list[Case] = [
     ),
     Case(
         id="s8-text-to-image-flux",
-        marks=gap(NO_STANDIN.format("Text-to-Image")),
         source="spec §8 flux-1-schnell {prompt, steps} -> {image: base64} [R6]",
         method="POST",
         path=run(FLUX),
@@ -1148,7 +1121,6 @@ CASES: list[Case] = [
     ),
     Case(
         id="s8-text-to-speech",
-        marks=gap(NO_STANDIN.format("Text-to-Speech")),
         source="spec §8 melotts {prompt, lang} -> {audio: base64} [R6]",
         method="POST",
         path=run(MELOTTS),
@@ -1547,7 +1519,6 @@ CASES: list[Case] = [
     ),
     Case(
         id="ref-streamed-usage-with-neurons",
-        marks=gap("streamed usage events carry no float 'neurons' (shapes.py _usage_to_wire)"),
         source="reference inline-values.json streamed_usage_with_neurons single_chunk_usage",
         method="POST",
         path=run(LLAMA33),
@@ -1560,13 +1531,11 @@ CASES: list[Case] = [
     ),
     Case(
         id="ref-streamed-usage-per-chunk",
-        marks=gap(
-            "usage only in the final stream event, never per chunk (shapes.py render_native_stream)"
-        ),
         source="reference inline-values.json streamed_usage_with_neurons two_chunk_usage_sequence",
         method="POST",
         path=run(LLAMA33),
         body={"messages": user("Say hi"), "stream": True},
+        headers={"x-emulator-usage": "per-chunk"},  # opt-in; the default is §3's final event
         sse=(
             '{"usage":{"prompt_tokens":39,"completion_tokens":0,"total_tokens":39,"neurons":1.04}}',
             '{"usage":{"prompt_tokens":0,"completion_tokens":1,"total_tokens":1,"neurons":0.2048}}',
@@ -1666,10 +1635,6 @@ CASES: list[Case] = [
     ),
     Case(
         id="ref-dynamic-route-7000",
-        marks=bug(
-            "routing.py _account_route / tasks.py _known_model: POST /ai/run/dynamic/<route> "
-            "answers 400 code 5007 'No such model' instead of 400 code 7000 'No route for that URI'"
-        ),
         source="reference observed 'dynamic routes': /ai/run/dynamic/<route> -> 400 code 7000",
         method="POST",
         path=run("dynamic/my-route"),
@@ -1680,10 +1645,6 @@ CASES: list[Case] = [
     ),
     Case(
         id="ref-mistral-tool-choice-400",
-        marks=bug(
-            "tasks.py/validation.py validate_chat_body ignore catalog unsupported_params: "
-            "mistral-small-3.1 + tool_choice answers 200 instead of HTTP 400 (spec §2, reference)"
-        ),
         source="reference observed 'mistral-small-3.1 tool_choice' -> HTTP 400 (spec §2 too)",
         method="POST",
         path=run(MISTRAL),

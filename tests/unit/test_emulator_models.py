@@ -8,6 +8,8 @@ client reads. Wire shapes follow /work/shared/workers-ai-api.md (§2b, §3, §4,
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import json
 import math
 from collections.abc import Mapping
@@ -17,7 +19,10 @@ import pytest
 
 from workers_ai import catalog
 from workers_ai.chat import normalize_chat_result
-from workers_ai.emulator import shapes, standins, tasks
+from workers_ai.emulator import EmulatorConfig, media, shapes, standins, tasks
+from workers_ai.emulator.app import EmulatorApp, Request, _binary_response, _parse_run_body
+from workers_ai.emulator.caching import PromptCache
+from workers_ai.emulator.routing import match_route
 from workers_ai.emulator.standins import Generation, count_tokens, split_tokens
 from workers_ai.emulator.validation import EmulatorError
 from workers_ai.streaming import ChatStreamAccumulator
@@ -233,7 +238,9 @@ def test_classic_stream_has_one_padded_event_per_token_then_usage() -> None:
     assert all(set(e) == {"response", "p"} and e["p"] for e in text_events)
     prompt = count_tokens(SCENARIOS["text"]["messages"][0]["content"])
     usage = {"prompt_tokens": prompt, "completion_tokens": len(text_events)}
-    assert last == {"response": "", "usage": {**usage, "total_tokens": prompt + len(text_events)}}
+    neurons = round((prompt * 26668 + len(text_events) * 204805) / 1e6, 6)  # §12 llama-3.3 rates
+    total = prompt + len(text_events)
+    assert last == {"response": "", "usage": {**usage, "total_tokens": total, "neurons": neurons}}
 
 
 def test_think_model_stream_sends_reasoning_then_close_tag_then_answer() -> None:
@@ -836,6 +843,13 @@ def test_model_schema_describes_inputs_and_outputs() -> None:
 # --- errors ----------------------------------------------------------------------------------
 
 PART = {"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}}
+WHISPER = "@cf/openai/whisper"
+WHISPER_TURBO = "@cf/openai/whisper-large-v3-turbo"
+RESNET = "@cf/microsoft/resnet-50"
+DETR = "@cf/facebook/detr-resnet-50"
+LLAVA = "@cf/llava-hf/llava-1.5-7b-hf"
+FLUX = "@cf/black-forest-labs/flux-1-schnell"
+MELOTTS = "@cf/myshell-ai/melotts"
 NO_TYPE_TOOL = {
     "name": "get_weather",
     "description": "d",
@@ -889,7 +903,26 @@ BAD_INPUTS: list[tuple[str, str, dict[str, Any], tuple[str, ...]]] = [
     ("rerank_no_contexts", RERANKER, {"query": "q"}, ("contexts",)),
     ("rerank_top_k", RERANKER, {"query": "q", "contexts": CONTEXTS, "top_k": 0}, ("top_k",)),
     ("translation_target", "@cf/meta/m2m100-1.2b", {"text": "hi"}, ("target_lang",)),
-    ("no_stand_in", "@cf/openai/whisper", {"audio": [1, 2]}, ("Automatic Speech Recognition",)),
+    ("asr_no_audio", WHISPER, {}, ("audio",)),
+    ("asr_audio_not_bytes", WHISPER, {"audio": [82, 300]}, ("/audio/1", "0-255")),
+    ("asr_audio_empty", WHISPER, {"audio": []}, ("/audio",)),
+    ("asr_audio_object", WHISPER, {"audio": {"data": 1}}, ("/audio",)),
+    ("asr_task", WHISPER_TURBO, {"audio": "UklGRg==", "task": "sing"}, ("/task",)),
+    ("asr_vad_filter", WHISPER_TURBO, {"audio": "UklGRg==", "vad_filter": 3}, ("/vad_filter",)),
+    ("classify_no_image", RESNET, {"text": "cat"}, ("image",)),
+    ("detect_image_floats", DETR, {"image": [1.5]}, ("/image/0",)),
+    ("caption_prompt_type", LLAVA, {"image": [1, 2], "prompt": 3}, ("/prompt",)),
+    ("caption_max_tokens", LLAVA, {"image": [1, 2], "max_tokens": 0}, ("/max_tokens",)),
+    ("flux_no_prompt", FLUX, {"steps": 4}, ("prompt",)),
+    ("flux_steps", FLUX, {"prompt": "a lizard", "steps": 9}, ("/steps", "8")),
+    ("tts_empty_prompt", MELOTTS, {"prompt": ""}, ("/prompt",)),
+    ("tts_lang_type", MELOTTS, {"prompt": "hi", "lang": 1}, ("/lang",)),
+    (
+        "mistral_tool_choice",
+        "@cf/mistralai/mistral-small-3.1-24b-instruct",
+        {"messages": [user("Weather in Paris?")], "tools": [WEATHER], "tool_choice": "auto"},
+        ("/tool_choice", "not supported"),
+    ),
     (
         "image_on_text_only_model",
         LLAMA,
@@ -962,3 +995,476 @@ def test_openai_endpoint_accepts_null_content_on_assistant_tool_calls() -> None:
     completion = tasks.openai_chat({"model": QWEN3, "messages": messages}, stream=False)
     assert isinstance(completion, dict)
     assert "sunny" in completion["choices"][0]["message"]["content"]
+
+
+# --- media tasks (spec §8) ----------------------------------------------------------------------
+
+PNG_HEADER = [137, 80, 78, 71, 13, 10, 26, 10]
+MEDIA_CASES: list[tuple[str, str, dict[str, Any], type, set[str]]] = [
+    # (case, model, body, result type, keys of the result (of each item for lists))
+    (
+        "whisper_bytes",
+        WHISPER,
+        {"audio": [82, 73, 70, 70, 1, 2, 3]},
+        dict,
+        {"text", "words", "vtt"},
+    ),
+    ("whisper_base64", WHISPER, {"audio": "UklGRiQAAABXQVZF"}, dict, {"word_count", "vtt"}),
+    (
+        "whisper_turbo",
+        WHISPER_TURBO,
+        {"audio": "UklGRiQAAABXQVZF", "language": "fr", "vad_filter": True},
+        dict,
+        {"transcription_info", "text", "word_count", "segments", "vtt"},
+    ),
+    ("resnet", RESNET, {"image": PNG_HEADER}, list, {"label", "score"}),
+    ("detr", DETR, {"image": PNG_HEADER}, list, {"label", "score", "box"}),
+    ("llava", LLAVA, {"image": PNG_HEADER, "prompt": "What animal?"}, dict, {"description"}),
+    ("flux", FLUX, {"prompt": "a cyberpunk lizard", "steps": 4}, dict, {"image"}),
+    ("melotts", MELOTTS, {"prompt": "Hello world", "lang": "en"}, dict, {"audio"}),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "model", "body", "kind", "keys"), MEDIA_CASES, ids=[c[0] for c in MEDIA_CASES]
+)
+def test_media_stand_ins_answer_the_documented_shape_deterministically(
+    case: str, model: str, body: dict[str, Any], kind: type, keys: set[str]
+) -> None:
+    result = tasks.run_model(model, body)
+
+    assert isinstance(result, kind)
+    for item in result if isinstance(result, list) else [result]:
+        assert keys <= set(item), item
+    assert tasks.run_model(model, body) == result
+    if isinstance(result, list):
+        scores = [item["score"] for item in result]
+        assert scores == sorted(scores, reverse=True) and all(0 < x < 1 for x in scores)
+
+
+@pytest.mark.parametrize("model", [WHISPER, RESNET, DETR, LLAVA])
+def test_media_outputs_depend_on_the_input_bytes(model: str) -> None:
+    field = "audio" if model == WHISPER else "image"
+    outputs = {
+        json.dumps(tasks.run_model(model, {field: bytes(range(seed, seed + 90))}))
+        for seed in range(6)
+    }
+    assert len(outputs) > 1
+
+
+def test_whisper_times_its_words_across_the_audio() -> None:
+    result = tasks.run_model(WHISPER, {"audio": bytes(64_000)})  # ~4 s of compressed audio
+    words = result["words"]
+
+    assert result["word_count"] == len(words) == len(result["text"].split()) == 10
+    assert all(w["start"] < w["end"] <= 4.0 for w in words)
+    assert [w["start"] for w in words] == sorted(w["start"] for w in words)
+    assert result["vtt"].startswith("WEBVTT\n\n00:00:00.000 --> ")
+
+
+def test_text_to_speech_makes_a_wav_that_speech_recognition_reads_back() -> None:
+    import base64
+    import io
+    import wave
+
+    audio = base64.b64decode(
+        tasks.run_model(MELOTTS, {"prompt": "Hello from the emulator"})["audio"]
+    )
+    with wave.open(io.BytesIO(audio)) as wav:
+        assert (wav.getnchannels(), wav.getframerate(), wav.getsampwidth()) == (1, 8000, 1)
+        assert wav.getnframes() == 4 * 2000  # 0.25 s per word
+
+    plain = tasks.run_model(WHISPER, {"audio": list(audio)})
+    turbo = tasks.run_model(WHISPER_TURBO, {"audio": base64.b64encode(audio).decode()})
+    assert plain["text"] == turbo["text"] == "Hello from the emulator"
+    assert turbo["transcription_info"]["duration"] == 1.0
+    assert [s["text"] for s in turbo["segments"]] == ["Hello from the emulator"]
+
+
+def test_flux_image_is_a_valid_jpeg_derived_from_the_prompt() -> None:
+    import base64
+
+    first = base64.b64decode(tasks.run_model(FLUX, {"prompt": "a red fox"})["image"])
+    other = base64.b64decode(tasks.run_model(FLUX, {"prompt": "a blue whale"})["image"])
+
+    assert first[:2] == b"\xff\xd8" and first.endswith(b"\xff\xd9") and first != other
+    assert b"stand-in" in first  # the JPEG comment says what it is
+    assert media.image_size(first) == (64, 64)
+    pil = pytest.importorskip("PIL.Image")
+    import io
+
+    picture = pil.open(io.BytesIO(first))
+    picture.load()
+    assert (picture.format, picture.size) == ("JPEG", (64, 64))
+
+
+def test_stable_diffusion_style_models_answer_raw_png_bytes() -> None:
+    info = dataclasses.replace(catalog.get(FLUX), id="@cf/stabilityai/stable-diffusion-xl")
+    png = media.run_media(info, {"prompt": "a castle", "width": 300, "height": 256})
+
+    assert isinstance(png, bytes) and png.startswith(b"\x89PNG\r\n\x1a\n")
+    assert media.image_size(png) == (300, 256)
+    with pytest.raises(EmulatorError, match="/width"):
+        media.run_media(info, {"prompt": "a castle", "width": 4096})
+
+
+@pytest.mark.parametrize("size", [(640, 480), (100, 40), (8, 8), (1, 1)])
+def test_detected_boxes_lie_inside_the_image(size: tuple[int, int]) -> None:
+    width, height = size
+    for seed in range(20):
+        image = media.png_image(bytes([seed]), width, height)
+        for item in tasks.run_model(DETR, {"image": list(image)}):
+            box = item["box"]
+            assert 0 <= box["xmin"] < box["xmax"] <= width, box
+            assert 0 <= box["ymin"] < box["ymax"] <= height, box
+
+
+def test_bad_base64_is_5004_naming_the_field() -> None:
+    error = error_of(tasks.run_model, RESNET, {"image": "not base64!"})
+    assert (error.status, error.code) == (400, 5004)
+    assert "'image'" in error.message
+
+
+def test_media_models_describe_their_inputs_in_the_schema() -> None:
+    asr = tasks.model_schema(WHISPER)["input"]
+    assert asr["oneOf"][0] == {"type": "string", "format": "binary"}
+    assert asr["oneOf"][1]["required"] == ["audio"]
+    assert tasks.model_schema(FLUX)["input"]["required"] == ["prompt"]
+
+
+# --- raw binary bodies and stream routing (the app, in process: no sockets) --------------------
+
+
+def app_call(
+    model: str, body: bytes | dict[str, Any], **headers: str
+) -> tuple[int, dict[str, str], bytes]:
+    app = EmulatorApp()
+    return app_send(app, model, body, **headers)
+
+
+def app_send(
+    app: EmulatorApp, model: str, body: bytes | dict[str, Any], **headers: str
+) -> tuple[int, dict[str, str], bytes]:
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    all_headers = {"authorization": f"Bearer {app.config.api_token}", **headers}
+    path = f"/client/v4/accounts/{app.config.account_id}/ai/run/{model}"
+    response = asyncio.run(app.handle(Request("POST", path, {}, all_headers, raw)))
+    payload = b"".join(response.frames) if response.frames is not None else response.body or b""
+    names = {k.decode(): v.decode() for k, v in response.headers}
+    return response.status, names, payload
+
+
+WAV_HEADER = b"RIFF$\x00\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00\x01\x00"
+RAW_BODIES = [
+    # (case, model, body, content-type, field the body stands for)
+    ("wav_octet_stream", WHISPER, WAV_HEADER, "application/octet-stream", "audio"),
+    (
+        "mp3_form_encoded",
+        WHISPER,
+        b"ID3\x04\x00" + bytes(500),
+        "application/x-www-form-urlencoded",
+        "audio",
+    ),
+    ("png_no_type", RESNET, bytes(PNG_HEADER), "", "image"),
+    ("png_detr", DETR, bytes(PNG_HEADER), "image/png", "image"),
+    ("jpeg_llava", LLAVA, b"\xff\xd8\xff\xe0" + bytes(64), "image/jpeg", "image"),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "model", "raw", "content_type", "field"), RAW_BODIES, ids=[c[0] for c in RAW_BODIES]
+)
+def test_asr_and_image_models_take_the_file_as_the_request_body(
+    case: str, model: str, raw: bytes, content_type: str, field: str
+) -> None:
+    request = Request("POST", "/", {}, {"content-type": content_type}, raw)
+    assert _parse_run_body(request, model) == {field: raw}
+
+    status, _, payload = app_call(model, raw, **{"content-type": content_type})
+    assert status == 200, payload
+    assert json.loads(payload)["result"] == tasks.run_model(model, {field: raw})
+
+
+def test_a_json_body_is_still_json_for_binary_capable_models() -> None:
+    body = {"audio": [82, 73, 70, 70]}
+    request = Request("POST", "/", {}, {}, json.dumps(body).encode())
+    assert _parse_run_body(request, WHISPER) == body
+    broken = Request("POST", "/", {}, {"content-type": "application/json"}, b"{not json")
+    with pytest.raises(EmulatorError, match="not valid JSON"):
+        _parse_run_body(broken, WHISPER)
+    with pytest.raises(EmulatorError, match="not valid JSON"):  # text models never take bytes
+        _parse_run_body(Request("POST", "/", {}, {}, WAV_HEADER), LLAMA)
+
+
+@pytest.mark.parametrize(
+    ("model", "body", "stream"),
+    [
+        ("@cf/baai/bge-small-en-v1.5", {"text": "hello"}, False),
+        (RERANKER, {"query": "q", "contexts": CONTEXTS}, False),
+        (WHISPER, {"audio": [1, 2, 3]}, False),
+        (GPT_OSS, {"messages": [user("hi")]}, False),  # streaming: false in the catalog
+        (LLAMA, {"messages": [user("hi")]}, True),
+    ],
+)
+def test_only_streaming_text_generation_models_answer_stream_true_with_sse(
+    model: str, body: dict[str, Any], stream: bool
+) -> None:
+    status, headers, payload = app_call(model, {**body, "stream": True})
+
+    assert status == 200, payload
+    if stream:
+        assert payload.startswith(b"data: {")
+    else:
+        assert headers["content-type"] == "application/json"
+        assert json.loads(payload)["success"] is True
+
+
+def test_text_to_image_without_base64_output_is_served_as_png() -> None:
+    response = _binary_response(media.png_image(b"x", 8, 8))
+    assert response.headers == [(b"content-type", b"image/png")]
+
+
+# --- streamed usage: neurons, per-chunk deltas, mixed-stream details ---------------------------
+
+
+def sse_events(payload: bytes) -> list[dict[str, Any]]:
+    frames = payload.decode().split("\n\n")
+    return [json.loads(f[len("data: ") :]) for f in frames if f.startswith("data: {")]
+
+
+@pytest.mark.parametrize("model", [LLAMA, QWQ, QWEN3, SCOUT, GPT_OSS, NEMOTRON])
+@pytest.mark.parametrize("scenario", ["text", "tool"])
+def test_per_chunk_usage_deltas_add_up_to_the_final_usage(model: str, scenario: str) -> None:
+    info = catalog.get(model)
+    body = SCENARIOS[scenario]
+    gen = standins.generate_chat(info, body)
+    final = shapes.render_native_stream(info, gen, body)
+    per_chunk = shapes.render_native_stream(info, gen, body, usage_per_chunk=True)
+
+    usage = final[-1]["usage"]
+    deltas = [e["usage"] for e in per_chunk]
+    assert all("usage" not in e or "choices" in e for e in final[:-1])  # mixed finish: zeros
+    assert deltas[0]["completion_tokens"] == 0 and deltas[0]["prompt_tokens"] == gen.prompt_tokens
+    for key in ("prompt_tokens", "completion_tokens", "total_tokens"):
+        assert sum(d[key] for d in deltas) == usage[key]
+    assert all(d[key] >= 0 for d in deltas for key in ("completion_tokens", "total_tokens"))
+    assert math.isclose(sum(d["neurons"] for d in deltas), usage["neurons"], abs_tol=1e-4)
+    names = tool_names(body)
+    streamed = accumulate(per_chunk, think_tags=info.think_tags, tool_names=names)
+    assert_reads_back(streamed, gen)
+
+
+@pytest.mark.parametrize(
+    ("model", "prompt", "completion", "neurons"),
+    [
+        (LLAMA, 39, 1, 1.244857),  # §12: 26668 / 204805 neurons per M in/out
+        (QWEN3, 175, 17, 1.32745),  # 4625 / 30475
+        ("@cf/moonshotai/kimi-k2.5", 1000, 0, 54.545),  # 54545 per M input
+        (GRANITE, 10, 10, 0.117),  # 1542 / 10158
+    ],
+)
+def test_neurons_follow_the_catalog_rates(
+    model: str, prompt: int, completion: int, neurons: float
+) -> None:
+    gen = Generation(text="x", prompt_tokens=prompt, completion_tokens=completion)
+    usage = shapes.render_native_stream(catalog.get(model), gen, {"messages": []})[-1]["usage"]
+    assert math.isclose(usage["neurons"], neurons, abs_tol=1e-6)
+    assert usage["total_tokens"] == prompt + completion
+
+
+def test_models_without_neuron_rates_report_no_neurons() -> None:
+    info = dataclasses.replace(catalog.get(LLAMA), neurons_per_m_output=None)
+    gen = standins.generate_chat(info, SCENARIOS["text"])
+    assert "neurons" not in shapes.render_native_stream(info, gen, SCENARIOS["text"])[-1]["usage"]
+    assert "neurons" not in shapes.render_native(info, gen, SCENARIOS["text"])["usage"]
+
+
+def test_native_non_streamed_usage_bills_the_same_neurons_as_the_stream() -> None:
+    for model in (LLAMA, QWEN3):
+        info = catalog.get(model)
+        gen = standins.generate_chat(info, SCENARIOS["text"])
+        rendered = shapes.render_native(info, gen, SCENARIOS["text"])
+        streamed = shapes.render_native_stream(info, gen, SCENARIOS["text"])
+        assert rendered["usage"] == streamed[-1]["usage"]
+    openai = tasks.openai_chat({"model": QWEN3, **SCENARIOS["text"]}, stream=False)
+    assert isinstance(openai, dict) and "neurons" not in openai["usage"]
+
+
+def test_mixed_stream_carries_the_observed_native_fields() -> None:
+    info = catalog.get(QWEN3)
+    gen = standins.generate_chat(info, SCENARIOS["text"])
+    events = shapes.render_native_stream(info, gen, SCENARIOS["text"])
+
+    content = [e for e in events if e.get("response")]
+    assert content and all(e["tool_calls"] == [] for e in content)
+    finish = events[-2]
+    assert finish["choices"][0]["finish_reason"] == "stop"
+    assert finish["usage"] == {"prompt_tokens": 0, "completion_tokens": 0}
+    assert isinstance(events[-1]["usage"]["neurons"], float)
+
+
+@pytest.mark.parametrize(
+    "model", [LLAMA, SCOUT, QWQ, "@cf/mistralai/mistral-small-3.1-24b-instruct"]
+)
+def test_native_streamed_tool_calls_use_the_documented_form(model: str) -> None:
+    info = catalog.get(model)
+    body = SCENARIOS["tool"]
+    gen = standins.generate_chat(info, body)
+    events = shapes.render_native_stream(info, gen, body)
+    calls = next(e["tool_calls"] for e in events if e.get("tool_calls"))
+
+    assert [set(call) for call in calls] == [{"id", "type", "index", "function"}] * len(calls)
+    assert [call["index"] for call in calls] == list(range(len(calls)))
+    assert all(call["type"] == "function" and call["id"] for call in calls)
+    assert [json.loads(c["function"]["arguments"]) for c in calls] == [a for _, a in gen.tool_calls]
+    assert events[events.index(next(e for e in events if e.get("tool_calls"))) + 1] == {
+        "finish_reason": "tool_calls"
+    }
+    whole = normalize_chat_result(shapes.render_native(info, gen, body), tool_names=["get_weather"])
+    assert [c.id for c in whole.tool_calls] == [c["id"] for c in calls]
+
+
+def test_usage_mode_header_and_config() -> None:
+    body = {"messages": [user("Say hi")], "stream": True}
+    _, _, final = app_call(LLAMA, body)
+    _, _, per_chunk = app_call(LLAMA, body, **{"x-emulator-usage": "per-chunk"})
+    server_wide = EmulatorApp(EmulatorConfig(usage_per_chunk=True))
+    _, _, configured = app_send(server_wide, LLAMA, body)
+    _, _, overridden = app_send(server_wide, LLAMA, body, **{"x-emulator-usage": "final"})
+    status, _, bad = app_call(LLAMA, body, **{"x-emulator-usage": "sometimes"})
+
+    assert [("usage" in e) for e in sse_events(final)].count(True) == 1
+    assert all("usage" in e for e in sse_events(per_chunk))
+    assert sse_events(configured) == sse_events(per_chunk)
+    assert sse_events(overridden) == sse_events(final)
+    assert status == 400 and b"x-emulator-usage" in bad
+
+
+# --- unsupported parameters, dynamic routes, prompt caching ------------------------------------
+
+GLM = "@cf/zai-org/glm-4.7-flash"
+
+
+@pytest.mark.parametrize(
+    ("model", "extra", "status", "code"),
+    [
+        ("@cf/mistralai/mistral-small-3.1-24b-instruct", {"tool_choice": "auto"}, 400, 5006),
+        ("@cf/mistralai/mistral-small-3.1-24b-instruct", {"tool_choice": None}, 200, None),
+        (GLM, {"repetition_penalty": 1.1}, 408, 3007),
+        (GLM, {"top_k": 5, "tool_choice": "auto"}, 200, None),  # reference: these work on GLM
+        (GLM, {"max_tokens": 64}, 200, None),  # ... with null content (next test)
+        (LLAMA, {"tool_choice": "auto", "repetition_penalty": 1.1}, 200, None),
+    ],
+)
+def test_unsupported_params_do_what_workers_ai_does(
+    model: str, extra: dict[str, Any], status: int, code: int | None
+) -> None:
+    body = {"messages": [user("Weather in Paris?")], "tools": [WEATHER], **extra}
+    for stream in (False, True):
+        got, _, payload = app_call(model, {**body, "stream": stream})
+        assert got == status, payload
+        if code is not None:
+            error = json.loads(payload)["errors"][0]
+            assert error["code"] == code and next(iter(extra)) in error["message"]
+
+
+def test_glm_with_max_tokens_answers_null_content() -> None:
+    body = {"messages": [user("Why is the sky blue?")], "max_tokens": 512}
+    result = tasks.run_model(GLM, body)
+    message = result["choices"][0]["message"]
+    events = tasks.stream_model(GLM, body)
+
+    assert message["content"] is None and message["reasoning_content"]
+    assert result["usage"]["completion_tokens"] == count_tokens(message["reasoning_content"])
+    assert not any(e.get("response") for e in events)
+    assert tasks.run_model(GLM, {"messages": body["messages"]})["choices"][0]["message"]["content"]
+
+
+@pytest.mark.parametrize(
+    ("path", "kind"),
+    [
+        ("/client/v4/accounts/a/ai/run/dynamic/my-route", "unknown"),
+        ("/client/v4/accounts/a/ai/run/@cf/meta/llama-3.1-8b-instruct", "run"),
+        ("/client/v4/accounts/a/ai/run/@cf/acme/dynamic/x", "run"),
+    ],
+)
+def test_dynamic_routes_are_no_run_route(path: str, kind: str) -> None:
+    route = match_route("POST", path)
+    assert route is not None and route.kind == kind
+
+
+def test_dynamic_route_answers_7000() -> None:
+    status, _, payload = app_call("dynamic/my-route", {"messages": [user("hi")]})
+    assert status == 400
+    assert json.loads(payload)["errors"] == [{"code": 7000, "message": "No route for that URI"}]
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "cached"),
+    [
+        ([1, 2, 3], [1, 2, 3], 3),
+        ([1, 2, 3], [1, 2, 3, 4, 5], 3),
+        ([1, 2, 3, 4], [1, 2, 9, 4], 2),
+        ([1, 2], [7, 2], 0),
+        ([], [1], 0),
+    ],
+)
+def test_prompt_cache_reports_the_shared_prefix(
+    first: list[int], second: list[int], cached: int
+) -> None:
+    cache = PromptCache()
+    assert cache.match("s", first) == 0
+    cache.remember("s", first)
+    assert cache.match("s", second) == cached
+    assert cache.match("other", second) == 0
+
+
+def test_prompt_cache_forgets_the_least_recently_used_session() -> None:
+    cache = PromptCache(max_sessions=2)
+    for session in ("a", "b"):
+        cache.remember(session, [1])
+    cache.match("a", [1])  # a is now the most recent
+    cache.remember("c", [1])
+    assert (len(cache), cache.match("a", [1]), cache.match("b", [1])) == (2, 1, 0)
+
+
+def test_prompt_keys_count_the_prompt_tokens_and_follow_the_conversation() -> None:
+    turn1 = {"messages": [user("Plan a trip to Rome")], "tools": [WEATHER]}
+    turn2 = {
+        "messages": [*turn1["messages"], {"role": "assistant", "content": "Sure."}, user("More")],
+        "tools": [WEATHER],
+    }
+    keys1, keys2 = tasks.prompt_keys(LLAMA, turn1), tasks.prompt_keys(LLAMA, turn2)
+
+    assert keys1 is not None and keys2 is not None
+    assert len(keys1) == standins.count_prompt_tokens(turn1)
+    assert keys2[: len(keys1)] == keys1
+    assert tasks.prompt_keys("@cf/baai/bge-small-en-v1.5", {"text": "x"}) is None
+
+
+def test_session_affinity_reports_cached_prompt_tokens() -> None:
+    app = EmulatorApp()
+    first = {"messages": [user("Summarise the history of the Hello World program")]}
+    longer = {"messages": [*first["messages"], {"role": "assistant", "content": "Ok."}, user("Go")]}
+    session = {"x-session-affinity": "s-1"}
+
+    def usage(model: str, body: dict[str, Any], **headers: str) -> dict[str, Any]:
+        status, _, payload = app_send(app, model, body, **headers)
+        assert status == 200, payload
+        return dict(json.loads(payload)["result"]["usage"])
+
+    assert "prompt_tokens_details" not in usage(LLAMA, first)
+    assert usage(LLAMA, first, **session)["prompt_tokens_details"] == {"cached_tokens": 0}
+    again = usage(LLAMA, first, **session)
+    assert again["prompt_tokens_details"]["cached_tokens"] == again["prompt_tokens"]
+    grown = usage(LLAMA, longer, **session)
+    assert grown["prompt_tokens_details"]["cached_tokens"] == again["prompt_tokens"]
+    assert usage(LLAMA, first, **{"x-session-affinity": "s-2"})["prompt_tokens_details"] == {
+        "cached_tokens": 0
+    }
+    kimi = usage("@cf/moonshotai/kimi-k2.5", first, **session)  # caches are per model
+    kimi_again = usage("@cf/moonshotai/kimi-k2.5", first, **session)
+    assert kimi["prompt_tokens_details"] == {"cached_tokens": 0}
+    assert kimi_again["neurons"] < kimi["neurons"]  # billed at the cached-input rate
+    app.state.reset()
+    assert usage(LLAMA, first, **session)["prompt_tokens_details"] == {"cached_tokens": 0}

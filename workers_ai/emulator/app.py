@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from workers_ai import catalog
+from workers_ai.catalog import TEXT_GENERATION
 from workers_ai.emulator import tasks
 from workers_ai.emulator.config import CachedResponse, EmulatorConfig, EmulatorState
 from workers_ai.emulator.faults import (
@@ -29,6 +30,7 @@ from workers_ai.emulator.faults import (
     parse_fault_header,
     retry_after_header,
 )
+from workers_ai.emulator.media import BINARY_INPUT_FIELDS
 from workers_ai.emulator.routing import Route, match_route
 from workers_ai.emulator.shapes import sse_frame
 from workers_ai.emulator.validation import EmulatorError
@@ -251,15 +253,69 @@ class EmulatorApp:
                 return json_response(_models_schema(request.query))
             if route.kind == "universal":
                 return self._universal(request)
-            body = _parse_body(request.body)
             if route.kind == "openai":
-                return _openai(route.openai_path or "", _strip_provider(body))
+                body = _strip_provider(_parse_body(request.body))
+                return self._openai(route.openai_path or "", body, request)
             assert model is not None
+            body = _parse_run_body(request, model)
             if _bool_query(request.query, "queueRequest") or _is_poll(body):
                 return self._batch(model, body)
-            return _run(model, body)
+            return self._run(model, body, request)
         except EmulatorError as exc:
             return error_response(exc.status, exc.code, exc.message)
+
+    def _run(self, model: str, body: dict[str, Any], request: Request | None = None) -> Response:
+        """``/ai/run/{model}``: SSE for a streamed text-generation call, else JSON (or PNG).
+
+        ``stream: true`` on any other model (embeddings, gpt-oss...) answers JSON.
+        """
+        info = catalog.get(model)
+        session = self._session(request, model, body)
+        cached = None if session is None else self.state.prompt_cache.match(*session)
+        streams = not info.known or (info.task == TEXT_GENERATION and info.streaming)
+        if body.get("stream") and streams:
+            per_chunk = self._usage_per_chunk(request)
+            events = tasks.stream_model(
+                model, body, cached_tokens=cached, usage_per_chunk=per_chunk
+            )
+            response = Response(200, None, frames=[sse_frame(e) for e in events])
+        else:
+            inputs = {k: v for k, v in body.items() if k != "stream"}
+            result = tasks.run_model(model, inputs, cached_tokens=cached)
+            response = (
+                _binary_response(result) if isinstance(result, bytes) else json_response(result)
+            )
+        if session is not None:
+            self.state.prompt_cache.remember(*session)
+        return response
+
+    def _openai(self, path: str, body: dict[str, Any], request: Request) -> Response:
+        model = body.get("model")
+        session = self._session(request, model, body) if isinstance(model, str) else None
+        cached = None if session is None else self.state.prompt_cache.match(*session)
+        response = _openai(path, body, cached)
+        if session is not None:
+            self.state.prompt_cache.remember(*session)
+        return response
+
+    @staticmethod
+    def _session(
+        request: Request | None, model: str, body: dict[str, Any]
+    ) -> tuple[str, list[int]] | None:
+        """``(cache key, prompt token keys)`` for prefix caching, when the request names a
+        session (``x-session-affinity``) and has a prompt. Caches are per model and session."""
+        session = request.headers.get("x-session-affinity") if request is not None else None
+        keys = tasks.prompt_keys(model, body) if session else None
+        return None if session is None or keys is None else (f"{model}\x00{session}", keys)
+
+    def _usage_per_chunk(self, request: Request | None) -> bool:
+        mode = request.headers.get("x-emulator-usage", "") if request is not None else ""
+        mode = mode.strip().lower()
+        if mode in ("per-chunk", "final"):
+            return mode == "per-chunk"
+        if mode:
+            raise EmulatorError(400, 5006, "x-emulator-usage: expected 'per-chunk' or 'final'")
+        return self.config.usage_per_chunk
 
     def _universal(self, request: Request) -> Response:
         """AI Gateway's universal endpoint: try each ``workers-ai`` step until one succeeds."""
@@ -279,7 +335,7 @@ class EmulatorApp:
                 )
             try:
                 model = str(step.get("endpoint", "")).removeprefix("run/")
-                last = _run(model, dict(step.get("query") or {}))
+                last = self._run(model, dict(step.get("query") or {}))
             except EmulatorError as exc:
                 last = error_response(exc.status, exc.code, exc.message)
             if last.status == 200:
@@ -335,8 +391,14 @@ class EmulatorApp:
         return error_response(400, 7000, "No route for that URI")
 
     def apply_runtime_config(self, payload: dict[str, Any]) -> None:
-        """Change latency, jitter, rate limits and fault rules of the running server."""
-        allowed = {"latency_ms", "jitter_ms", "stream_event_delay_ms", "rate_limit_per_minute"}
+        """Change latency, jitter, rate limits, usage mode and faults of the running server."""
+        allowed = {
+            "latency_ms",
+            "jitter_ms",
+            "stream_event_delay_ms",
+            "rate_limit_per_minute",
+            "usage_per_chunk",
+        }
         unknown = set(payload) - allowed - {"faults"}
         if unknown:
             raise FaultConfigError(f"unknown fields {sorted(unknown)}")
@@ -392,6 +454,34 @@ def _parse_body(raw: bytes) -> dict[str, Any]:
     return body
 
 
+def _parse_run_body(request: Request, model: str) -> dict[str, Any]:
+    """The ``/ai/run`` body; for ASR and image models a non-JSON body is the file itself.
+
+    Such a body (spec §1/§8: ``--data-binary @file.mp3``, any content type) becomes
+    ``{"audio": <bytes>}`` or ``{"image": <bytes>}``; a JSON object body is read as JSON.
+    """
+    field = BINARY_INPUT_FIELDS.get(catalog.get(model).task or "")
+    raw = request.body
+    if field is None or not raw:
+        return _parse_body(raw)
+    declared_json = "json" in request.headers.get("content-type", "")
+    if declared_json or raw.lstrip()[:1] == b"{":
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = None
+        if isinstance(body, dict):
+            return body
+        if declared_json:
+            return _parse_body(raw)
+    return {field: raw}
+
+
+def _binary_response(data: bytes) -> Response:
+    """Raw image bytes (Stable-Diffusion-style text-to-image answers a PNG, spec §1/§8)."""
+    return Response(200, data, headers=[(b"content-type", b"image/png")])
+
+
 def _strip_provider(body: dict[str, Any]) -> dict[str, Any]:
     """The gateway's compat route names models ``workers-ai/@cf/...`` (spec §11)."""
     model = body.get("model")
@@ -404,24 +494,17 @@ def _is_poll(body: dict[str, Any]) -> bool:
     return set(body) == {"request_id"}
 
 
-def _run(model: str, body: dict[str, Any]) -> Response:
-    info = catalog.get(model)
-    if body.get("stream") and (not info.known or info.streaming):
-        return Response(200, None, frames=[sse_frame(e) for e in tasks.stream_model(model, body)])
-    result = tasks.run_model(model, {k: v for k, v in body.items() if k != "stream"})
-    return json_response(result)
-
-
-def _openai(path: str, body: dict[str, Any]) -> Response:
+def _openai(path: str, body: dict[str, Any], cached: int | None = None) -> Response:
     if path == "chat/completions":
         if body.get("stream"):
-            events = tasks.openai_chat(body, stream=True)
+            events = tasks.openai_chat(body, stream=True, cached_tokens=cached)
             assert isinstance(events, list)
             return Response(200, None, frames=[sse_frame(e) for e in events])
-        return json_response(tasks.openai_chat(body, stream=False), wrap=False)
+        completion = tasks.openai_chat(body, stream=False, cached_tokens=cached)
+        return json_response(completion, wrap=False)
     if path == "embeddings":
         return json_response(tasks.openai_embeddings(body), wrap=False)
-    return json_response(tasks.responses(body), wrap=False)
+    return json_response(tasks.responses(body, cached_tokens=cached), wrap=False)
 
 
 def _batch_results(model: str, items: list[Any]) -> dict[str, Any]:

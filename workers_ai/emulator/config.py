@@ -1,4 +1,4 @@
-"""Emulator configuration and live state (stats, gateway cache, batch jobs)."""
+"""Emulator configuration and live state (stats, gateway cache, batch jobs, prompt caches)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from workers_ai.emulator.caching import PromptCache
 from workers_ai.emulator.faults import FaultPlan, FaultSpec, RateLimiter
 
 DEFAULT_ACCOUNT_ID = "emulator-account"
@@ -33,6 +34,10 @@ class EmulatorConfig:
         batch_pending_polls: Polls of an async batch job that answer ``queued``/``running``
             before the results.
         seed: Seed for jitter and probabilistic faults.
+        usage_per_chunk: Streams on ``/ai/run`` carry usage deltas on every event (the
+            variant some streams show, reference inline-values.json) instead of one final
+            usage event (spec §3). Per request: header ``x-emulator-usage: per-chunk`` (or
+            ``final``).
     """
 
     account_id: str = DEFAULT_ACCOUNT_ID
@@ -46,6 +51,7 @@ class EmulatorConfig:
     max_body_bytes: int = 10_000_000
     batch_pending_polls: int = 1
     seed: int = 0
+    usage_per_chunk: bool = False
 
 
 @dataclass
@@ -71,6 +77,7 @@ class EmulatorState:
         self._max_in_flight = 0
         self.gateway_cache: dict[str, CachedResponse] = {}
         self.batches: dict[str, dict[str, Any]] = {}
+        self.prompt_cache = PromptCache()
         self.reset_stats()
 
     # -- stats -----------------------------------------------------------------------------
@@ -119,9 +126,10 @@ class EmulatorState:
             self.gateway_cache[key] = entry
 
     def reset(self) -> None:
-        """Forget stats, rate-limit windows, the gateway cache and batch jobs."""
+        """Forget stats, rate-limit windows, the gateway cache, batch jobs and prompt caches."""
         self.reset_stats()
         self.rate_limiter.reset()
+        self.prompt_cache.clear()
         with self._lock:
             self.gateway_cache.clear()
             self.batches.clear()

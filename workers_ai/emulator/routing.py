@@ -36,9 +36,17 @@ class Route:
 _OPENAI_PATHS = ("chat/completions", "embeddings", "responses")
 
 
+#: ``/ai/run/dynamic/<route>`` is no model: Workers AI answers 400 / 7000 "No route for that
+#: URI" (dynamic routes work only by ``/ai/v1/chat/completions``; reference "dynamic routes").
+_DYNAMIC_PREFIX = "dynamic/"
+
+
 def _account_route(method: str, account: str, rest: str) -> Route | None:
     if method == "POST" and rest.startswith("ai/run/") and len(rest) > len("ai/run/"):
-        return Route("run", "POST /ai/run/{model}", account, model=rest[len("ai/run/") :])
+        model = rest[len("ai/run/") :]
+        if model.startswith(_DYNAMIC_PREFIX):
+            return None
+        return Route("run", "POST /ai/run/{model}", account, model=model)
     for path in _OPENAI_PATHS:
         if method == "POST" and rest == f"ai/v1/{path}":
             return Route("openai", f"POST /ai/v1/{path}", account, openai_path=path)

@@ -4,7 +4,8 @@
   inline ``reasoning</think>answer`` for think-tag models and the object itself in JSON mode),
   or the chat-completion shape inside ``result`` (``text_completion`` for prompt input).
 * Native streams: classic ``{"response", "p"}`` events, or OpenAI ``chat.completion.chunk``
-  events mixed with native fields; both end with ``{"response": "", "usage": {...}}``.
+  events mixed with native fields; both end with ``{"response": "", "usage": {...}}`` (with a
+  float ``neurons``), or carry usage deltas on every event (the opt-in per-chunk variant).
 * ``/ai/v1/chat/completions`` bodies and chunk streams, and the Responses shape.
 
 Ids, timestamps and the ``p`` padding derive from the generation's seed, so the same request
@@ -22,6 +23,7 @@ from typing import Any
 from workers_ai import catalog
 from workers_ai.catalog import ModelInfo
 from workers_ai.emulator.standins import Generation, split_tokens
+from workers_ai.tools import synthesize_tool_call_id
 
 __all__ = [
     "render_native",
@@ -61,12 +63,55 @@ def _created_from_seed(seed: int) -> int:
     return _CREATED_BASE + seed % 40_000_000
 
 
-def _usage_to_wire(gen: Generation) -> dict[str, int]:
-    return {
+def _usage_to_wire(gen: Generation, info: ModelInfo | None = None) -> dict[str, Any]:
+    """``{prompt_tokens, completion_tokens, total_tokens}``, ``prompt_tokens_details`` when the
+    request named a session (``x-session-affinity``), and with ``info`` (native ``/ai/run``
+    answers) the float ``neurons`` when the catalog knows the model's rates."""
+    if info is not None:
+        return _native_usage(info, gen.prompt_tokens, gen.completion_tokens, gen.cached_tokens)
+    usage: dict[str, Any] = {
         "prompt_tokens": gen.prompt_tokens,
         "completion_tokens": gen.completion_tokens,
         "total_tokens": gen.total_tokens,
     }
+    if gen.cached_tokens is not None:
+        usage["prompt_tokens_details"] = {"cached_tokens": gen.cached_tokens}
+    return usage
+
+
+def _neurons(info: ModelInfo, prompt: int, completion: int, cached: int = 0) -> float | None:
+    """Neurons billed for the tokens at the catalog's rates; ``None`` when a rate is unknown.
+
+    Cached prompt tokens are billed at the cached-input rate when the model has one.
+    """
+    rate_in, rate_out = info.neurons_per_m_input, info.neurons_per_m_output
+    if rate_in is None or rate_out is None:
+        return None
+    rate_cached = info.neurons_per_m_cached_input
+    rate_cached = rate_in if rate_cached is None else rate_cached
+    total = (prompt - cached) * rate_in + cached * rate_cached + completion * rate_out
+    return round(total / 1_000_000, 6)
+
+
+def _native_usage(
+    info: ModelInfo, prompt: int, completion: int, cached: int | None
+) -> dict[str, Any]:
+    """A native usage object: counts, ``prompt_tokens_details`` and float ``neurons``.
+
+    Spec §2b/§3 report ``neurons`` in stream usage; the emulator reports them in native
+    non-streamed usage too, so a streamed and a non-streamed call bill the same.
+    """
+    usage: dict[str, Any] = {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+    }
+    if cached is not None:
+        usage["prompt_tokens_details"] = {"cached_tokens": cached}
+    neurons = _neurons(info, prompt, completion, cached or 0)
+    if neurons is not None:
+        usage["neurons"] = neurons
+    return usage
 
 
 def _tool_call_id(gen: Generation, index: int) -> str:
@@ -161,7 +206,7 @@ def _chat_message(gen: Generation, reasoning_key: str | None, inline_think: bool
     text = _inline_think_text(gen) if inline_think else gen.text
     message: dict[str, Any] = {
         "role": "assistant",
-        "content": text if text or not gen.tool_calls else None,
+        "content": text if (text or not gen.tool_calls) and not gen.null_content else None,
     }
     if reasoning_key is not None:
         message[reasoning_key] = gen.reasoning or None
@@ -170,7 +215,11 @@ def _chat_message(gen: Generation, reasoning_key: str | None, inline_think: bool
 
 
 def _chat_completion_body(
-    model: str, gen: Generation, reasoning_key: str | None, inline_think: bool
+    model: str,
+    gen: Generation,
+    reasoning_key: str | None,
+    inline_think: bool,
+    native: ModelInfo | None = None,
 ) -> dict[str, Any]:
     choice = {
         "index": 0,
@@ -185,21 +234,21 @@ def _chat_completion_body(
         "created": _created_from_seed(gen.seed),
         "model": model,
         "choices": [choice],
-        "usage": _usage_to_wire(gen),
+        "usage": _usage_to_wire(gen, native),
     }
 
 
-def _text_completion_body(model: str, gen: Generation) -> dict[str, Any]:
+def _text_completion_body(info: ModelInfo, gen: Generation) -> dict[str, Any]:
     """qwen3's typed ``text_completion`` variant for prompt input (``choices[0].text``)."""
     return {
         "id": "cmpl-" + _hex_for(gen.seed, "completion", 32),
         "object": "text_completion",
         "created": _created_from_seed(gen.seed),
-        "model": model,
+        "model": info.id,
         "choices": [
             {"index": 0, "text": gen.text, "finish_reason": gen.finish_reason, "logprobs": None}
         ],
-        "usage": _usage_to_wire(gen),
+        "usage": _usage_to_wire(gen, info),
     }
 
 
@@ -223,8 +272,10 @@ def _chat_chunks(
 ) -> list[dict[str, Any]]:
     """Chunks for reasoning, content and tool calls, then the finish chunk.
 
-    ``mixed`` (native ``/ai/run``) repeats each content piece as a native ``response`` field,
-    as observed on Workers AI (spec §3).
+    ``mixed`` (native ``/ai/run``) adds the native fields observed on Workers AI (spec §3):
+    each content chunk repeats its piece as ``response`` next to ``"tool_calls": []``, and the
+    finish chunk carries ``"usage": {"prompt_tokens": 0, "completion_tokens": 0}`` (the real
+    usage follows in the native usage event).
     """
     chunk = _chunk_factory(model, gen)
     events: list[dict[str, Any]] = []
@@ -232,9 +283,11 @@ def _chat_chunks(
         events += [chunk({reasoning_key: piece}) for piece in split_tokens(gen.reasoning)]
     pieces = _inline_think_pieces(gen) if inline_think else split_tokens(gen.text)
     for piece in pieces:
-        events.append(chunk({"content": piece}, **({"response": piece} if mixed else {})))
+        native = {"response": piece, "tool_calls": []} if mixed else {}
+        events.append(chunk({"content": piece}, **native))
     events += [chunk({"tool_calls": [fragment]}) for fragment in _tool_call_fragments(gen)]
-    events.append(chunk({}, gen.finish_reason))
+    finish_extra = {"usage": {"prompt_tokens": 0, "completion_tokens": 0}} if mixed else {}
+    events.append(chunk({}, gen.finish_reason, **finish_extra))
     return events
 
 
@@ -264,10 +317,12 @@ def _classic_result(info: ModelInfo, gen: Generation) -> dict[str, Any]:
     response: Any = gen.parsed if gen.parsed is not None else gen.text
     if gen.parsed is None and info.think_tags:
         response = _inline_think_text(gen)
+    if gen.null_content:
+        response = None
     result: dict[str, Any] = {
         "response": response,
         "tool_calls": _tool_calls_to_wire(gen, info.tool_call_format),
-        "usage": _usage_to_wire(gen),
+        "usage": _usage_to_wire(gen, info),
     }
     key = _reasoning_key(info)
     if key is not None and gen.reasoning:
@@ -291,8 +346,9 @@ def render_native(info: ModelInfo, gen: Generation, body: Mapping[str, Any]) -> 
     """
     if info.output_shape == "chat_completion":
         if "prompt" in body and "messages" not in body:
-            return _text_completion_body(info.id, gen)
-        return _chat_completion_body(info.id, gen, _reasoning_key(info), inline_think=False)
+            return _text_completion_body(info, gen)
+        key = _reasoning_key(info)
+        return _chat_completion_body(info.id, gen, key, inline_think=False, native=info)
     return _classic_result(info, gen)
 
 
@@ -305,17 +361,64 @@ def _classic_stream(info: ModelInfo, gen: Generation) -> list[dict[str, Any]]:
         events += [{key: p, "p": _padding_from_rng(rng)} for p in split_tokens(gen.reasoning)]
     events += [{"response": piece, "p": _padding_from_rng(rng)} for piece in pieces]
     if gen.tool_calls:
-        calls = _tool_calls_to_wire(gen, info.tool_call_format)
-        for index, call in enumerate(calls):
-            if "function" in call:
-                call["index"] = index
+        calls = _streamed_native_calls(gen, info.tool_call_format in (None, "legacy"))
         events.append({"tool_calls": calls, "p": _padding_from_rng(rng)})
         events.append({"finish_reason": "tool_calls"})
     return events
 
 
+def _streamed_native_calls(gen: Generation, legacy: bool) -> list[dict[str, Any]]:
+    """Streamed native calls have one form for every family (spec §3): ``id``, ``type``,
+    ``index`` and JSON-string ``arguments``; non-streamed results keep the family's format.
+
+    The ids are the ones a client reads from the non-streamed answer: the family's own ids, or
+    for legacy calls (sent without one) the id the core synthesizes for them, so a streamed
+    and a non-streamed call of the same request agree.
+    """
+    calls: list[dict[str, Any]] = []
+    for index, (name, arguments) in enumerate(gen.tool_calls):
+        raw = _arguments_to_json(arguments)
+        call_id = synthesize_tool_call_id(name, raw, index) if legacy else _tool_call_id(gen, index)
+        function = {"name": name, "arguments": raw}
+        calls.append({"id": call_id, "type": "function", "index": index, "function": function})
+    return calls
+
+
+def _has_token_piece(event: Mapping[str, Any]) -> bool:
+    """Whether a stream event carries one piece of text or reasoning (one token)."""
+    if event.get("response") or event.get("reasoning_content") or event.get("reasoning"):
+        return True
+    choices = event.get("choices")
+    if not choices:
+        return False
+    delta = choices[0].get("delta") or {}
+    keys = ("content", "reasoning_content", "reasoning")
+    return bool(choices[0].get("text") or any(delta.get(key) for key in keys))
+
+
+def _with_usage_per_chunk(
+    info: ModelInfo, gen: Generation, events: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The per-chunk variant (reference inline-values.json): usage deltas on every event.
+
+    A first ``{"response": "", "usage": <prompt>}`` event bills the prompt; each event then
+    carries its own delta (one token per text or reasoning piece; the last event the rest, e.g.
+    tool-call tokens), each with its ``neurons``. The deltas add up to the totals.
+    """
+    prompt = _native_usage(info, gen.prompt_tokens, 0, gen.cached_tokens)
+    out: list[dict[str, Any]] = [{"response": "", "usage": prompt}]
+    events = events or [{"response": ""}]
+    remaining = gen.completion_tokens
+    for index, event in enumerate(events):
+        last = index == len(events) - 1
+        tokens = remaining if last else min(remaining, int(_has_token_piece(event)))
+        remaining -= tokens
+        out.append({**event, "usage": _native_usage(info, 0, tokens, None)})
+    return out
+
+
 def render_native_stream(
-    info: ModelInfo, gen: Generation, body: Mapping[str, Any]
+    info: ModelInfo, gen: Generation, body: Mapping[str, Any], *, usage_per_chunk: bool = False
 ) -> list[dict[str, Any]]:
     """Render the events of a streamed ``/ai/run`` call (without ``[DONE]``).
 
@@ -324,15 +427,22 @@ def render_native_stream(
     ``{"tool_calls": [...]}`` event followed by ``{"finish_reason": "tool_calls"}``.
     Chat-completion models: ``chat.completion.chunk`` events (``reasoning_content`` deltas,
     ``content`` deltas that also carry ``response``, tool-call fragments by ``index``), then a
-    finish chunk. Both end with the native usage event ``{"response": "", "usage": {...}}``.
+    finish chunk. Both end with the native usage event ``{"response": "", "usage": {...}}``,
+    whose usage adds a float ``neurons`` when the catalog knows the model's neuron rates.
+
+    With ``usage_per_chunk`` (opt-in) there is no final usage event: every event carries its
+    usage delta instead (see :func:`_with_usage_per_chunk`).
     """
-    usage_event = {"response": "", "usage": _usage_to_wire(gen)}
     if info.output_shape != "chat_completion":
-        return [*_classic_stream(info, gen), usage_event]
-    if "prompt" in body and "messages" not in body:
-        return [*_text_completion_chunks(info.id, gen), usage_event]
-    chunks = _chat_chunks(info.id, gen, _reasoning_key(info), inline_think=False, mixed=True)
-    return [*chunks, usage_event]
+        events = _classic_stream(info, gen)
+    elif "prompt" in body and "messages" not in body:
+        events = _text_completion_chunks(info.id, gen)
+    else:
+        events = _chat_chunks(info.id, gen, _reasoning_key(info), inline_think=False, mixed=True)
+    if usage_per_chunk:
+        return _with_usage_per_chunk(info, gen, events)
+    usage = _native_usage(info, gen.prompt_tokens, gen.completion_tokens, gen.cached_tokens)
+    return [*events, {"response": "", "usage": usage}]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -432,6 +542,8 @@ def render_responses(model: str, gen: Generation) -> dict[str, Any]:
             "total_tokens": gen.total_tokens,
         },
     }
+    if gen.cached_tokens is not None:
+        body["usage"]["input_tokens_details"] = {"cached_tokens": gen.cached_tokens}
     if gen.finish_reason == "length":
         body["incomplete_details"] = {"reason": "max_output_tokens"}
     return body

@@ -22,9 +22,11 @@ from workers_ai.catalog import ModelInfo
 __all__ = [
     "Generation",
     "content_terms",
+    "content_to_text",
     "count_prompt_tokens",
     "count_tokens",
     "generate_chat",
+    "messages_from_body",
     "seed_for",
     "split_tokens",
     "truncate_tokens",
@@ -173,7 +175,7 @@ def _list_phrase(words: Sequence[str]) -> str:
 # --- Conversation ------------------------------------------------------------------------------
 
 
-def _content_to_text(content: Any) -> str:
+def content_to_text(content: Any) -> str:
     """Text of a message ``content``: a string or the text of its ``text`` parts."""
     if isinstance(content, str):
         return content
@@ -182,7 +184,7 @@ def _content_to_text(content: Any) -> str:
     return " ".join(t for t in texts if isinstance(t, str))
 
 
-def _messages_from_body(body: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+def messages_from_body(body: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     if "messages" in body and isinstance(body["messages"], list):
         return [m for m in body["messages"] if isinstance(m, Mapping)]
     prompt = body.get("prompt")
@@ -192,13 +194,13 @@ def _messages_from_body(body: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 def _last_user_text(messages: Sequence[Mapping[str, Any]]) -> str:
     for message in reversed(messages):
         if message.get("role") == "user":
-            return _content_to_text(message.get("content"))
+            return content_to_text(message.get("content"))
     return ""
 
 
 def count_prompt_tokens(body: Mapping[str, Any]) -> int:
     """Prompt tokens: the tokens of every message's text plus the tools' JSON (at least 1)."""
-    total = sum(count_tokens(_content_to_text(m.get("content"))) for m in _messages_from_body(body))
+    total = sum(count_tokens(content_to_text(m.get("content"))) for m in messages_from_body(body))
     tools = body.get("tools")
     if tools:
         total += count_tokens(json.dumps(tools, ensure_ascii=False, default=str))
@@ -232,7 +234,7 @@ def _trailing_tool_results(messages: Sequence[Mapping[str, Any]]) -> list[tuple[
             break
         call_id = message.get("tool_call_id")
         name = message.get("name") or (names.get(call_id) if isinstance(call_id, str) else None)
-        text = _content_to_text(message.get("content"))
+        text = content_to_text(message.get("content"))
         results.append((name if isinstance(name, str) and name else "the tool", text))
     return results[::-1]
 
@@ -618,6 +620,9 @@ class Generation:
         finish_reason: ``"stop"``, ``"length"`` or ``"tool_calls"``.
         seed: The request's seed; renderers derive ids and padding from it.
         thinking_done: ``False`` when ``max_tokens`` ran out inside the reasoning.
+        cached_tokens: Prompt tokens served from the prefix cache (``x-session-affinity``);
+            ``None`` when the request asked for no session.
+        null_content: Render the answer as ``null`` (glm-4.7-flash with ``max_tokens``).
     """
 
     text: str = ""
@@ -629,6 +634,8 @@ class Generation:
     finish_reason: str = "stop"
     seed: int = 0
     thinking_done: bool = True
+    cached_tokens: int | None = None
+    null_content: bool = False
 
     @property
     def total_tokens(self) -> int:
@@ -760,7 +767,7 @@ def generate_chat(info: ModelInfo, body: Mapping[str, Any]) -> Generation:
         The :class:`Generation`.
     """
     seed = seed_for(info.id, body)
-    messages = _messages_from_body(body)
+    messages = messages_from_body(body)
     kind, text, calls, parsed = _plan_answer(info, body, messages, seed)
     reasoning = ""
     if _thinking_enabled(info, body) and not (parsed is not None and info.think_tags):

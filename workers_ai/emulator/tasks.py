@@ -5,24 +5,36 @@ per item of an async batch), :func:`openai_chat`, :func:`openai_embeddings` and
 :func:`responses` for ``/ai/v1/...``, and :func:`model_schema` for ``/ai/models/schema``.
 The task comes from the catalog; unknown models are 5007 errors. The non-chat stand-ins
 (hashed-feature embeddings, a BM25 reranker, a lexicon sentiment classifier, tagged
-"translation", lead-sentence summaries) live here too. Pure: no I/O.
+"translation", lead-sentence summaries) live here too; the media tasks of spec §8 (speech,
+images) are in :mod:`workers_ai.emulator.media`. Pure: no I/O.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import zlib
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from workers_ai import catalog
 from workers_ai.catalog import TEXT_CLASSIFICATION, TEXT_EMBEDDINGS, TEXT_GENERATION, ModelInfo
-from workers_ai.emulator import shapes, standins
-from workers_ai.emulator.standins import content_terms, count_tokens, truncate_tokens
+from workers_ai.emulator import media, shapes, standins
+from workers_ai.emulator.standins import (
+    Generation,
+    content_terms,
+    content_to_text,
+    count_tokens,
+    messages_from_body,
+    split_tokens,
+    truncate_tokens,
+)
 from workers_ai.emulator.validation import (
     EmulatorError,
     bad_input,
+    unsupported_param_effects,
     validate_chat_body,
     validate_embedding_texts,
     validate_lora,
@@ -37,6 +49,7 @@ __all__ = [
     "model_schema",
     "openai_chat",
     "openai_embeddings",
+    "prompt_keys",
     "rerank_scores",
     "responses",
     "run_model",
@@ -76,27 +89,32 @@ def _is_responses_input(info: ModelInfo, body: Mapping[str, Any]) -> bool:
 # --- Native /ai/run ----------------------------------------------------------------------------
 
 
-def run_model(model: str, body: Mapping[str, Any]) -> Any:
+def run_model(model: str, body: Mapping[str, Any], *, cached_tokens: int | None = None) -> Any:
     """Answer a non-streamed ``/ai/run/{model}`` call (or one batch item).
 
     Args:
         model: The model id from the path.
-        body: The JSON body (without ``stream``).
+        body: The JSON body (without ``stream``); media models may hold raw ``bytes`` under
+            ``audio``/``image`` (the request body was the file).
+        cached_tokens: Prompt tokens served from the session's prefix cache
+            (``x-session-affinity``), reported in ``usage.prompt_tokens_details``.
 
     Returns:
-        The ``result`` object (a list for text classification).
+        The ``result`` object (a list for text classification, image classification and
+        object detection), or raw PNG bytes for Stable-Diffusion-style text-to-image models.
 
     Raises:
         EmulatorError: 5007 for an unknown model, 5005 for ``lora`` on a non-LoRA model, 5006
-            for bad input or a task the emulator has no stand-in for.
+            for bad input or a task the emulator has no stand-in for; what the model's
+            ``unsupported_params`` call for (see :func:`unsupported_param_effects`).
     """
     info = _known_model(model)
     validate_lora(info, body)
     if info.task == TEXT_GENERATION:
         if _is_responses_input(info, body):
-            return _responses_for(info, body)
-        validate_chat_body(info, body)
-        return shapes.render_native(info, standins.generate_chat(info, body), body)
+            return _responses_for(info, body, cached_tokens)
+        gen = _generate_native(info, body, cached_tokens)
+        return shapes.render_native(info, gen, body)
     if info.task == TEXT_EMBEDDINGS:
         return _run_embeddings(info, body)
     if info.task == TEXT_CLASSIFICATION:
@@ -105,11 +123,25 @@ def run_model(model: str, body: Mapping[str, Any]) -> Any:
         return _run_translation(body)
     if info.task == "Summarization":
         return _run_summarization(body)
+    if info.task in media.MEDIA_TASKS:
+        return media.run_media(info, body)
     raise _unsupported_task(info)
 
 
-def stream_model(model: str, body: Mapping[str, Any]) -> list[dict[str, Any]]:
+def stream_model(
+    model: str,
+    body: Mapping[str, Any],
+    *,
+    cached_tokens: int | None = None,
+    usage_per_chunk: bool = False,
+) -> list[dict[str, Any]]:
     """Answer a streamed ``/ai/run/{model}`` call: the SSE events, without ``[DONE]``.
+
+    Args:
+        model: The model id.
+        body: The JSON body.
+        cached_tokens: As :func:`run_model`.
+        usage_per_chunk: Put usage deltas on every event instead of one final usage event.
 
     Raises:
         EmulatorError: As :func:`run_model`; 5006 for a model that is not text generation.
@@ -124,9 +156,75 @@ def stream_model(model: str, body: Mapping[str, Any]) -> list[dict[str, Any]]:
             f"models, not {info.id}",
         )
     if _is_responses_input(info, body):
-        return [_responses_for(info, body)]  # the Responses API does not stream (spec §3)
+        # the Responses API does not stream (spec §3)
+        return [_responses_for(info, body, cached_tokens)]
+    gen = _generate_native(info, body, cached_tokens)
+    return shapes.render_native_stream(info, gen, body, usage_per_chunk=usage_per_chunk)
+
+
+def _generate_native(
+    info: ModelInfo, body: Mapping[str, Any], cached_tokens: int | None
+) -> Generation:
+    """Validate a native chat/prompt body, generate, and apply the model's quirks."""
     validate_chat_body(info, body)
-    return shapes.render_native_stream(info, standins.generate_chat(info, body), body)
+    effects = unsupported_param_effects(info, body)
+    gen = _with_cache(standins.generate_chat(info, body), cached_tokens)
+    if "null_content" in effects and not gen.tool_calls:
+        answer_tokens = count_tokens(gen.text)
+        gen = replace(
+            gen,
+            text="",
+            parsed=None,
+            null_content=True,
+            completion_tokens=gen.completion_tokens - answer_tokens,
+        )
+    return gen
+
+
+def _with_cache(gen: Generation, cached_tokens: int | None) -> Generation:
+    if cached_tokens is None:
+        return gen
+    return replace(gen, cached_tokens=min(cached_tokens, gen.prompt_tokens))
+
+
+def prompt_keys(model: str, body: Mapping[str, Any]) -> list[int] | None:
+    """Per-token keys of a text-generation request's prompt, for prefix caching.
+
+    Returns:
+        The keys (see :func:`_prompt_token_keys`), or ``None`` when the model is not a
+        known text-generation model or the body is not a chat/prompt/Responses body.
+    """
+    info = catalog.get(model)
+    if info.task != TEXT_GENERATION:
+        return None
+    if _is_responses_input(info, body):
+        try:
+            body = _responses_to_chat(body)
+        except EmulatorError:
+            return None
+    if "messages" not in body and "prompt" not in body:
+        return None
+    return _prompt_token_keys(body)
+
+
+def _prompt_token_keys(body: Mapping[str, Any]) -> list[int]:
+    """One key per prompt token: the tools' tokens first (as a chat template puts them in the
+    system prompt), then each message's tokens keyed with its position and role.
+
+    Two prompts share a key prefix exactly as far as their token streams agree; there are as
+    many keys as :func:`standins.count_prompt_tokens` counts (none for an empty prompt). Keys
+    are ``hash()`` values: stable within the process, which is all an in-memory cache needs.
+    """
+    keys: list[int] = []
+    tools = body.get("tools")
+    if tools:
+        text = json.dumps(tools, ensure_ascii=False, default=str)
+        keys += [hash(("tools", token)) for token in split_tokens(text)]
+    for index, message in enumerate(messages_from_body(body)):
+        role = message.get("role")
+        tokens = split_tokens(content_to_text(message.get("content")))
+        keys += [hash((index, role, token)) for token in tokens]
+    return keys
 
 
 # --- Embeddings and reranking ------------------------------------------------------------------
@@ -403,7 +501,9 @@ def _openai_to_native(body: Mapping[str, Any]) -> dict[str, Any]:
     return native
 
 
-def openai_chat(body: Mapping[str, Any], stream: bool) -> dict[str, Any] | list[dict[str, Any]]:
+def openai_chat(
+    body: Mapping[str, Any], stream: bool, *, cached_tokens: int | None = None
+) -> dict[str, Any] | list[dict[str, Any]]:
     """Answer ``/ai/v1/chat/completions``: a bare ``chat.completion``, or its chunk events.
 
     Raises:
@@ -413,7 +513,7 @@ def openai_chat(body: Mapping[str, Any], stream: bool) -> dict[str, Any] | list[
     info = _model_from_body(body, TEXT_GENERATION)
     native = _openai_to_native(body)
     validate_chat_body(info, native, openai=True)
-    gen = standins.generate_chat(info, native)
+    gen = _with_cache(standins.generate_chat(info, native), cached_tokens)
     if not stream:
         return shapes.render_openai_completion(info.id, gen)
     options = body.get("stream_options")
@@ -438,20 +538,23 @@ def openai_embeddings(body: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def responses(body: Mapping[str, Any]) -> dict[str, Any]:
+def responses(body: Mapping[str, Any], *, cached_tokens: int | None = None) -> dict[str, Any]:
     """Answer ``/ai/v1/responses`` (gpt-oss only; not streamed) with the Responses shape."""
     info = _model_from_body(body, TEXT_GENERATION)
     if not info.responses_api:
         raise EmulatorError(
             400, 5006, f"AiError: Bad input: model {info.id} does not support the Responses API"
         )
-    return _responses_for(info, body)
+    return _responses_for(info, body, cached_tokens)
 
 
-def _responses_for(info: ModelInfo, body: Mapping[str, Any]) -> dict[str, Any]:
+def _responses_for(
+    info: ModelInfo, body: Mapping[str, Any], cached_tokens: int | None = None
+) -> dict[str, Any]:
     chat_body = _responses_to_chat(body)
     validate_chat_body(info, chat_body, openai=True)
-    return shapes.render_responses(info.id, standins.generate_chat(info, chat_body))
+    gen = _with_cache(standins.generate_chat(info, chat_body), cached_tokens)
+    return shapes.render_responses(info.id, gen)
 
 
 def _input_item_to_message(item: Any, index: int) -> dict[str, Any] | None:
@@ -615,4 +718,6 @@ def model_schema(model: str) -> dict[str, Any]:
         EmulatorError: 5007 for an unknown model.
     """
     info = _known_model(model)
+    if info.task in media.MEDIA_TASKS:
+        return media.media_schema(info)
     return {"input": _input_schema(info), "output": _output_schema(info)}

@@ -17,6 +17,7 @@ from workers_ai.emulator.standins import count_tokens
 __all__ = [
     "EmulatorError",
     "bad_input",
+    "unsupported_param_effects",
     "validate_chat_body",
     "validate_embedding_texts",
     "validate_lora",
@@ -282,6 +283,43 @@ def validate_chat_body(info: ModelInfo, body: Mapping[str, Any], *, openai: bool
         validate_messages(body["messages"], openai=openai, vision=info.vision)
         validate_tools(body.get("tools"))
     _validate_generation_options(body)
+
+
+#: What Workers AI does when a request sends one of the model's catalog ``unsupported_params``
+#: (reference observed-api-behaviors.json, "glm-4.7-flash params"): ``max_tokens`` gives null
+#: content and ``repetition_penalty`` times out (answered at once here, 408 / 3007). Any other
+#: listed parameter is rejected with 400 / 5006 ("mistral-small-3.1 tool_choice": HTTP 400).
+_UNSUPPORTED_EFFECTS = {"max_tokens": "null_content", "repetition_penalty": "timeout"}
+
+
+def unsupported_param_effects(info: ModelInfo, body: Mapping[str, Any]) -> frozenset[str]:
+    """Apply the model's ``unsupported_params`` to a native text-generation body.
+
+    Returns:
+        The effects to apply to the answer (``{"null_content"}`` or empty).
+
+    Raises:
+        EmulatorError: 400 / 5006 naming the parameter for a rejected one; 408 / 3007 for one
+            that makes Workers AI time out.
+    """
+    effects: set[str] = set()
+    for name in info.unsupported_params:
+        if body.get(name) is None:
+            continue
+        effect = _UNSUPPORTED_EFFECTS.get(name, "reject")
+        if effect == "reject":
+            raise bad_input(
+                f"/{name}", "additionalProperties", f"'{name}' is not supported by {info.id}"
+            )
+        if effect == "timeout":
+            raise EmulatorError(
+                408,
+                3007,
+                f"AiError: Request timeout ({info.id} does not finish with '{name}'; "
+                "the emulator answers at once)",
+            )
+        effects.add(effect)
+    return frozenset(effects)
 
 
 # ---------------------------------------------------------------------------------------------
