@@ -115,8 +115,11 @@ class EmulatorApp:
         if isinstance(request, Response):
             await _send_response(request, send)
             return
+        started = time.perf_counter()
         response = await self.handle(request)
         await _send_response(response, send, self.config.stream_event_delay_ms / 1000.0)
+        if not request.path.startswith("/__emulator/"):
+            self.state.record_service_time(time.perf_counter() - started)
 
     async def handle(self, request: Request) -> Response:
         route = match_route(request.method, request.path)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -78,6 +78,7 @@ class EmulatorState:
         self.gateway_cache: dict[str, CachedResponse] = {}
         self.batches: dict[str, dict[str, Any]] = {}
         self.prompt_cache = PromptCache()
+        self._service_s: deque[float] = deque(maxlen=10_000)
         self.reset_stats()
 
     # -- stats -----------------------------------------------------------------------------
@@ -88,6 +89,7 @@ class EmulatorState:
             }
             self._total = 0
             self._max_in_flight = self._in_flight
+            self._service_s.clear()
 
     def request_started(self, route: str, model: str | None) -> None:
         with self._lock:
@@ -105,12 +107,24 @@ class EmulatorState:
             if fault:
                 self._counters["by_fault"][fault] += 1
 
+    def record_service_time(self, seconds: float) -> None:
+        """Time from the request fully read to the last byte handed to the server."""
+        self._service_s.append(seconds)
+
     def stats(self) -> dict[str, Any]:
-        """Requests in total and per route template, model, status and injected fault."""
+        """Requests in total and per route template, model, status and injected fault, plus
+        ``service_ms``: the emulator's own time per request (median, p95; last 10,000)."""
         with self._lock:
             out: dict[str, Any] = {"requests": self._total, "max_in_flight": self._max_in_flight}
             out.update({name: dict(counter) for name, counter in self._counters.items()})
-            return out
+            times = sorted(self._service_s)
+        if times:
+            out["service_ms"] = {
+                "p50": round(times[len(times) // 2] * 1000, 3),
+                "p95": round(times[min(len(times) - 1, int(len(times) * 0.95))] * 1000, 3),
+                "count": len(times),
+            }
+        return out
 
     # -- gateway cache ---------------------------------------------------------------------
     def cache_get(self, key: str) -> CachedResponse | None:
