@@ -243,6 +243,18 @@ class ChatWorkersAI(BaseChatModel):
             )
         return self._aclient
 
+    def close(self) -> None:
+        """Close the connection pool (an injected ``http_client`` is left open)."""
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    async def aclose(self) -> None:
+        """Close the async connection pool (an injected ``http_async_client`` is left open)."""
+        if self._aclient is not None:
+            await self._aclient.aclose()
+            self._aclient = None
+
     # -- request building --------------------------------------------------------------------------
     def _set_params(self) -> dict[str, Any]:
         """Generation parameters the user set on the model (defaults are not sent)."""

@@ -192,6 +192,18 @@ class WorkersAI(FunctionCallingLLM):
             self._aclient = AsyncWorkersAIClient(settings=self._settings)
         return self._aclient
 
+    def close(self) -> None:
+        """Close the connection pool."""
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    async def aclose(self) -> None:
+        """Close the async connection pool."""
+        if self._aclient is not None:
+            await self._aclient.aclose()
+            self._aclient = None
+
     # -- request building -------------------------------------------------------------------------
     def _prepare(self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]) -> _Prepared:
         kwargs = dict(kwargs)

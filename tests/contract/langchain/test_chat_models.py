@@ -382,3 +382,15 @@ def test_model_name_alias_and_secret_safety() -> None:
     assert "super-secret-token" not in repr(llm) and "super-secret-token" not in str(
         llm.model_dump()
     )
+
+
+def test_close_releases_the_pools_and_the_model_keeps_working() -> None:
+    llm = ChatWorkersAI(model=LLAMA)
+    llm.invoke("hi")
+    asyncio.run(llm.ainvoke("hi"))
+    pool = llm._sync_client()._http()
+    llm.close()
+    asyncio.run(llm.aclose())
+    assert pool.is_closed
+    assert llm.invoke("hi again").content  # a new pool is built on demand
+    llm.close()
