@@ -698,10 +698,16 @@ class AsyncWorkersAIClient(_BaseClient):
         return dict(data) if isinstance(data, dict) else {}
 
     async def aclose(self) -> None:
-        """Close the connection pool (an injected ``http_client`` is left open)."""
+        """Close the connection pool (an injected ``http_client`` is left open).
+
+        A pool created in an event loop that has since closed cannot be closed from another
+        loop (its sockets died with that loop); it is dropped instead.
+        """
         if self._http_client is not None and self._owns_http_client:
-            await self._http_client.aclose()
-            self._http_client = None
+            pool, self._http_client = self._http_client, None
+            if self._loop is asyncio.get_running_loop():
+                await pool.aclose()
+            self._loop = None
 
     async def __aenter__(self) -> AsyncWorkersAIClient:
         return self
