@@ -677,8 +677,15 @@ async def _send_response(response: Response, send: Send, event_delay: float = 0.
 
 
 def _abort_connection(send: Send) -> None:
-    """Drop the TCP connection without a response (uvicorn exposes the transport on ``send``)."""
-    transport = getattr(getattr(send, "__self__", None), "transport", None)
+    """Drop the TCP connection without a response (uvicorn exposes the transport on ``send``).
+
+    The cycle is marked disconnected too, so uvicorn does not log "returned without starting
+    response" for a drop that was the point.
+    """
+    cycle = getattr(send, "__self__", None)
+    transport = getattr(cycle, "transport", None)
     if transport is None:
         raise ConnectionResetError("emulator fault: reset")
     transport.abort()
+    if hasattr(cycle, "disconnected"):
+        cycle.disconnected = True

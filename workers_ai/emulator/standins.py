@@ -654,6 +654,13 @@ def _reply_to_conversation(user_text: str, seed: int) -> str:
     return f"{opener} {closer}"
 
 
+def _grounded_or_reply(messages: Sequence[Mapping[str, Any]], user_text: str, seed: int) -> str:
+    from workers_ai.emulator.grounded import grounded_answer
+
+    earlier = [content_to_text(m.get("content")) for m in messages if m.get("role") == "system"]
+    return grounded_answer(user_text, earlier) or _reply_to_conversation(user_text, seed)
+
+
 def _answer_from_tool_results(results: Sequence[tuple[str, str]]) -> str:
     if len(results) == 1:
         name, text = results[0]
@@ -739,7 +746,9 @@ def _plan_answer(
         return "tools", "", calls, None
     results = _trailing_tool_results(messages)
     reply = (
-        _answer_from_tool_results(results) if results else _reply_to_conversation(user_text, seed)
+        _answer_from_tool_results(results)
+        if results
+        else _grounded_or_reply(messages, user_text, seed)
     )
     schema = json_schema_from_body(body)
     if schema is not None:
