@@ -682,10 +682,10 @@ def _abort_connection(send: Send) -> None:
     The cycle is marked disconnected too, so uvicorn does not log "returned without starting
     response" for a drop that was the point.
     """
-    cycle = getattr(send, "__self__", None)
+    cycle: Any = getattr(send, "__self__", None)
     transport = getattr(cycle, "transport", None)
     if transport is None:
         raise ConnectionResetError("emulator fault: reset")
     transport.abort()
     if hasattr(cycle, "disconnected"):
-        cycle.disconnected = True
+        setattr(cycle, "disconnected", True)  # noqa: B010 - uvicorn's private cycle attribute

@@ -1,0 +1,183 @@
+"""``WorkersAIEmbeddings``: LangChain embeddings for Cloudflare Workers AI, fast at scale."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+from collections.abc import Iterator
+from typing import Any, Literal
+
+from langchain_core.embeddings import Embeddings
+from pydantic import ConfigDict, Field, PrivateAttr
+
+from langchain_workers_ai._connection import WorkersAIConnection
+from langchain_workers_ai._errors import langchain_errors
+from workers_ai import catalog
+from workers_ai.embedder import Embedder, Progress
+from workers_ai.embeddings import (
+    DEFAULT_COALESCE_WINDOW_MS,
+    DEFAULT_MAX_CONCURRENCY,
+    embedding_spec,
+)
+
+_TQDM_MISSING = "show_progress=True needs tqdm: pip install tqdm"
+
+
+class WorkersAIEmbeddings(WorkersAIConnection, Embeddings):
+    """Cloudflare Workers AI text embeddings (bge, bge-m3, embeddinggemma, qwen3-embedding).
+
+    Document lists are checked before any request (an empty string, a non-string or a text
+    over the model's token limit raises ``ValueError`` naming its index, unless
+    ``truncate=True``), split into batches of the model's maximum, and sent ``max_concurrency``
+    at a time. Order is exact. Rate limits (429 / 3021) and capacity errors (3040) halve the
+    concurrency and pause for the server's ``retry-after``; it climbs back afterwards, so a
+    100,000-chunk job finishes instead of failing. Concurrent ``embed_query`` /
+    ``aembed_query`` calls within ``coalesce_window_ms`` share one request.
+
+    Credentials come from the arguments, else ``CLOUDFLARE_ACCOUNT_ID`` /
+    ``CLOUDFLARE_API_TOKEN`` (or ``CF_ACCOUNT_ID`` / ``CF_AI_API_TOKEN``).
+
+    Example:
+        .. code-block:: python
+
+            from langchain_core.vectorstores import InMemoryVectorStore
+            from langchain_workers_ai import WorkersAIEmbeddings
+
+            embeddings = WorkersAIEmbeddings(model="@cf/baai/bge-base-en-v1.5")
+            vectors = embeddings.embed_documents(["Paris is in France.", "Bern is Swiss."])
+            query = embeddings.embed_query("Where is Paris?")  # 768 floats
+
+            store = InMemoryVectorStore(embedding=embeddings)
+            store.add_texts(chunks)  # thousands of chunks: batched and concurrent
+
+            # qwen3 separates queries from documents and takes an instruction:
+            qwen = WorkersAIEmbeddings(
+                model="@cf/qwen/qwen3-embedding-0.6b", query_instruction=True
+            )
+
+    Large jobs can go through Workers AI's async batch API (``use_batch_api=True``, models
+    with ``async_queue`` in the catalog: the bge family and bge-m3). ``embed_documents`` then
+    queues jobs, polls with backoff and returns vectors in input order. To survive a restart,
+    split the two steps: ``ids = embeddings.submit_batch(texts)``, store ``ids``, and later
+    ``embeddings.collect_batch(ids)``.
+    """
+
+    model: str = Field(default_factory=catalog.default_embedding_model, alias="model_name")
+    """Embedding model id, e.g. ``@cf/baai/bge-base-en-v1.5``."""
+    batch_size: int | None = None
+    """Texts per request; default and upper bound: the model's maximum (100; qwen3: 32)."""
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY
+    """Most requests in flight (the adaptive limit stays at or below it)."""
+    pooling: Literal["mean", "cls"] | None = None
+    """bge-*-en-v1.5 only: ``mean`` (server default) or ``cls`` (better on long inputs).
+    Vectors made with different poolings are not comparable."""
+    query_instruction: str | bool = False
+    """Query instruction: ``True`` uses the model's recommended one (bge: ``"Represent this
+    sentence for searching relevant passages: "`` prefix; embeddinggemma: ``"task: search
+    result | query: "``; qwen3: the ``instruction`` field), a string sets your own, ``False``
+    (default) sends queries as they are. Documents never get it."""
+    truncate: bool = False
+    """Cut texts over the model's token limit (with a warning) instead of raising."""
+    coalesce: bool = True
+    """Merge concurrent ``embed_query`` / ``aembed_query`` calls into batched requests."""
+    coalesce_window_ms: float = DEFAULT_COALESCE_WINDOW_MS
+    """How long a query waits for others to share its request (0: same loop iteration)."""
+    show_progress: bool = False
+    """Show a tqdm progress bar while embedding document lists."""
+    use_batch_api: bool = False
+    """Embed document lists through the async batch API (``queueRequest``)."""
+    batch_poll_interval: float = 1.0
+    """Seconds before the first poll of a batch job (then growing 1.5x, at most 30 s)."""
+
+    model_config = ConfigDict(populate_by_name=True, protected_namespaces=(), extra="forbid")
+
+    _embedder: Embedder = PrivateAttr()
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        # Raised here (not in a validator) so users see ConfigurationError itself.
+        spec = embedding_spec(
+            self.model,
+            batch_size=self.batch_size,
+            max_concurrency=self.max_concurrency,
+            pooling=self.pooling,
+            query_instruction=self.query_instruction,
+            truncate=self.truncate,
+            max_retries=self.max_retries,
+            coalesce=self.coalesce,
+            coalesce_window_ms=self.coalesce_window_ms,
+            use_batch_api=self.use_batch_api,
+            batch_poll_interval=self.batch_poll_interval,
+        )
+        if self.show_progress and importlib.util.find_spec("tqdm") is None:
+            raise ImportError(_TQDM_MISSING)
+        self._embedder = Embedder(spec, self._resolve_settings())
+
+    @contextlib.contextmanager
+    def _progress(self, total: int) -> Iterator[Progress | None]:
+        if not self.show_progress or total == 0:
+            yield None
+            return
+        from tqdm.auto import tqdm  # type: ignore[import-untyped]
+
+        with tqdm(total=total, desc=f"Embedding with {self.model}", unit="text") as bar:
+            yield bar.update
+
+    # -- Embeddings ---------------------------------------------------------------------------
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Embed document texts, in order (``[]`` for ``[]``, without a request)."""
+        with langchain_errors(), self._progress(len(texts)) as progress:
+            return self._embedder.embed_documents(texts, progress=progress)
+
+    async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Async :meth:`embed_documents`."""
+        with langchain_errors(), self._progress(len(texts)) as progress:
+            return await self._embedder.aembed_documents(texts, progress=progress)
+
+    def embed_query(self, text: str) -> list[float]:
+        """Embed a query (with the query instruction, if any)."""
+        with langchain_errors():
+            return self._embedder.embed_query(text)
+
+    async def aembed_query(self, text: str) -> list[float]:
+        """Async :meth:`embed_query`; concurrent calls are coalesced."""
+        with langchain_errors():
+            return await self._embedder.aembed_query(text)
+
+    # -- async batch API ------------------------------------------------------------------------
+    def submit_batch(self, texts: list[str]) -> list[str]:
+        """Queue ``texts`` as async batch jobs and return their request ids (no waiting)."""
+        with langchain_errors():
+            return self._embedder.submit_batch(texts)
+
+    async def asubmit_batch(self, texts: list[str]) -> list[str]:
+        """Async :meth:`submit_batch`."""
+        with langchain_errors():
+            return await self._embedder.asubmit_batch(texts)
+
+    def collect_batch(self, request_ids: list[str]) -> list[list[float]]:
+        """Wait for batch jobs (by request id, also from an earlier process); their vectors
+        in submission order."""
+        with langchain_errors():
+            return self._embedder.collect_batch(request_ids)
+
+    async def acollect_batch(self, request_ids: list[str]) -> list[list[float]]:
+        """Async :meth:`collect_batch`."""
+        with langchain_errors():
+            return await self._embedder.acollect_batch(request_ids)
+
+    # -- housekeeping ---------------------------------------------------------------------------
+    def stats(self) -> dict[str, int]:
+        """Requests sent, throttled, retried and failed, and coalesced query batches."""
+        return self._embedder.stats()
+
+    def close(self) -> None:
+        """Close the connection pool of the sync methods."""
+        self._embedder.close()
+
+    async def aclose(self) -> None:
+        """Close the connection pool of the running event loop."""
+        await self._embedder.aclose()
+
+
+__all__ = ["WorkersAIEmbeddings"]
