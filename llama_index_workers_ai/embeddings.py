@@ -1,0 +1,173 @@
+"""``WorkersAIEmbedding``: LlamaIndex embeddings on Workers AI, batched and concurrent."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from llama_index.core.base.embeddings.base import BaseEmbedding
+from llama_index.core.bridge.pydantic import Field, PrivateAttr, SecretStr
+from llama_index.core.callbacks import CBEventType, EventPayload
+from llama_index.core.instrumentation.events.embedding import (
+    EmbeddingEndEvent,
+    EmbeddingStartEvent,
+)
+from llama_index_instrumentation import get_dispatcher
+
+from llama_index_workers_ai._connection import connection_defaults, settings_from
+from workers_ai import catalog
+from workers_ai.embedder import Embedder, Progress
+from workers_ai.embeddings import (
+    DEFAULT_COALESCE_WINDOW_MS,
+    DEFAULT_MAX_CONCURRENCY,
+    embedding_spec,
+)
+
+dispatcher = get_dispatcher(__name__)
+
+
+class WorkersAIEmbedding(BaseEmbedding):
+    """Cloudflare Workers AI embeddings for LlamaIndex.
+
+    Document lists are checked before any request (empty or over-long texts raise with their
+    index unless ``truncate=True``), split into batches of ``embed_batch_size`` (default and
+    upper bound: the model's limit from the catalog), and sent ``max_concurrency`` at a time,
+    slowing down on rate limits instead of failing; order is preserved exactly. Concurrent
+    queries are coalesced into shared requests.
+
+    Example:
+        .. code-block:: python
+
+            from llama_index.core import VectorStoreIndex
+            from llama_index_workers_ai import WorkersAIEmbedding
+
+            embed_model = WorkersAIEmbedding(model_name="@cf/baai/bge-base-en-v1.5")
+            index = VectorStoreIndex.from_documents(documents, embed_model=embed_model)
+    """
+
+    model_name: str = Field(
+        default_factory=catalog.default_embedding_model, description="Embedding model id."
+    )
+    embed_batch_size: int = Field(default=0, description="Texts per request (0: model max).")
+    account_id: str | None = Field(default=None, description="Cloudflare account id.")
+    api_token: SecretStr | None = Field(default=None, exclude=True, description="API token.")
+    base_url: str | None = Field(default=None, description="REST base URL (emulator, proxy).")
+    gateway_id: str | None = Field(default=None, description="Route through this AI Gateway.")
+    gateway_options: dict[str, Any] = Field(default_factory=dict)
+    gateway_token: SecretStr | None = Field(default=None, exclude=True)
+    timeout: float | None = Field(default=None, description="Request timeout in seconds.")
+    max_retries: int = Field(default=2, description="Retries per batch for transient errors.")
+    max_concurrency: int = Field(default=DEFAULT_MAX_CONCURRENCY, description="Requests in flight.")
+    pooling: Literal["mean", "cls"] | None = Field(default=None, description="bge-*-en only.")
+    query_instruction: str | bool = Field(
+        default=False, description="True: the model's recommended query instruction; or a string."
+    )
+    text_instruction: str | None = Field(default=None, description="Prefix for documents.")
+    truncate: bool = Field(default=False, description="Cut over-long texts instead of raising.")
+    coalesce_window_ms: float = Field(default=DEFAULT_COALESCE_WINDOW_MS)
+    show_progress: bool = Field(default=False, description="tqdm bar for document lists.")
+
+    _embedder: Embedder = PrivateAttr()
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**connection_defaults(kwargs))
+        spec = embedding_spec(
+            self.model_name,
+            batch_size=self.embed_batch_size or None,
+            max_concurrency=self.max_concurrency,
+            pooling=self.pooling,
+            query_instruction=self.query_instruction,
+            truncate=self.truncate,
+            max_retries=self.max_retries,
+            coalesce_window_ms=self.coalesce_window_ms,
+        )
+        self.embed_batch_size = spec.batch_size
+        self._embedder = Embedder(spec, settings_from(self))
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "WorkersAIEmbedding"
+
+    def _documents(self, texts: list[str]) -> list[str]:
+        prefix = self.text_instruction
+        return [f"{prefix}{t}" for t in texts] if prefix else list(texts)
+
+    # -- the BaseEmbedding hooks -----------------------------------------------------------------
+    def _get_query_embedding(self, query: str) -> list[float]:
+        return self._embedder.embed_query(query)
+
+    async def _aget_query_embedding(self, query: str) -> list[float]:
+        return await self._embedder.aembed_query(query)
+
+    def _get_text_embedding(self, text: str) -> list[float]:
+        return self._embedder.embed_documents(self._documents([text]))[0]
+
+    async def _aget_text_embedding(self, text: str) -> list[float]:
+        return (await self._embedder.aembed_documents(self._documents([text])))[0]
+
+    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+        return self._embedder.embed_documents(self._documents(texts))
+
+    async def _aget_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+        return await self._embedder.aembed_documents(self._documents(texts))
+
+    # -- whole lists at once, so batches run concurrently (the base class runs them one by one)
+    @dispatcher.span
+    def get_text_embedding_batch(
+        self, texts: list[str], show_progress: bool = False, **kwargs: Any
+    ) -> list[list[float]]:
+        """Embed ``texts`` in order: batches of ``embed_batch_size``, concurrently."""
+        with self._events(texts) as done:
+            vectors = self._embedder.embed_documents(
+                self._documents(texts), progress=self._progress(len(texts), show_progress)
+            )
+            done(vectors)
+        return vectors
+
+    @dispatcher.span
+    async def aget_text_embedding_batch(
+        self, texts: list[str], show_progress: bool = False, **kwargs: Any
+    ) -> list[list[float]]:
+        """Async :meth:`get_text_embedding_batch`."""
+        with self._events(texts) as done:
+            vectors = await self._embedder.aembed_documents(
+                self._documents(texts), progress=self._progress(len(texts), show_progress)
+            )
+            done(vectors)
+        return vectors
+
+    def _events(self, texts: list[str]) -> Any:
+        """Emit LlamaIndex's embedding events and callbacks around one document list."""
+        import contextlib
+
+        @contextlib.contextmanager
+        def scope() -> Any:
+            model_dict = self.to_dict()
+            model_dict.pop("api_key", None)
+            dispatcher.event(EmbeddingStartEvent(model_dict=model_dict))
+            with self.callback_manager.event(
+                CBEventType.EMBEDDING, payload={EventPayload.SERIALIZED: model_dict}
+            ) as event:
+                result: list[list[float]] = []
+                yield result.extend
+                event.on_end(payload={EventPayload.CHUNKS: texts, EventPayload.EMBEDDINGS: result})
+            dispatcher.event(EmbeddingEndEvent(chunks=texts, embeddings=result))
+
+        return scope()
+
+    def _progress(self, total: int, show: bool) -> Progress | None:
+        if not (show or self.show_progress) or total == 0:
+            return None
+        from tqdm.auto import tqdm  # type: ignore[import-untyped]  # a llama-index-core dependency
+
+        bar = tqdm(total=total, desc=f"Embedding with {self.model_name}", unit="text")
+
+        def update(count: int) -> None:
+            bar.update(count)
+            if bar.n >= total:
+                bar.close()
+
+        return update
+
+    def close(self) -> None:
+        """Close the connection pools."""
+        self._embedder.close()
