@@ -3,6 +3,7 @@
 
     python3 dev.py demo   # the main job (offline when no Cloudflare credentials are set)
     python3 dev.py test   # lint, type-check and the whole test suite
+    python3 dev.py bench  # benchmarks against the alternatives (separate .venv-bench)
 
 It creates ``.tools/`` (a venv holding a pinned ``uv``) and ``.venv/`` (the project with all
 extras and the dev group, installed exactly from ``uv.lock``). Both are git-ignored.
@@ -20,6 +21,7 @@ ROOT = Path(__file__).resolve().parent
 UV_VERSION = "0.13.8"
 TOOLS = ROOT / ".tools"
 VENV = ROOT / ".venv"
+BENCH_VENV = ROOT / ".venv-bench"
 BIN = "Scripts" if os.name == "nt" else "bin"
 
 
@@ -39,16 +41,18 @@ def _uv() -> Path:
     return uv
 
 
-def sync() -> None:
-    """Install the locked dependencies (all extras + dev group) into .venv, exactly."""
-    env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never", "UV_PROJECT_ENVIRONMENT": str(VENV)}
-    code = _run(_uv(), "sync", "--frozen", "--all-extras", "--python", sys.executable, env=env)
+def sync(venv: Path = VENV, *groups: str) -> None:
+    """Install the locked dependencies (all extras + dev group [+ groups]) into ``venv``."""
+    env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never", "UV_PROJECT_ENVIRONMENT": str(venv)}
+    extra = [arg for group in groups for arg in ("--group", group)]
+    cmd = ["sync", "--frozen", "--all-extras", *extra, "--python", sys.executable]
+    code = _run(_uv(), *cmd, env=env)
     if code:
         sys.exit(f"Installing the locked dependencies failed (exit {code}).")
 
 
-def py(*args: str) -> int:
-    return _run(VENV / BIN / "python", *args)
+def py(*args: str, venv: Path = VENV) -> int:
+    return _run(venv / BIN / "python", *args)
 
 
 def test(extra: list[str]) -> int:
@@ -72,8 +76,15 @@ def demo(extra: list[str]) -> int:
     return py(str(ROOT / "demo" / "tour.py"), *extra)
 
 
+def bench(extra: list[str]) -> int:
+    """Benchmarks, in their own environment: the alternatives they compare against (the
+    `bench` dependency group) are never installed next to the project's tests."""
+    sync(BENCH_VENV, "bench")
+    return py(str(ROOT / "benchmarks" / "run_all.py"), *extra, venv=BENCH_VENV)
+
+
 def main(argv: list[str]) -> int:
-    commands = {"test": test, "demo": demo}
+    commands = {"test": test, "demo": demo, "bench": bench}
     if not argv or argv[0] not in commands:
         print(__doc__)
         return 2

@@ -1,100 +1,328 @@
-"""The main job: a short tour of workers-ai-python.
+"""The main job: a one-command tour of workers-ai-python.
 
-With ``CLOUDFLARE_ACCOUNT_ID`` and ``CLOUDFLARE_API_TOKEN`` set it talks to real Workers AI.
-Without them it starts the local emulator and says so: every request still goes over HTTP
-through the real client code, but the answers come from deterministic stand-in models.
+Without ``CLOUDFLARE_ACCOUNT_ID``/``CLOUDFLARE_API_TOKEN`` it starts the local emulator and
+says so plainly: every request goes over HTTP through the real client code, but the answers
+come from deterministic stand-in models, not real AI. With them it uses real Workers AI, after
+printing a cost estimate. It ends with a table of requests, tokens, neurons and cost.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-MODEL = "@cf/meta/llama-3.3-70b-instruct-fp8-fast"
-REASONING_MODEL = "@cf/qwen/qwen3-30b-a3b-fp8"
+CHAT = "@cf/meta/llama-3.3-70b-instruct-fp8-fast"
+AGENT = "@cf/qwen/qwen3-30b-a3b-fp8"
+REASONING = "@cf/deepseek-ai/deepseek-r1-distill-qwen-32b"
+EMBED = "@cf/baai/bge-base-en-v1.5"
+RERANK = "@cf/baai/bge-reranker-base"
+DOCS = Path(__file__).parent / "docs"
+#: Rough tokens per section (input, output) for the up-front estimate on real Workers AI.
+ESTIMATE = {CHAT: (2_500, 1_500), AGENT: (3_000, 800), REASONING: (200, 1_200)}
 
 
-def section(title: str) -> None:
-    print(f"\n== {title} ==", flush=True)
+@dataclass
+class Usage:
+    requests: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    by_model: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
+
+    def add(self, model: str, tokens_in: int, tokens_out: int) -> None:
+        self.requests += 1
+        self.tokens_in += tokens_in
+        self.tokens_out += tokens_out
+        self.by_model[model][0] += tokens_in
+        self.by_model[model][1] += tokens_out
+
+
+LEDGER: dict[str, Usage] = {}
+CURRENT: list[Usage] = []
+
+
+def _record(model: str, tokens_in: int, tokens_out: int) -> None:
+    if CURRENT:
+        CURRENT[-1].add(model, tokens_in, tokens_out)
+
+
+def _install_accounting() -> None:
+    """Count requests and tokens from LangChain callbacks and LlamaIndex events."""
+    from langchain_core.callbacks import BaseCallbackHandler
+    from llama_index.core.instrumentation import get_dispatcher
+    from llama_index.core.instrumentation.event_handlers import BaseEventHandler
+
+    class LangChainUsage(BaseCallbackHandler):
+        def on_llm_end(self, response: Any, **kwargs: Any) -> None:
+            message = response.generations[0][0].message
+            usage = message.usage_metadata or {}
+            model = message.response_metadata.get("model_name", "?")
+            _record(model, usage.get("input_tokens", 0), usage.get("output_tokens", 0))
+
+    class LlamaIndexUsage(BaseEventHandler):
+        @classmethod
+        def class_name(cls) -> str:
+            return "TourUsage"
+
+        def handle(self, event: Any, **kwargs: Any) -> None:
+            name = type(event).__name__
+            if name in ("LLMChatEndEvent", "LLMCompletionEndEvent") and event.response:
+                extra = event.response.additional_kwargs or {}
+                _record(
+                    "llama-index llm",
+                    extra.get("prompt_tokens", 0),
+                    extra.get("completion_tokens", 0),
+                )
+            elif name == "EmbeddingEndEvent":
+                from workers_ai.tokens import estimate_tokens
+
+                _record(EMBED, sum(estimate_tokens(c) for c in event.chunks), 0)
+            elif name == "ReRankEndEvent":
+                _record(RERANK, 0, 0)
+
+    get_dispatcher().add_event_handler(LlamaIndexUsage())
+    CALLBACKS.append(LangChainUsage())
+
+
+CALLBACKS: list[Any] = []
 
 
 @contextlib.contextmanager
-def backend() -> Iterator[str]:
-    """Real Workers AI when credentials are set, else the emulator (env vars point at it)."""
-    if os.environ.get("CLOUDFLARE_ACCOUNT_ID") and os.environ.get("CLOUDFLARE_API_TOKEN"):
-        yield "real Workers AI (requests are billed to your account)"
-        return
-    from workers_ai.emulator import EmulatorServer
-
-    with EmulatorServer() as emulator:
-        os.environ.update(emulator.env())
-        yield (
-            f"OFFLINE on the local emulator at {emulator.base_url}: deterministic stand-in "
-            "models, not real AI"
-        )
+def section(number: int, total: int, title: str) -> Iterator[None]:
+    print(f"\n[{number}/{total}] {title} ...", flush=True)
+    usage = LEDGER.setdefault(title, Usage())
+    CURRENT.append(usage)
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        CURRENT.pop()
+        print(f"      ({time.perf_counter() - started:.1f}s)", flush=True)
 
 
-def core_tour() -> None:
-    from workers_ai import ModelNotFoundError, WorkersAIClient
-
-    with WorkersAIClient() as client:
-        section("core: one JSON round trip")
-        answer = client.chat(MODEL, {"messages": [{"role": "user", "content": "Hello there!"}]})
-        print("answer:", answer.result.text)
-        print("usage :", answer.result.usage)
-
-        section("core: typed errors carry Cloudflare's code and a hint")
-        try:
-            client.run("@cf/meta/no-such-model", {"prompt": "x"})
-        except ModelNotFoundError as error:
-            print(f"{type(error).__name__}: {error}")
-
-
-def langchain_tour() -> None:
-    from langchain_core.tools import tool
-    from pydantic import BaseModel
-
+# -- sections ---------------------------------------------------------------------------------
+def chat_and_streaming() -> None:
     from langchain_workers_ai import ChatWorkersAI
 
-    llm = ChatWorkersAI(model=MODEL, max_tokens=64)
-    section("LangChain: token streaming")
+    llm = ChatWorkersAI(model=CHAT, max_tokens=80, callbacks=CALLBACKS)
+    print("invoke :", llm.invoke("In one sentence, what is Cloudflare Workers AI?").content)
+    print("stream : ", end="")
     for chunk in llm.stream("Write one sentence about the sea."):
         print(chunk.content, end="", flush=True)
     print()
+
+
+def tool_agent() -> None:
+    from langchain.agents import create_agent
+    from langchain_core.tools import tool
+
+    from langchain_workers_ai import ChatWorkersAI
 
     @tool
     def get_weather(city: str) -> str:
         """Get the current weather for a city."""
         return f"Sunny and 21 C in {city}"
 
-    section("LangChain: tool calling")
-    message = llm.bind_tools([get_weather]).invoke("What is the weather in Lisbon?")
-    print("tool calls:", message.tool_calls)
+    @tool
+    def convert_celsius(celsius: int) -> str:
+        """Convert a celsius temperature to fahrenheit."""
+        return f"{celsius * 9 / 5 + 32:.0f} F"
+
+    agent = create_agent(
+        ChatWorkersAI(model=AGENT, callbacks=CALLBACKS), [get_weather, convert_celsius]
+    )
+    question = "What is the weather in Lisbon, and what is 21 celsius in fahrenheit?"
+    state = agent.invoke({"messages": [("user", question)]})
+    for message in state["messages"][1:]:
+        calls = getattr(message, "tool_calls", None)
+        if calls:
+            print("tool call :", ", ".join(f"{c['name']}({c['args']})" for c in calls))
+        elif message.type == "tool":
+            print("tool says :", message.content)
+        else:
+            print("answer    :", message.content)
+
+
+def structured_output() -> None:
+    from pydantic import BaseModel, Field
+
+    from langchain_workers_ai import ChatWorkersAI
 
     class Person(BaseModel):
-        name: str
-        age: int
+        """A person mentioned in the text."""
 
-    section("LangChain: structured output")
-    print(llm.with_structured_output(Person).invoke("Ada Lovelace is 36 years old."))
+        name: str = Field(description="Full name")
+        age: int = Field(description="Age in years")
 
-    section("LangChain: reasoning kept apart from the answer")
-    reasoned: Any = ChatWorkersAI(model=REASONING_MODEL).invoke("Why is the sky blue?")
-    print("reasoning:", reasoned.additional_kwargs.get("reasoning_content"))
-    print("answer   :", reasoned.content)
+    llm = ChatWorkersAI(model=CHAT, callbacks=CALLBACKS).with_structured_output(Person)
+    person = llm.invoke("Ada Lovelace published the first algorithm when she was 28.")
+    print(f"{type(person).__name__}: {person!r}")
+
+
+def chain_of_thought() -> None:
+    from langchain_workers_ai import ChatWorkersAI
+
+    llm = ChatWorkersAI(model=REASONING, max_tokens=400, callbacks=CALLBACKS)
+    message = llm.invoke("Is 17 a prime number? Answer yes or no.")
+    print("reasoning:", message.additional_kwargs.get("reasoning_content", "").strip()[:300])
+    print("answer   :", message.content.strip())
+
+
+def llamaindex_rag() -> None:
+    from llama_index.core import SimpleDirectoryReader, VectorStoreIndex
+
+    from llama_index_workers_ai import WorkersAI, WorkersAIEmbedding, WorkersAIRerank
+
+    documents = SimpleDirectoryReader(str(DOCS)).load_data()
+    index = VectorStoreIndex.from_documents(
+        documents, embed_model=WorkersAIEmbedding(model_name=EMBED)
+    )
+    engine = index.as_query_engine(
+        llm=WorkersAI(model=CHAT, max_tokens=120),
+        similarity_top_k=4,
+        node_postprocessors=[WorkersAIRerank(model=RERANK, top_n=2)],
+    )
+    response = engine.query("How long do refunds take to appear?")
+    print("answer :", str(response).strip())
+    for node in response.source_nodes:
+        print(f"source : {node.metadata.get('file_name')} (score {node.score:.2f})")
+
+
+def llamaindex_agent() -> None:
+    from llama_index.core.agent.workflow import FunctionAgent
+    from llama_index.core.tools import FunctionTool
+
+    from llama_index_workers_ai import WorkersAI
+
+    def order_total(items: int, price_euros: float) -> str:
+        """Compute an order total in euros from the number of items and the unit price."""
+        return f"{items * price_euros:.2f} euros"
+
+    def shipping_time(country: str) -> str:
+        """Delivery time for shipping to a country."""
+        return "3 to 5 days" if country.lower() in {"portugal", "spain", "france"} else "7 days"
+
+    agent = FunctionAgent(
+        tools=[FunctionTool.from_defaults(order_total), FunctionTool.from_defaults(shipping_time)],
+        llm=WorkersAI(model=AGENT),
+    )
+
+    async def run() -> Any:
+        return await agent.run(
+            "What is the order total for 3 items at 25 euros, and the shipping time to Portugal?"
+        )
+
+    result = asyncio.run(run())
+    for call in result.tool_calls:
+        print(f"tool call : {call.tool_name}({call.tool_kwargs}) -> {call.tool_output}")
+    print("answer    :", str(result).strip())
+
+
+SECTIONS: list[tuple[str, Callable[[], None]]] = [
+    ("LangChain chat and token streaming", chat_and_streaming),
+    ("A tool-calling agent (create_agent) on a two-step task", tool_agent),
+    ("Structured output into a Pydantic model", structured_output),
+    ("Chain of thought on a reasoning model", chain_of_thought),
+    ("LlamaIndex RAG with reranking and cited sources", llamaindex_rag),
+    ("A LlamaIndex FunctionAgent", llamaindex_agent),
+]
+
+
+# -- accounting -------------------------------------------------------------------------------
+def _cost(usage: Usage) -> tuple[float, float]:
+    from workers_ai import catalog
+
+    neurons = usd = 0.0
+    for model, (tokens_in, tokens_out) in usage.by_model.items():
+        model_id = model if model.startswith("@") else CHAT
+        cost = catalog.estimate_cost(model_id, tokens_in, tokens_out)
+        neurons += cost.neurons or 0.0
+        usd += cost.usd or 0.0
+    return neurons, usd
+
+
+def print_table() -> None:
+    print("\n| section | requests | tokens in | tokens out | neurons | est. USD |")
+    print("|---|---:|---:|---:|---:|---:|")
+    total = Usage()
+    for title, usage in LEDGER.items():
+        neurons, usd = _cost(usage)
+        row = [title, usage.requests, usage.tokens_in, usage.tokens_out]
+        print("| " + " | ".join(map(str, row)) + f" | {neurons:,.0f} | {usd:.5f} |")
+        for model, (tin, tout) in usage.by_model.items():
+            total.by_model[model][0] += tin
+            total.by_model[model][1] += tout
+        total.requests += usage.requests
+        total.tokens_in += usage.tokens_in
+        total.tokens_out += usage.tokens_out
+    neurons, usd = _cost(total)
+    row = ["**total**", total.requests, total.tokens_in, total.tokens_out]
+    print("| " + " | ".join(map(str, row)) + f" | {neurons:,.0f} | {usd:.5f} |")
+    print(
+        "Costs are estimates from token usage and catalog prices (free tier: 10,000 neurons/day)."
+    )
+
+
+def _upfront_estimate() -> None:
+    from workers_ai import catalog
+
+    usd = sum(catalog.estimate_cost(m, i, o).usd or 0.0 for m, (i, o) in ESTIMATE.items())
+    neurons = sum(catalog.estimate_cost(m, i, o).neurons or 0.0 for m, (i, o) in ESTIMATE.items())
+    print(f"Estimated cost of this tour on Workers AI: about ${usd:.4f} (~{neurons:,.0f} neurons).")
+
+
+@contextlib.contextmanager
+def backend() -> Iterator[str]:
+    if os.environ.get("CLOUDFLARE_ACCOUNT_ID") and os.environ.get("CLOUDFLARE_API_TOKEN"):
+        _upfront_estimate()
+        yield "REAL Workers AI (billed to your account)"
+        return
+    from workers_ai.emulator import EmulatorServer
+
+    with EmulatorServer() as emulator:
+        os.environ.update(emulator.env())
+        yield (
+            f"OFFLINE on the local emulator ({emulator.base_url}): deterministic stand-in models, "
+            "not real AI. Set CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_TOKEN to use Workers AI."
+        )
+
+
+def _explain(error: BaseException) -> str:
+    import workers_ai
+
+    if isinstance(error, ImportError):
+        return f"{error}. Install the extras: pip install 'workers-ai-python[all]'."
+    if isinstance(error, workers_ai.AuthenticationError):
+        return f"{error}\nCheck CLOUDFLARE_API_TOKEN (it needs Workers AI permission)."
+    if isinstance(error, workers_ai.AccountNotFoundError):
+        return f"{error}\nCheck CLOUDFLARE_ACCOUNT_ID."
+    if isinstance(error, workers_ai.APIConnectionError):
+        base = os.environ.get("WORKERS_AI_BASE_URL", "https://api.cloudflare.com/client/v4")
+        return f"{error}\nCannot reach {base}: check the network or WORKERS_AI_BASE_URL."
+    return f"{type(error).__name__}: {error}"
 
 
 def main() -> int:
     started = time.perf_counter()
-    with backend() as mode:
-        print(f"workers-ai-python tour -- {mode}")
-        core_tour()
-        langchain_tour()
-    print(f"\nDone in {time.perf_counter() - started:.2f}s.")
+    try:
+        with backend() as mode:
+            print(f"workers-ai-python tour -- {mode}")
+            _install_accounting()
+            for number, (title, run) in enumerate(SECTIONS, start=1):
+                with section(number, len(SECTIONS), title):
+                    run()
+    except Exception as error:  # the tour's job is to say what to do next
+        print(f"\nThe tour stopped: {_explain(error)}", file=sys.stderr)
+        return 1
+    print_table()
+    print(f"\nDone in {time.perf_counter() - started:.1f}s.")
     return 0
 
 
