@@ -9,7 +9,7 @@ from typing import Any
 from langchain_core.utils import from_env, secret_from_env
 from pydantic import BaseModel, Field, SecretStr
 
-from workers_ai.settings import GatewayOptions, WorkersAISettings, resolve_settings
+from workers_ai.settings import WorkersAISettings, resolve_settings
 
 _ACCOUNT_ENV = ["CLOUDFLARE_ACCOUNT_ID", "CF_ACCOUNT_ID"]
 _TOKEN_ENV = ["CLOUDFLARE_API_TOKEN", "CF_AI_API_TOKEN"]
@@ -42,16 +42,13 @@ class WorkersAIConnection(BaseModel):
 
     def _resolve_settings(self) -> WorkersAISettings:
         """Validated settings; raises ``ConfigurationError`` naming what is missing."""
-        gateway = None
-        if self.gateway_id:
-            gateway = GatewayOptions(
-                self.gateway_id, auth_token=self.gateway_token, **self.gateway_options
-            )
         return resolve_settings(
             account_id=self.account_id,
             api_token=self.api_token,
             base_url=self.base_url,
-            gateway=gateway,
+            gateway=self.gateway_id,
+            gateway_options=self.gateway_options,
+            gateway_token=self.gateway_token,
             timeout=self.timeout,
             max_retries=self.max_retries,
             default_headers=self.default_headers,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,11 +25,11 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk
 from langchain_core.outputs import ChatResult as LCChatResult
 from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
 from langchain_core.tools import BaseTool
-from langchain_core.utils import from_env, secret_from_env
 from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
-from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+from pydantic import ConfigDict, Field, PrivateAttr, model_validator
 
+from langchain_workers_ai._connection import WorkersAIConnection
 from langchain_workers_ai._convert import (
     delta_to_ai_chunk,
     lc_messages_to_neutral,
@@ -43,7 +42,7 @@ from langchain_workers_ai._errors import langchain_errors
 from workers_ai import catalog
 from workers_ai.client import AsyncWorkersAIClient, WorkersAIClient
 from workers_ai.messages import GENERATION_PARAMS, ChatRequest, build_chat_body
-from workers_ai.settings import GatewayOptions, WorkersAISettings, resolve_settings
+from workers_ai.settings import WorkersAISettings
 from workers_ai.tools import tool_choice_to_wire
 from workers_ai.types import ChatResult, ResponseMeta
 
@@ -67,7 +66,7 @@ def _is_pydantic_class(obj: Any) -> bool:
     return isinstance(obj, type) and is_basemodel_subclass(obj)
 
 
-class ChatWorkersAI(BaseChatModel):
+class ChatWorkersAI(WorkersAIConnection, BaseChatModel):
     """Cloudflare Workers AI chat models (``/ai/run`` or the OpenAI-compatible route).
 
     Credentials come from the arguments, else ``CLOUDFLARE_ACCOUNT_ID`` /
@@ -95,26 +94,6 @@ class ChatWorkersAI(BaseChatModel):
 
     model: str = Field(default_factory=catalog.default_chat_model, alias="model_name")
     """Workers AI model id, e.g. ``@cf/meta/llama-3.3-70b-instruct-fp8-fast``."""
-    account_id: str | None = Field(default_factory=from_env(_ACCOUNT_ENV, default=None))
-    """Cloudflare account id (env ``CLOUDFLARE_ACCOUNT_ID`` / ``CF_ACCOUNT_ID``)."""
-    api_token: SecretStr | None = Field(
-        default_factory=secret_from_env(_TOKEN_ENV, default=None), alias="api_key"
-    )
-    """API token with Workers AI permission (env ``CLOUDFLARE_API_TOKEN``)."""
-    base_url: str | None = Field(default_factory=from_env("WORKERS_AI_BASE_URL", default=None))
-    """REST base URL; set it to target the emulator or a proxy."""
-    gateway_id: str | None = None
-    """Route requests through this AI Gateway."""
-    gateway_options: dict[str, Any] = Field(default_factory=dict)
-    """AI Gateway options: ``routing``, ``cache_ttl``, ``skip_cache``, ``cache_key``,
-    ``metadata``, ``request_timeout_ms``, ``max_attempts``, ``retry_delay_ms``, ``backoff``,
-    ``collect_log`` (see ``workers_ai.GatewayOptions``)."""
-    gateway_token: SecretStr | None = None
-    """Token of an authenticated AI Gateway (``cf-aig-authorization``)."""
-    timeout: float | None = None
-    """Request timeout in seconds (default: 300 s read, 10 s connect)."""
-    max_retries: int = 2
-    """Retries on rate limits, capacity errors, 5xx and connection failures."""
     streaming: bool = False
     """Stream by default, also inside ``invoke`` (callbacks then get every token)."""
     temperature: float | None = None
@@ -141,8 +120,6 @@ class ChatWorkersAI(BaseChatModel):
     """Send tools even when the catalog says the model cannot call functions."""
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Other body fields, sent as they are (unknown constructor arguments land here)."""
-    default_headers: dict[str, str] | None = None
-    """Extra headers on every request."""
     http_client: Any = Field(default=None, exclude=True)
     """An ``httpx.Client`` to use instead of the built-in pool."""
     http_async_client: Any = Field(default=None, exclude=True)
@@ -180,21 +157,7 @@ class ChatWorkersAI(BaseChatModel):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         # Raised here (not in a validator) so users see ConfigurationError itself.
-        gateway = None
-        if self.gateway_id:
-            gateway = GatewayOptions(
-                self.gateway_id, auth_token=self.gateway_token, **self.gateway_options
-            )
-        self._settings = resolve_settings(
-            account_id=self.account_id,
-            api_token=self.api_token,
-            base_url=self.base_url,
-            gateway=gateway,
-            timeout=self.timeout,
-            max_retries=self.max_retries,
-            default_headers=self.default_headers,
-            env=os.environ,
-        )
+        self._settings = self._resolve_settings()
 
     # -- LangChain plumbing ----------------------------------------------------------------------
     @property

@@ -7,9 +7,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic import SecretStr
-
-from workers_ai.settings import GatewayOptions, WorkersAISettings, resolve_settings
+from workers_ai.settings import WorkersAISettings, resolve_settings
 
 ACCOUNT_ENV = ("CLOUDFLARE_ACCOUNT_ID", "CF_ACCOUNT_ID")
 TOKEN_ENV = ("CLOUDFLARE_API_TOKEN", "CF_AI_API_TOKEN")
@@ -32,15 +30,13 @@ def connection_defaults(kwargs: dict[str, Any]) -> dict[str, Any]:
 
 def settings_from(obj: Any) -> WorkersAISettings:
     """Settings from an object with the connection fields; raises ConfigurationError."""
-    gateway = None
-    if obj.gateway_id:
-        token: SecretStr | None = obj.gateway_token
-        gateway = GatewayOptions(obj.gateway_id, auth_token=token, **obj.gateway_options)
     return resolve_settings(
         account_id=obj.account_id,
         api_token=obj.api_token,
         base_url=obj.base_url,
-        gateway=gateway,
+        gateway=obj.gateway_id,
+        gateway_options=obj.gateway_options,
+        gateway_token=obj.gateway_token,
         timeout=obj.timeout,
         max_retries=obj.max_retries,
     )

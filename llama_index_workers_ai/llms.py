@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncGenerator, Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -35,6 +34,7 @@ from llama_index.core.program.utils import FlexibleModel, process_streaming_obje
 from llama_index.core.prompts import BasePromptTemplate
 from llama_index.core.types import Model
 
+from llama_index_workers_ai._connection import connection_defaults, settings_from
 from llama_index_workers_ai._convert import (
     assistant_message,
     li_messages_to_neutral,
@@ -44,16 +44,10 @@ from llama_index_workers_ai._convert import (
 from workers_ai import catalog
 from workers_ai.client import AsyncWorkersAIClient, WorkersAIClient
 from workers_ai.messages import GENERATION_PARAMS, ChatRequest, build_chat_body
-from workers_ai.settings import GatewayOptions, WorkersAISettings, resolve_settings
+from workers_ai.settings import WorkersAISettings
 from workers_ai.types import ChatDelta, ToolCall
 
-_ACCOUNT_ENV = ("CLOUDFLARE_ACCOUNT_ID", "CF_ACCOUNT_ID")
-_TOKEN_ENV = ("CLOUDFLARE_API_TOKEN", "CF_AI_API_TOKEN")
 _DEFAULT_CONTEXT_WINDOW = 8192
-
-
-def _env(names: Sequence[str]) -> str | None:
-    return next((os.environ[n] for n in names if os.environ.get(n)), None)
 
 
 @dataclass
@@ -147,24 +141,8 @@ class WorkersAI(FunctionCallingLLM):
     _aclient: AsyncWorkersAIClient | None = PrivateAttr(default=None)
 
     def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("account_id", _env(_ACCOUNT_ENV))
-        token = kwargs.pop("api_key", None) or kwargs.get("api_token") or _env(_TOKEN_ENV)
-        kwargs["api_token"] = token
-        kwargs.setdefault("base_url", os.environ.get("WORKERS_AI_BASE_URL"))
-        super().__init__(**kwargs)
-        gateway = None
-        if self.gateway_id:
-            gateway = GatewayOptions(
-                self.gateway_id, auth_token=self.gateway_token, **self.gateway_options
-            )
-        self._settings = resolve_settings(
-            account_id=self.account_id,
-            api_token=self.api_token,
-            base_url=self.base_url,
-            gateway=gateway,
-            timeout=self.timeout,
-            max_retries=self.max_retries,
-        )
+        super().__init__(**connection_defaults(kwargs))
+        self._settings = settings_from(self)
 
     @classmethod
     def class_name(cls) -> str:

@@ -13,7 +13,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import quote, urlsplit
 
 import httpx
@@ -255,6 +255,8 @@ def resolve_settings(
     api_token: str | SecretStr | None = None,
     base_url: str | None = None,
     gateway: GatewayOptions | str | None = None,
+    gateway_options: Mapping[str, Any] | None = None,
+    gateway_token: str | SecretStr | None = None,
     gateway_base_url: str | None = None,
     timeout: TimeoutTypes = None,
     max_retries: int | None = None,
@@ -262,6 +264,9 @@ def resolve_settings(
     env: Mapping[str, str] | None = None,
 ) -> WorkersAISettings:
     """Resolve settings from arguments and environment; raise before any network I/O.
+
+    ``gateway`` is a :class:`GatewayOptions`, or a gateway id completed by
+    ``gateway_options`` (the other :class:`GatewayOptions` fields) and ``gateway_token``.
 
     Raises:
         ConfigurationError: credentials are missing or a value is malformed. The message
@@ -293,11 +298,29 @@ def resolve_settings(
         api_token=SecretStr(token),
         base_url=base,
         gateway_base_url=gw_base,
-        gateway=GatewayOptions(id=gateway) if isinstance(gateway, str) else gateway,
+        gateway=_gateway(gateway, gateway_options, gateway_token),
         timeout=coerce_timeout(timeout),
         max_retries=DEFAULT_MAX_RETRIES if max_retries is None else max_retries,
         default_headers=dict(default_headers or {}),
     )
+
+
+def _gateway(
+    gateway: GatewayOptions | str | None,
+    options: Mapping[str, Any] | None,
+    token: str | SecretStr | None,
+) -> GatewayOptions | None:
+    if not isinstance(gateway, str) or not gateway:
+        if options or token:
+            raise ConfigurationError("gateway_options/gateway_token need a gateway id")
+        return gateway or None
+    secret = SecretStr(token) if isinstance(token, str) else token
+    try:
+        return GatewayOptions(gateway, auth_token=secret, **dict(options or {}))
+    except TypeError as exc:
+        raise ConfigurationError(
+            f"Unknown AI Gateway option in {sorted(options or {})}; see GatewayOptions"
+        ) from exc
 
 
 def _require_credentials(account: str | None, token: str | None) -> None:

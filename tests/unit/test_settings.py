@@ -186,3 +186,20 @@ def test_token_never_in_repr_or_str():
     assert TOKEN not in repr(s)
     assert TOKEN not in str(s)
     assert s.headers()["Authorization"] == f"Bearer {TOKEN}"
+
+
+def test_gateway_from_id_options_and_token():
+    s = settings(
+        account_id="a",
+        api_token="t",
+        gateway="gw",
+        gateway_options={"cache_ttl": 120, "routing": "header"},
+        gateway_token="gw-secret",
+    )
+    assert s.gateway is not None and s.gateway.cache_ttl == 120
+    assert s.headers()["cf-aig-authorization"] == "Bearer gw-secret"
+    assert "gw-secret" not in repr(s)
+    with pytest.raises(ConfigurationError, match="GatewayOptions"):
+        settings(account_id="a", api_token="t", gateway="gw", gateway_options={"ttl": 1})
+    with pytest.raises(ConfigurationError, match="gateway id"):
+        settings(account_id="a", api_token="t", gateway_options={"cache_ttl": 120})
