@@ -12,6 +12,8 @@ Nothing here imports an alternative client: the scenarios do, in the bench envir
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import os
 import platform
@@ -20,7 +22,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -151,6 +153,19 @@ def ratio(values: Sequence[float], baseline: float) -> Summary:
 def goal_met(value: float, limit: float) -> str:
     """``yes`` / ``no`` for a lower-is-better figure against its goal."""
     return "yes" if value <= limit else "no"
+
+
+@contextlib.contextmanager
+def frozen_heap() -> Iterator[None]:
+    """Move every object alive now (imports, built clients) out of the garbage collector's
+    reach, so the ``gc.collect()`` a scenario runs between measurements stays cheap and the
+    collections inside a measurement only see that measurement's own garbage."""
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def time_call(fn: Callable[[], Any]) -> tuple[float, Any]:

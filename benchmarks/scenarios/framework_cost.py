@@ -124,11 +124,13 @@ def invoke_cost(framework: str, prompt: str, calls: int) -> float:
 
 def stream_cost(framework: str, pieces: Sequence[str], messages: Any) -> float:
     """Seconds to consume one stream of ``pieces`` through the framework's stand-in."""
-    start = time.perf_counter()
     if framework == "LangChain":
-        for _ in langchain_model(pieces).stream(messages):
-            pass
+        model = langchain_model(pieces)
+        stream = lambda: model.stream(messages)  # noqa: E731
     else:
-        for _ in llama_index_model(pieces).stream_chat(messages):
-            pass
+        model = llama_index_model(pieces)
+        stream = lambda: model.stream_chat(messages)  # noqa: E731
+    start = time.perf_counter()
+    for _ in stream():
+        pass
     return time.perf_counter() - start

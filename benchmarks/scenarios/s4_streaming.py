@@ -25,6 +25,7 @@ from benchmarks.harness import (
     Row,
     ScenarioResult,
     Summary,
+    frozen_heap,
     ratio,
     summarize,
 )
@@ -185,17 +186,19 @@ def run(rounds: int, quick: bool) -> ScenarioResult:
                 except Exception as exc:  # reported as n/a, not fatal
                     failed[label] = f"{type(exc).__name__}: {str(exc)[:80]}"
             pieces = split_tokens(expected)[:TOKENS]
-            for _ in range(streams):
-                for framework, messages in _stand_in_messages().items():
-                    cost = framework_cost.stream_cost(framework, pieces, messages)
-                    totals.setdefault(f"cost {framework}", []).append(cost)
-                for label, (stream, _) in built.items():
-                    if label in failed:
-                        continue
-                    gc.collect()  # the previous stream's garbage is not this one's time
-                    first, total, _ = measure(stream)
-                    firsts.setdefault(label, []).append(first)
-                    totals.setdefault(label, []).append(total)
+            messages = _stand_in_messages()
+            with frozen_heap():
+                for _ in range(streams):
+                    for framework, stand_in in messages.items():
+                        cost = framework_cost.stream_cost(framework, pieces, stand_in)
+                        totals.setdefault(f"cost {framework}", []).append(cost)
+                    for label, (stream, _) in built.items():
+                        if label in failed:
+                            continue
+                        gc.collect()  # the previous stream's garbage is not this one's time
+                        first, total, _ = measure(stream)
+                        firsts.setdefault(label, []).append(first)
+                        totals.setdefault(label, []).append(total)
         finally:
             for _, close in built.values():
                 close()
