@@ -1,7 +1,10 @@
-"""LangChain integrations for Cloudflare Workers AI."""
+"""LangChain integrations for Cloudflare Workers AI (the ``langchain`` extra)."""
 
-from langchain_workers_ai.chat_models import ChatWorkersAI
-from langchain_workers_ai.embeddings import WorkersAIEmbeddings
-from langchain_workers_ai.rerankers import WorkersAIReranker
+from workers_ai._distribution import __version__, framework_imports
 
-__all__ = ["ChatWorkersAI", "WorkersAIEmbeddings", "WorkersAIReranker"]
+with framework_imports("langchain_workers_ai", "langchain", "langchain-core", "langchain_core"):
+    from langchain_workers_ai.chat_models import ChatWorkersAI
+    from langchain_workers_ai.embeddings import WorkersAIEmbeddings
+    from langchain_workers_ai.rerankers import WorkersAIReranker
+
+__all__ = ["ChatWorkersAI", "WorkersAIEmbeddings", "WorkersAIReranker", "__version__"]

@@ -1,7 +1,10 @@
-"""LlamaIndex integrations for Cloudflare Workers AI."""
+"""LlamaIndex integrations for Cloudflare Workers AI (the ``llama-index`` extra)."""
 
-from llama_index_workers_ai.embeddings import WorkersAIEmbedding
-from llama_index_workers_ai.llms import WorkersAI
-from llama_index_workers_ai.postprocessors import WorkersAIRerank
+from workers_ai._distribution import __version__, framework_imports
 
-__all__ = ["WorkersAI", "WorkersAIEmbedding", "WorkersAIRerank"]
+with framework_imports("llama_index_workers_ai", "llama-index", "llama-index-core", "llama_index"):
+    from llama_index_workers_ai.embeddings import WorkersAIEmbedding
+    from llama_index_workers_ai.llms import WorkersAI
+    from llama_index_workers_ai.postprocessors import WorkersAIRerank
+
+__all__ = ["WorkersAI", "WorkersAIEmbedding", "WorkersAIRerank", "__version__"]

@@ -3,11 +3,8 @@
 Framework-free: the LangChain and LlamaIndex adapters build on this package.
 """
 
-from workers_ai.client import (
-    AsyncWorkersAIClient,
-    WorkersAIClient,
-    __version__,
-)
+from workers_ai._distribution import __version__
+from workers_ai.client import AsyncWorkersAIClient, WorkersAIClient
 from workers_ai.errors import (
     AccountNotFoundError,
     APIConnectionError,

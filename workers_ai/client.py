@@ -16,11 +16,12 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, TypeVar
 
 import httpx
 
 from workers_ai import catalog
+from workers_ai._distribution import __version__
 from workers_ai.chat import normalize_chat_result
 from workers_ai.envelope import meta_from_headers, status_error_from_response, unwrap_response
 from workers_ai.errors import APIError, InvalidRequestError
@@ -43,12 +44,14 @@ from workers_ai.settings import (
 )
 from workers_ai.streaming import ChatStreamAccumulator
 
+if TYPE_CHECKING:  # typing.Unpack is 3.11+; type checkers know typing_extensions either way
+    from typing_extensions import Unpack
+
 logger = logging.getLogger("workers_ai")
 
 T = TypeVar("T")
 Endpoint = Literal["native", "openai"]
 
-__version__ = "0.1.0"
 DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
 USER_AGENT = f"workers-ai-python/{__version__} httpx/{httpx.__version__}"
 
@@ -89,6 +92,20 @@ def _check_inputs(inputs: object) -> dict[str, Any]:
             f"inputs must be a mapping such as {{'prompt': 'Hello'}}, got {type(inputs).__name__}"
         )
     return dict(inputs)
+
+
+class ClientOptions(TypedDict, total=False):
+    """The connection options both clients take (see ``_BaseClient``), typed for checkers."""
+
+    account_id: str | None
+    api_token: str | None
+    base_url: str | None
+    gateway: GatewayOptions | str | None
+    gateway_base_url: str | None
+    timeout: TimeoutTypes
+    max_retries: int | None
+    default_headers: Mapping[str, str] | None
+    settings: WorkersAISettings | None
 
 
 class _BaseClient:
@@ -256,7 +273,9 @@ class WorkersAIClient(_BaseClient):
         ...     client.run("@cf/meta/llama-3.1-8b-instruct", {"prompt": "Hi"})["response"]
     """
 
-    def __init__(self, *, http_client: httpx.Client | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, *, http_client: httpx.Client | None = None, **kwargs: Unpack[ClientOptions]
+    ) -> None:
         super().__init__(**kwargs)
         self._http_client = http_client
         self._owns_http_client = http_client is None
@@ -488,7 +507,9 @@ class AsyncWorkersAIClient(_BaseClient):
     is created for that loop instead of failing with "Event loop is closed".
     """
 
-    def __init__(self, *, http_client: httpx.AsyncClient | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, *, http_client: httpx.AsyncClient | None = None, **kwargs: Unpack[ClientOptions]
+    ) -> None:
         super().__init__(**kwargs)
         self._http_client = http_client
         self._owns_http_client = http_client is None

@@ -8,7 +8,8 @@ import sys
 
 from workers_ai.emulator.config import EmulatorConfig
 from workers_ai.emulator.faults import FaultSpec, parse_fault_header
-from workers_ai.emulator.server import EmulatorServer
+from workers_ai.emulator.server import EmulatorServer, require_uvicorn
+from workers_ai.errors import ConfigurationError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -42,6 +43,11 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    try:
+        require_uvicorn()
+    except ConfigurationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     rate: int | str | None = args.rate_limit
     if rate is not None and rate != "catalog":
         rate = int(rate)

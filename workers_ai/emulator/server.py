@@ -7,21 +7,23 @@ import socket
 import threading
 import time
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from workers_ai._distribution import install_hint
 from workers_ai.emulator.config import EmulatorConfig
 from workers_ai.errors import ConfigurationError
 
-_MISSING_EXTRA = (
-    "The emulator needs uvicorn: install the 'emulator' extra, e.g. "
-    "pip install 'workers-ai-python[emulator]'"
-)
+if TYPE_CHECKING:  # the clients are imported when asked for, keeping the emulator import light
+    from workers_ai.client import AsyncWorkersAIClient, WorkersAIClient
+
+_MISSING_EXTRA = f"The emulator needs uvicorn, which is not installed: {install_hint('emulator')}"
 
 
-def _uvicorn() -> Any:
+def require_uvicorn() -> Any:
+    """The uvicorn module, or a ``ConfigurationError`` that names the extra to install."""
     try:
         import uvicorn
-    except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    except ImportError as exc:  # the installed-wheel stage checks this without the extra
         raise ConfigurationError(_MISSING_EXTRA) from exc
     return uvicorn
 
@@ -118,13 +120,13 @@ class EmulatorServer:
             "base_url": self.base_url,
         }
 
-    def client(self, **kwargs: Any) -> Any:
+    def client(self, **kwargs: Any) -> WorkersAIClient:
         """A :class:`~workers_ai.WorkersAIClient` pointed at this emulator."""
         from workers_ai.client import WorkersAIClient
 
         return WorkersAIClient(**{**self.client_kwargs(), **kwargs})
 
-    def async_client(self, **kwargs: Any) -> Any:
+    def async_client(self, **kwargs: Any) -> AsyncWorkersAIClient:
         """An :class:`~workers_ai.AsyncWorkersAIClient` pointed at this emulator."""
         from workers_ai.client import AsyncWorkersAIClient
 
@@ -157,7 +159,7 @@ class EmulatorServer:
         """Start serving in a daemon thread; returns when the port accepts connections."""
         if self._thread is not None:
             return self
-        uvicorn = _uvicorn()
+        uvicorn = require_uvicorn()
         self.bind()
         config = uvicorn.Config(
             self.app,
@@ -201,7 +203,7 @@ class EmulatorServer:
 
     def serve_forever(self) -> None:
         """Serve in the foreground until interrupted (the CLI)."""
-        uvicorn = _uvicorn()
+        uvicorn = require_uvicorn()
         self.bind()
         config = uvicorn.Config(
             self.app, log_level="warning", access_log=False, lifespan="off", backlog=2048
