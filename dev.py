@@ -1,12 +1,16 @@
 #!/usr/bin/env python3
 """Project task runner. Needs only python3 and pip: it bootstraps everything else.
 
-    python3 dev.py demo   # the main job (offline when no Cloudflare credentials are set)
-    python3 dev.py test   # lint, type-check and the whole test suite
-    python3 dev.py bench  # benchmarks against the alternatives (separate .venv-bench)
+    python3 dev.py demo    # the main job (offline when no Cloudflare credentials are set)
+    python3 dev.py test    # lint, types, the suite, the installed wheel, the lowest versions
+    python3 dev.py bench   # benchmarks against the alternatives (separate .venv-bench)
+    python3 dev.py build   # the sdist and wheel users install, into dist/
+    python3 dev.py floors  # regenerate constraints/lowest-direct.txt after changing a floor
 
-It creates ``.tools/`` (a venv holding a pinned ``uv``) and ``.venv/`` (the project with all
-extras and the dev group, installed exactly from ``uv.lock``). Both are git-ignored.
+It creates ``.tools/`` (a venv holding a pinned ``uv``), ``.venv/`` (the project with all
+extras and the dev group, installed exactly from ``uv.lock``) and, for the test command,
+``.venv-lowest/`` (the dependency floors, from ``constraints/lowest-direct.txt``). All are
+git-ignored.
 """
 
 from __future__ import annotations
@@ -55,20 +59,51 @@ def py(*args: str, venv: Path = VENV) -> int:
     return _run(venv / BIN / "python", *args)
 
 
-def test(extra: list[str]) -> int:
-    sync()
-    steps = [
-        ("-m", "ruff", "check", "."),
-        ("-m", "ruff", "format", "--check", "."),
-        ("-m", "mypy"),
-        ("-m", "pytest", *extra),
-    ]
-    for step in steps:
-        code = py(*step)
+INSTALLED_STAGE = "tests/installed/stage.py"
+FLOORS = "tests/lowest/floors.py"
+LOWEST_VENV = ROOT / ".venv-lowest"
+#: The suites run a second time on the dependency floors (the notebooks and live tests are not).
+LOWEST_SUITES = ("tests/unit", "tests/contract")
+
+
+def _steps(*steps: tuple[Path, tuple[str, ...]]) -> int:
+    for venv_dir, step in steps:
+        code = py(*step, venv=venv_dir)
         if code:
             print(f"FAILED: python {' '.join(step)} (exit {code})", flush=True)
             return code
     return 0
+
+
+def test(extra: list[str]) -> int:
+    """Lint, types and the suite; then what users install: the built wheel in one fresh
+    environment per extra, and the suites again on the lowest versions pyproject allows."""
+    sync()
+    code = _steps(
+        (VENV, ("-m", "ruff", "check", ".")),
+        (VENV, ("-m", "ruff", "format", "--check", ".")),
+        (VENV, ("-m", "mypy")),
+        (VENV, (FLOORS, "check")),
+        (VENV, ("-m", "pytest", *extra)),
+        (VENV, (INSTALLED_STAGE,)),
+    )
+    if code:
+        return code
+    wheels = sorted((ROOT / "dist").glob("*.whl"))
+    return _steps(
+        (VENV, (FLOORS, "sync", str(wheels[0]))),
+        (LOWEST_VENV, ("-m", "pytest", "-p", "no:cacheprovider", *LOWEST_SUITES)),
+    )
+
+
+def build(extra: list[str]) -> int:
+    sync()
+    return py(INSTALLED_STAGE, "--build-only", *extra)
+
+
+def floors(extra: list[str]) -> int:
+    sync()
+    return py(FLOORS, "compile", *extra)
 
 
 def demo(extra: list[str]) -> int:
@@ -84,7 +119,7 @@ def bench(extra: list[str]) -> int:
 
 
 def main(argv: list[str]) -> int:
-    commands = {"test": test, "demo": demo, "bench": bench}
+    commands = {"test": test, "demo": demo, "bench": bench, "build": build, "floors": floors}
     if not argv or argv[0] not in commands:
         print(__doc__)
         return 2

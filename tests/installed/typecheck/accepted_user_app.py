@@ -1,0 +1,85 @@
+"""What a user's application looks like: every public class, typed as users type it."""
+
+from __future__ import annotations
+
+import asyncio
+
+from langchain_core.documents import Document
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from llama_index.core.llms import ChatMessage, ChatResponse
+from llama_index.core.schema import NodeWithScore, TextNode
+
+import workers_ai
+from langchain_workers_ai import ChatWorkersAI, WorkersAIEmbeddings, WorkersAIReranker
+from llama_index_workers_ai import WorkersAI, WorkersAIEmbedding, WorkersAIRerank
+from workers_ai import (
+    APIStatusError,
+    AsyncWorkersAIClient,
+    ChatResult,
+    GatewayOptions,
+    RateLimitError,
+    Usage,
+    WorkersAIClient,
+    WorkersAIError,
+)
+from workers_ai.emulator import EmulatorConfig, EmulatorServer
+
+MODEL = "@cf/meta/llama-3.3-70b-instruct-fp8-fast"
+
+
+def core(client: WorkersAIClient) -> tuple[str, Usage | None]:
+    try:
+        answer = client.chat(MODEL, {"messages": [{"role": "user", "content": "Hi"}]})
+    except RateLimitError as error:
+        code: int | None = error.code
+        return f"rate limited ({code})", None
+    except APIStatusError as error:
+        status: int = error.status_code
+        return f"HTTP {status}", None
+    result: ChatResult = answer.result
+    return result.text, result.usage
+
+
+async def core_async() -> str:
+    async with AsyncWorkersAIClient(gateway=GatewayOptions(id="gw")) as client:
+        pieces = [
+            delta.text
+            async for delta in await client.stream_chat(
+                MODEL, {"messages": [{"role": "user", "content": "Count"}]}
+            )
+        ]
+    return "".join(pieces)
+
+
+def langchain_app() -> list[float]:
+    llm = ChatWorkersAI(model=MODEL, temperature=0)
+    history: list[BaseMessage] = [HumanMessage("Name a colour.")]
+    reply: BaseMessage = llm.invoke(history)
+    if isinstance(reply, AIMessage) and reply.usage_metadata is not None:
+        print(reply.usage_metadata["total_tokens"])
+    for chunk in llm.stream("Count to three."):
+        print(chunk.content)
+    reranked: list[Document] = list(
+        WorkersAIReranker(top_n=1).compress_documents([Document(page_content="a")], "a")
+    )
+    print(reranked)
+    return WorkersAIEmbeddings().embed_query("hello")
+
+
+def llama_index_app() -> list[float]:
+    llm = WorkersAI(model=MODEL)
+    answer: ChatResponse = llm.chat([ChatMessage(role="user", content="Hi")])
+    print(answer.message.content)
+    nodes = [NodeWithScore(node=TextNode(text="a"), score=0.5)]
+    print(WorkersAIRerank(top_n=1).postprocess_nodes(nodes, query_str="a"))
+    return WorkersAIEmbedding().get_text_embedding("hello")
+
+
+def main() -> None:
+    print(workers_ai.__version__)
+    with EmulatorServer(EmulatorConfig(latency_ms=1.0)) as emulator, emulator.client() as client:
+        try:
+            print(core(client))
+        except WorkersAIError as error:
+            print(error)
+    print(asyncio.run(core_async()), langchain_app(), llama_index_app())
