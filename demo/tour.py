@@ -298,7 +298,7 @@ def _explain(error: BaseException) -> str:
     import workers_ai
 
     if isinstance(error, ImportError):
-        return f"{error}. Install the extras: pip install 'workers-ai-python[all]'."
+        return f'{error}\nThe tour needs every extra: pip install ".[all]" (python3 dev.py demo).'
     if isinstance(error, workers_ai.AuthenticationError):
         return f"{error}\nCheck CLOUDFLARE_API_TOKEN (it needs Workers AI permission)."
     if isinstance(error, workers_ai.AccountNotFoundError):
