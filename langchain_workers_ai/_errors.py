@@ -9,7 +9,20 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
-from langchain_core import exceptions as lc
+# Imported by name, so an older langchain-core without them fails with an ImportError that
+# langchain_workers_ai turns into "needs langchain-core>=...".
+from langchain_core.exceptions import (
+    ContextOverflowError,
+    LangChainException,
+    ModelAPIError,
+    ModelAuthenticationError,
+    ModelConnectionError,
+    ModelInvalidRequestError,
+    ModelNotFoundError,
+    ModelPermissionDeniedError,
+    ModelRateLimitError,
+    ModelTimeoutError,
+)
 
 import workers_ai.errors as core
 
@@ -20,26 +33,26 @@ def _dual(core_cls: type[Exception], lc_cls: type[Exception]) -> type[Exception]
 
 #: Core class -> dual class, most specific first (the first ``isinstance`` match wins).
 _DUALS: list[tuple[type[Exception], type[Exception]]] = [
-    (core.QuotaExceededError, _dual(core.QuotaExceededError, lc.ModelRateLimitError)),
-    (core.CapacityError, _dual(core.CapacityError, lc.ModelRateLimitError)),
-    (core.RateLimitError, _dual(core.RateLimitError, lc.ModelRateLimitError)),
-    (core.AuthenticationError, _dual(core.AuthenticationError, lc.ModelAuthenticationError)),
-    (core.PermissionDeniedError, _dual(core.PermissionDeniedError, lc.ModelPermissionDeniedError)),
-    (core.ModelNotFoundError, _dual(core.ModelNotFoundError, lc.ModelNotFoundError)),
-    (core.AccountNotFoundError, _dual(core.AccountNotFoundError, lc.ModelInvalidRequestError)),
-    (core.NotFoundError, _dual(core.NotFoundError, lc.ModelNotFoundError)),
-    (core.LoRANotSupportedError, _dual(core.LoRANotSupportedError, lc.ModelInvalidRequestError)),
-    (core.BadRequestError, _dual(core.BadRequestError, lc.ModelInvalidRequestError)),
-    (core.PayloadTooLargeError, _dual(core.PayloadTooLargeError, lc.ModelInvalidRequestError)),
-    (core.RequestTimeoutError, _dual(core.RequestTimeoutError, lc.ModelTimeoutError)),
-    (core.InternalServerError, _dual(core.InternalServerError, lc.ModelAPIError)),
-    (core.APIStatusError, _dual(core.APIStatusError, lc.ModelAPIError)),
-    (core.APITimeoutError, _dual(core.APITimeoutError, lc.ModelTimeoutError)),
-    (core.APIConnectionError, _dual(core.APIConnectionError, lc.ModelConnectionError)),
-    (core.StreamError, _dual(core.StreamError, lc.ModelAPIError)),
-    (core.APIResponseValidationError, _dual(core.APIResponseValidationError, lc.ModelAPIError)),
+    (core.QuotaExceededError, _dual(core.QuotaExceededError, ModelRateLimitError)),
+    (core.CapacityError, _dual(core.CapacityError, ModelRateLimitError)),
+    (core.RateLimitError, _dual(core.RateLimitError, ModelRateLimitError)),
+    (core.AuthenticationError, _dual(core.AuthenticationError, ModelAuthenticationError)),
+    (core.PermissionDeniedError, _dual(core.PermissionDeniedError, ModelPermissionDeniedError)),
+    (core.ModelNotFoundError, _dual(core.ModelNotFoundError, ModelNotFoundError)),
+    (core.AccountNotFoundError, _dual(core.AccountNotFoundError, ModelInvalidRequestError)),
+    (core.NotFoundError, _dual(core.NotFoundError, ModelNotFoundError)),
+    (core.LoRANotSupportedError, _dual(core.LoRANotSupportedError, ModelInvalidRequestError)),
+    (core.BadRequestError, _dual(core.BadRequestError, ModelInvalidRequestError)),
+    (core.PayloadTooLargeError, _dual(core.PayloadTooLargeError, ModelInvalidRequestError)),
+    (core.RequestTimeoutError, _dual(core.RequestTimeoutError, ModelTimeoutError)),
+    (core.InternalServerError, _dual(core.InternalServerError, ModelAPIError)),
+    (core.APIStatusError, _dual(core.APIStatusError, ModelAPIError)),
+    (core.APITimeoutError, _dual(core.APITimeoutError, ModelTimeoutError)),
+    (core.APIConnectionError, _dual(core.APIConnectionError, ModelConnectionError)),
+    (core.StreamError, _dual(core.StreamError, ModelAPIError)),
+    (core.APIResponseValidationError, _dual(core.APIResponseValidationError, ModelAPIError)),
 ]
-_CONTEXT_OVERFLOW = _dual(core.BadRequestError, lc.ContextOverflowError)
+_CONTEXT_OVERFLOW = _dual(core.BadRequestError, ContextOverflowError)
 _CONTEXT_WORDS = ("max context", "context window", "sequence too long", "too many tokens")
 
 
@@ -51,7 +64,7 @@ def to_langchain_error(error: core.WorkersAIError) -> Exception:
         target: type[Exception] | None = _CONTEXT_OVERFLOW
     else:
         target = next((dual for cls, dual in _DUALS if isinstance(error, cls)), None)
-    if target is None or isinstance(error, lc.LangChainException):
+    if target is None or isinstance(error, LangChainException):
         return error
     converted = target.__new__(target)
     Exception.__init__(converted, *error.args)
