@@ -268,8 +268,8 @@ def _tools_to_wire(info: ModelInfo, request: ChatRequest, endpoint: Endpoint) ->
     if info.known and info.function_calling is False and not request.force_tools:
         raise InvalidRequestError(
             f"{info.id} does not support function calling; use a model such as "
-            f"{catalog.default_chat_model()} (see workers_ai.catalog.models()), or force "
-            "tools if you know better (ChatRequest.force_tools)."
+            f"{catalog.default_chat_model()} (see workers_ai.catalog.models()), or pass "
+            "force_tools=True if you know the model can."
         )
     legacy = endpoint == "native" and info.tool_call_format == "legacy"
     style: Literal["openai", "legacy"] = "legacy" if legacy else "openai"
@@ -298,12 +298,9 @@ def _json_mode_to_wire(info: ModelInfo, request: ChatRequest, endpoint: Endpoint
         name = str(schema.get("title") or "response")
         wrapper = {"name": re.sub(r"[^a-zA-Z0-9_-]", "_", name)[:64], "schema": schema}
         return {"response_format": {"type": "json_schema", "json_schema": wrapper}}
-    mode = info.json_mode if info.known else "response_format"
-    if mode is None:
-        raise InvalidRequestError(
-            f"{info.id} has no JSON mode; use tool calling for structured output, or a model "
-            "with JSON mode (see workers_ai.catalog)."
-        )
+    # ``None`` is *unknown* (the catalog cannot say "no"): send the documented
+    # ``response_format`` and let the service decide, as for models missing from the catalog.
+    mode = info.json_mode or "response_format"
     if mode == "guided_json":
         return {"guided_json": schema if schema is not None else {"type": "object"}}
     if mode == "json_object" or schema is None:

@@ -14,6 +14,7 @@ call whose arguments cannot be parsed (it becomes an invalid call that keeps the
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import copy
 import hashlib
@@ -39,6 +40,10 @@ __all__ = [
 _TOOL_NAME_RE = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 _JSON_NUMBER_RE = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 _MAX_SCHEMA_DEPTH = 64
+# Python-literal argument strings ("['a', 'b']"): longer or deeper ones are left as text.
+_MAX_LITERAL_CHARS = 100_000
+_MAX_LITERAL_DEPTH = 32
+_LITERAL_TOKEN_RE = re.compile(r"\\.|'''|\"\"\"|['\"()\[\]{}]", re.DOTALL)
 
 # ---------------------------------------------------------------------------------------------
 # Tool-call parsing (wire -> ToolCall)
@@ -83,12 +88,12 @@ def _wire_arguments_to_object(value: Any) -> tuple[dict[str, Any] | None, str, s
         return {}, "{}", None
     try:
         parsed = json.loads(value)
-    except (json.JSONDecodeError, RecursionError) as exc:
+    except (ValueError, RecursionError) as exc:  # ValueError: also > 4300-digit integers
         return None, value, f"tool call arguments are not valid JSON: {exc}"
     if parsed is None:  # the JSON text "null": no arguments
         return {}, "{}", None
     if isinstance(parsed, str) and parsed.lstrip().startswith("{"):  # double-encoded object
-        with contextlib.suppress(json.JSONDecodeError, RecursionError):
+        with contextlib.suppress(ValueError, RecursionError):
             parsed = json.loads(parsed)
     if not isinstance(parsed, dict):
         error = f"tool call arguments must be a JSON object, got JSON {_json_type_of(parsed)}"
@@ -214,7 +219,7 @@ def _decode_json_values(chunk: str) -> list[Any] | None:
     while pos < len(chunk):
         try:
             value, pos = decoder.raw_decode(chunk, pos)
-        except (json.JSONDecodeError, RecursionError):
+        except (ValueError, RecursionError):
             return None
         values.append(value)
         while pos < len(chunk) and (chunk[pos].isspace() or chunk[pos] == ";"):
@@ -403,14 +408,83 @@ def _string_to_type(text: str, json_type: str) -> tuple[bool, Any]:
         if text == "null":
             return True, None
     elif json_type in ("array", "object"):
-        opener = "[" if json_type == "array" else "{"
-        if text.lstrip().startswith(opener):
+        stripped = text.lstrip()
+        if stripped.startswith("[" if json_type == "array" else "{"):
             try:
-                decoded = json.loads(text)
-            except (json.JSONDecodeError, RecursionError):
-                return False, text
+                decoded = json.loads(text, parse_float=_finite_float, parse_constant=_no_constant)
+            except (ValueError, RecursionError):  # also too many digits, NaN, 1e999
+                return _python_literal_to_type(text, json_type)
             return _matches_type(decoded, json_type), decoded
+        if json_type == "array" and stripped.startswith("("):
+            return _python_literal_to_type(text, json_type)
     return False, text
+
+
+def _finite_float(text: str) -> float:
+    """``parse_float`` for :func:`json.loads`: ``1e999`` is not a JSON value Python can keep."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number out of range: {text[:20]}")
+    return value
+
+
+def _no_constant(text: str) -> Any:
+    """``parse_constant`` for :func:`json.loads`: ``NaN`` and ``Infinity`` are not JSON."""
+    raise ValueError(f"not a JSON value: {text}")
+
+
+def _literal_too_deep(text: str) -> bool:
+    """Whether brackets outside quoted strings nest deeper than the literal bound (one pass)."""
+    depth = 0
+    quote = ""
+    for match in _LITERAL_TOKEN_RE.finditer(text):
+        token = match.group()
+        if quote:
+            # '''x''' ends a triple-quoted string; 'x''' is 'x' then the empty string ''.
+            if token == quote or (len(quote) == 1 and token[0] == quote):
+                quote = ""
+        elif token[0] in "'\"":
+            quote = token
+        elif token in ("(", "[", "{"):
+            depth += 1
+            if depth > _MAX_LITERAL_DEPTH:
+                return True
+        elif token in (")", "]", "}"):
+            depth -= 1
+    return False
+
+
+def _plain_literal(value: Any, depth: int = 0) -> Any:
+    """``value`` as a JSON value (tuples become lists); ``ValueError`` when it is not plain."""
+    if depth > _MAX_LITERAL_DEPTH:
+        raise ValueError("literal nested too deeply")
+    if value is None or isinstance(value, (str, bool, int)):
+        return value
+    if isinstance(value, float) and math.isfinite(value):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_plain_literal(item, depth + 1) for item in value]
+    if isinstance(value, dict) and all(isinstance(key, str) for key in value):
+        return {key: _plain_literal(item, depth + 1) for key, item in value.items()}
+    raise ValueError(f"not a plain JSON value: {type(value).__name__}")
+
+
+def _python_literal_to_type(text: str, json_type: str) -> tuple[bool, Any]:
+    """Read a Python literal such as ``"['a', 'b']"`` as a list or dict; ``(ok, value)``.
+
+    Only plain literals count (strings, finite numbers, booleans, ``None`` and lists, tuples
+    and string-keyed dicts of those); sets, bytes, complex numbers, names and calls do not.
+    The length and nesting are bounded before parsing, and no parsing error escapes.
+    """
+    if len(text) > _MAX_LITERAL_CHARS or _literal_too_deep(text):
+        return False, text
+    try:
+        value = _plain_literal(ast.literal_eval(text.strip()))
+    except (SyntaxError, ValueError, TypeError, MemoryError, RecursionError):
+        return False, text
+    if not _matches_type(value, json_type):
+        return False, text
+    return True, value
 
 
 def _coerce_value(value: Any, schema: Any, root: Mapping[str, Any], depth: int) -> Any:
@@ -503,11 +577,19 @@ def coerce_arguments(arguments: dict[str, Any], schema: dict[str, Any] | None) -
     for an integer and an array (``reference/.../chat.ipynb.outputs.json`` cell 17). This turns
     integer strings (``"123"`` but not ``"12.5"``, ``"007"`` or ``" 1"``) into ints, JSON number
     strings into numbers, ``"true"``/``"false"`` into booleans, ``"null"`` into ``None``, JSON
-    array/object strings into lists/dicts, and plain integers into strings for ``string``
-    properties. It recurses into ``properties``, ``additionalProperties``, ``items`` and
-    ``prefixItems``, follows ``$ref`` into the root's ``$defs``/``definitions``, unwraps
-    single-branch ``allOf``, and for ``anyOf``/``oneOf`` keeps any value a branch already
-    accepts (so ``Optional[str]`` keeps ``"null"`` as text).
+    array/object strings into lists/dicts (``NaN``, ``Infinity`` and ``1e999`` stay text), and
+    plain integers into strings for ``string`` properties. It recurses into ``properties``,
+    ``additionalProperties``, ``items`` and ``prefixItems`` (also of converted strings), follows
+    ``$ref`` into the root's ``$defs``/``definitions``, unwraps single-branch ``allOf``, and for
+    ``anyOf``/``oneOf`` keeps any value a branch already accepts (so ``Optional[str]`` keeps
+    ``"null"`` as text).
+
+    An array/object string that is not JSON is read as a Python literal when it is a plain one:
+    ``llama-3.3-70b-instruct-fp8-fast`` sends ``"['TypeScript', 'Cloudflare Workers']"`` for an
+    array of strings (``reference/real-responses/dropin-captures.json``). Plain means strings,
+    finite numbers, booleans, ``None``, and lists, tuples (which become lists) and string-keyed
+    dicts of those, at most 100,000 characters and 32 levels deep; names, calls, operators,
+    sets, bytes, ``1e999`` and anything longer or deeper stay text. No code is run.
 
     Args:
         arguments: Parsed arguments of one tool call (not mutated).

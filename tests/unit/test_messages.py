@@ -8,7 +8,7 @@ import warnings
 
 import pytest
 
-from workers_ai import InvalidRequestError
+from workers_ai import InvalidRequestError, catalog
 from workers_ai.messages import (
     ChatRequest,
     ImagePart,
@@ -170,8 +170,16 @@ def test_parameters_a_model_rejects_are_left_out_with_a_warning():
 
 
 def test_tools_on_a_model_without_function_calling_fail_early():
-    with pytest.raises(InvalidRequestError, match="function calling"):
+    with pytest.raises(InvalidRequestError, match="function calling") as caught:
         body("@cf/qwen/qwq-32b", Message("user", "x"), tools=[WEATHER])
+    # Users of ChatWorkersAI and LlamaIndex WorkersAI set this with the constructor argument.
+    assert "force_tools=True" in str(caught.value)
+    assert "ChatRequest" not in str(caught.value)
+
+
+def test_force_tools_sends_tools_to_a_model_the_catalog_says_cannot_call():
+    out = body("@cf/qwen/qwq-32b", Message("user", "x"), tools=[WEATHER], force_tools=True)
+    assert [t["name"] for t in out["tools"]] == ["get_weather"]
 
 
 def test_lora_on_a_model_without_lora_fails_early():
@@ -202,6 +210,72 @@ SCHEMA = {"title": "Person", "type": "object", "properties": {"name": {"type": "
 def test_json_mode_field_per_family(model, endpoint, expected):
     request = ChatRequest(messages=[Message("user", "x")], json_schema=SCHEMA)
     out = build_chat_body(model, request, endpoint=endpoint)
+    assert {k: v for k, v in out.items() if k != "messages"} == expected
+
+
+GEMMA4 = "@cf/google/gemma-4-26b-a4b-it"
+# Known models whose catalog entry has ``json_mode: null`` (unknown, not "no"; HOUSE.md §10).
+JSON_MODE_UNKNOWN = [
+    GEMMA4,
+    GLM,
+    "@cf/moonshotai/kimi-k2.5",
+    "@cf/moonshotai/kimi-k2.6",
+    "@cf/nvidia/nemotron-3-120b-a12b",
+    "@cf/ibm-granite/granite-4.0-h-micro",
+    "@cf/meta/llama-3.1-8b-instruct-fp8",
+    "@cf/meta/llama-3.1-8b-instruct-awq",
+    "@cf/meta/llama-3.2-1b-instruct",
+    "@cf/meta/llama-3.2-3b-instruct",
+]
+JSON_OBJECT = {"response_format": {"type": "json_object"}}
+
+
+@pytest.mark.parametrize("model", JSON_MODE_UNKNOWN)
+@pytest.mark.parametrize(
+    ("request_kw", "expected"),
+    [
+        # reference/real-responses/dropin-captures.json "gemma4_json_schema": the real service
+        # answered schema-valid JSON on gemma-4 to exactly this response_format.
+        (
+            {"json_schema": SCHEMA},
+            {"response_format": {"type": "json_schema", "json_schema": SCHEMA}},
+        ),
+        ({"json_object": True}, JSON_OBJECT),
+    ],
+    ids=["json_schema", "json_object"],
+)
+def test_json_mode_unknown_in_the_catalog_sends_response_format(model, request_kw, expected):
+    assert catalog.get(model).known and catalog.get(model).json_mode is None, (
+        f"{model} no longer has json_mode null in the catalog; move it to a table of its family"
+    )
+    out = build_chat_body(model, ChatRequest(messages=[Message("user", "x")], **request_kw))
+    assert {k: v for k, v in out.items() if k != "messages"} == expected
+
+
+@pytest.mark.parametrize(
+    ("model", "request_kw", "expected"),
+    [
+        (MISTRAL, {"json_schema": SCHEMA}, {"guided_json": SCHEMA}),
+        (MISTRAL, {"json_object": True}, {"guided_json": {"type": "object"}}),
+        ("@cf/google/gemma-3-12b-it", {"json_schema": SCHEMA}, {"guided_json": SCHEMA}),
+        ("@cf/qwen/qwq-32b", {"json_schema": SCHEMA}, {"guided_json": SCHEMA}),
+        # json_object-only model: the schema cannot be sent, any JSON object is asked for
+        ("@cf/meta/llama-guard-3-8b", {"json_schema": SCHEMA}, JSON_OBJECT),
+        ("@cf/meta/llama-guard-3-8b", {"json_object": True}, JSON_OBJECT),
+        (LLAMA, {"json_object": True}, JSON_OBJECT),
+    ],
+    ids=[
+        "mistral_guided_json_schema",
+        "mistral_guided_json_object",
+        "gemma3_guided_json",
+        "qwq_guided_json",
+        "llama_guard_json_object_drops_schema",
+        "llama_guard_json_object",
+        "llama33_response_format_json_object",
+    ],
+)
+def test_json_mode_known_in_the_catalog_keeps_its_field(model, request_kw, expected):
+    out = build_chat_body(model, ChatRequest(messages=[Message("user", "x")], **request_kw))
     assert {k: v for k, v in out.items() if k != "messages"} == expected
 
 

@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.real_captures import LLAMA33_ARGUMENTS
 from workers_ai.errors import InvalidRequestError
 from workers_ai.tools import (
     coerce_arguments,
@@ -221,6 +222,14 @@ INVALID_CALLS: list[tuple[str, Any, str, str, str]] = [
     ("array_object", {"name": "f", "arguments": [1, 2]}, "f", "[1, 2]", "JSON object"),
     ("no_name", {"arguments": {"a": 1}}, "", '{"a": 1}', "no function name"),
     ("not_an_object", "get_weather()", "", '"get_weather()"', "must be a JSON object"),
+    (
+        # Python refuses to read integers of more than 4,300 digits (ValueError, not a crash)
+        "integer_past_python_digit_limit",
+        {"id": "t4", "function": {"name": "f", "arguments": '{"n": ' + "9" * 5000 + "}"}},
+        "f",
+        '{"n": ' + "9" * 5000 + "}",
+        "not valid JSON",
+    ),
 ]
 
 
@@ -382,6 +391,11 @@ NOT_TEXT_CALLS: list[tuple[str, str, Any]] = [
     ("tool_call_tag_then_prose", f"<tool_call>{WEATHER}</tool_call> and more", TOOLS),
     ("function_tag_unknown", '<function=nope>{"a": 1}</function>', TOOLS),
     ("truncated_json", '{"name": "get_weather", "parameters": {"city": "Pa', TOOLS),
+    (
+        "integer_past_python_digit_limit",
+        '{"name": "get_weather", "parameters": {"n": ' + "9" * 5000 + "}}",
+        TOOLS,
+    ),
     # a str passed as tool_names must not match by substring ("get_weather" in "get_weathers")
     ("tool_names_is_a_string", WEATHER, "get_weathers"),
 ]
@@ -723,6 +737,158 @@ def test_coerce_arguments_is_idempotent_and_never_raises(arguments: dict[str, An
 @given(st.integers())
 def test_coerce_arguments_round_trips_every_integer_string(number: int) -> None:
     assert coerce_arguments({"n": str(number)}, _props(n={"type": "integer"})) == {"n": number}
+
+
+# Python-literal strings for arrays and objects ------------------------------------------------
+
+LLAMA33_SCORE_JOB_FIT_ARGS = LLAMA33_ARGUMENTS  # tests/real_captures.py: real llama-3.3 output
+_STRINGS = {"type": "array", "items": {"type": "string"}}
+# The same capture's schema_types: integer, string and array[string] properties.
+SCORE_JOB_FIT_SCHEMA = _props(
+    company={"type": "string"},
+    domainFit={"type": "integer"},
+    experienceFit={"type": "integer"},
+    gaps=_STRINGS,
+    jobDescription={"type": "string"},
+    jobTitle={"type": "string"},
+    reasoning={"type": "string"},
+    skillsFit={"type": "integer"},
+    strengths=_STRINGS,
+    trajectoryFit={"type": "integer"},
+)
+_INTS = {"type": "array", "items": {"type": "integer"}}
+_OBJECT = {"type": "object", "properties": {"n": {"type": "integer"}}}
+_DEEP = "[" * 1000 + "]" * 1000
+# Not JSON (single quotes); CPython's own parser would accept these 150 levels.
+_DEEP_UNDER_PARSER_LIMIT = "[" * 150 + "'x'" + "]" * 150
+_LONG = "[" + ", ".join(["'x'"] * 30_000) + "]"  # a valid literal of 149,995 characters
+
+LITERALS: list[tuple[str, dict[str, Any], dict[str, Any], dict[str, Any]]] = [
+    # (case, schema, arguments, expected)
+    (
+        "llama33_capture_ints_and_python_lists",
+        SCORE_JOB_FIT_SCHEMA,
+        LLAMA33_SCORE_JOB_FIT_ARGS,
+        {
+            **LLAMA33_SCORE_JOB_FIT_ARGS,
+            "domainFit": 85,
+            "experienceFit": 80,
+            "gaps": ["Kubernetes", "Docker"],
+            "skillsFit": 85,
+            "strengths": ["TypeScript", "Cloudflare Workers"],
+            "trajectoryFit": 80,
+        },
+    ),
+    ("items_coerced_after_literal", _props(a=_INTS), {"a": "['1', '2']"}, {"a": [1, 2]}),
+    (
+        "nested_literal",
+        _props(a={"type": "array", "items": _INTS}),
+        {"a": "[['1', 2], [], [3, '4']]"},
+        {"a": [[1, 2], [], [3, 4]]},
+    ),
+    ("tuple_becomes_list", _props(a=_STRINGS), {"a": "('a', 'b')"}, {"a": ["a", "b"]}),
+    (
+        "nested_tuple_becomes_list",
+        _props(a={"type": "array"}),
+        {"a": "[(1, 'x'), (None, True)]"},
+        {"a": [[1, "x"], [None, True]]},
+    ),
+    (
+        "dict_literal_for_object",
+        _props(o=_OBJECT),
+        {"o": "{'n': '3', 'tags': ('a',), 'ok': False, 'x': 1.5}"},
+        {"o": {"n": 3, "tags": ["a"], "ok": False, "x": 1.5}},
+    ),
+    (
+        "optional_list_literal",
+        _props(a={"anyOf": [_STRINGS, {"type": "null"}]}),
+        {"a": "['only']"},
+        {"a": ["only"]},
+    ),
+    (
+        "quotes_and_brackets_inside_strings",
+        _props(a=_STRINGS),
+        {"a": """['it\\'s [x]', "(y", '''z]]''']"""},
+        {"a": ["it's [x]", "(y", "z]]"]},
+    ),
+    ("list_literal_for_object_stays", _props(o=_OBJECT), {"o": "['a']"}, {"o": "['a']"}),
+    ("dict_literal_for_array_stays", _props(a=_STRINGS), {"a": "{'a': 1}"}, {"a": "{'a': 1}"}),
+    ("parenthesised_string_stays", _props(a=_STRINGS), {"a": "('a')"}, {"a": "('a')"}),
+    ("literal_for_string_stays", _props(s={"type": "string"}), {"s": "['a']"}, {"s": "['a']"}),
+]
+# Hostile or non-plain strings for an array / object: left as they are, never raising.
+UNCHANGED_LITERALS: list[tuple[str, str, str]] = [
+    # (case, wanted type, text)
+    ("very_long", "array", _LONG),
+    ("deeply_nested", "array", _DEEP),
+    ("nested_past_our_bound", "array", _DEEP_UNDER_PARSER_LIMIT),
+    ("deep_behind_brackets_in_a_string", "array", "[']]]]]]', " + _DEEP + "]"),
+    ("import_call", "array", "__import__('os')"),
+    ("import_call_in_list", "array", "[__import__('os').system('true')]"),
+    ("name_in_list", "array", "[1, foo]"),
+    ("attribute_in_list", "array", "[().__class__]"),
+    ("non_string_keys", "object", "{1: 2}"),
+    ("non_string_keys_nested", "array", "[{'a': {1: 2}}]"),
+    ("tuple_key", "object", "{(1, 2): 'x'}"),
+    ("json_infinity", "array", "[1e999]"),
+    ("json_nan", "array", "[NaN, Infinity]"),
+    ("json_huge_integer", "array", "[" + "9" * 5000 + "]"),
+    ("infinity", "array", "['x', 1e999]"),
+    ("minus_infinity", "object", "{'x': -1e999}"),
+    ("nan_call", "array", "[float('nan')]"),
+    ("set", "array", "[{1, 2}]"),
+    ("set_for_object", "object", "{1, 2}"),
+    ("bytes", "array", "[b'x']"),
+    ("complex", "array", "[1+2j]"),
+    ("ellipsis", "array", "[...]"),
+    ("huge_integer", "array", "['x', " + "9" * 5000 + "]"),
+    ("null_byte", "array", "['a\x00', 'b']"),
+    ("unclosed", "array", "['a', 'b'"),
+    ("unclosed_triple_quote", "array", "['''" + "x" * 1000),
+    ("lambda", "array", "[lambda: 1]"),
+    ("comprehension", "array", "[x for x in 'ab']"),
+    ("operator", "array", "['a' * 10]"),
+]
+
+
+@pytest.mark.parametrize(
+    ("schema", "arguments", "expected"),
+    [case[1:] for case in LITERALS],
+    ids=[case[0] for case in LITERALS],
+)
+def test_coerce_arguments_reads_python_literals(
+    schema: dict[str, Any], arguments: dict[str, Any], expected: dict[str, Any]
+) -> None:
+    """Python-literal lists/dicts become lists/dicts, then their items are coerced.
+
+    Source of the first case: reference/real-responses/dropin-captures.json
+    ("llama33_tool_args_as_strings", real @cf/meta/llama-3.3-70b-instruct-fp8-fast output).
+    """
+    before = copy.deepcopy(arguments)
+    result = coerce_arguments(arguments, schema)
+    assert json.dumps(result, sort_keys=True) == json.dumps(expected, sort_keys=True)
+    assert arguments == before
+
+
+@pytest.mark.parametrize(
+    ("json_type", "text"),
+    [case[1:] for case in UNCHANGED_LITERALS],
+    ids=[case[0] for case in UNCHANGED_LITERALS],
+)
+def test_coerce_arguments_leaves_unsafe_or_non_plain_literals_alone(
+    json_type: str, text: str
+) -> None:
+    """Hostile, oversized or non-JSON literals stay text; the other arguments are still coerced.
+
+    (``n`` becoming 1 shows the literal was refused, not that coercion gave up on everything.)
+    """
+    schema = _props(
+        v={"type": json_type},
+        w={"anyOf": [{"type": json_type}, {"type": "null"}]},
+        n={"type": "integer"},
+    )
+    result = coerce_arguments({"v": text, "w": text, "n": "1"}, schema)
+    assert result == {"v": text, "w": text, "n": 1}
 
 
 # ---------------------------------------------------------------------------------------------
