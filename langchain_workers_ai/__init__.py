@@ -5,6 +5,53 @@ from workers_ai._distribution import __version__, framework_imports
 with framework_imports("langchain_workers_ai", "langchain", "langchain-core", "langchain_core"):
     from langchain_workers_ai.chat_models import ChatWorkersAI
     from langchain_workers_ai.embeddings import WorkersAIEmbeddings
+    from langchain_workers_ai.errors import (
+        AccountNotFoundError,
+        APIConnectionError,
+        APIResponseValidationError,
+        APIStatusError,
+        APITimeoutError,
+        AuthenticationError,
+        BadRequestError,
+        CapacityError,
+        ConflictError,
+        ContextOverflowError,
+        InternalServerError,
+        LoRANotSupportedError,
+        ModelNotFoundError,
+        NotFoundError,
+        PayloadTooLargeError,
+        PermissionDeniedError,
+        QuotaExceededError,
+        RateLimitError,
+        RequestTimeoutError,
+        StreamError,
+    )
     from langchain_workers_ai.rerankers import WorkersAIReranker
 
-__all__ = ["ChatWorkersAI", "WorkersAIEmbeddings", "WorkersAIReranker", "__version__"]
+__all__ = [
+    "APIConnectionError",
+    "APIResponseValidationError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AccountNotFoundError",
+    "AuthenticationError",
+    "BadRequestError",
+    "CapacityError",
+    "ChatWorkersAI",
+    "ConflictError",
+    "ContextOverflowError",
+    "InternalServerError",
+    "LoRANotSupportedError",
+    "ModelNotFoundError",
+    "NotFoundError",
+    "PayloadTooLargeError",
+    "PermissionDeniedError",
+    "QuotaExceededError",
+    "RateLimitError",
+    "RequestTimeoutError",
+    "StreamError",
+    "WorkersAIEmbeddings",
+    "WorkersAIReranker",
+    "__version__",
+]

@@ -38,7 +38,7 @@ from langchain_workers_ai._convert import (
     tool_calls_to_chunks,
     usage_to_lc,
 )
-from langchain_workers_ai._errors import langchain_errors
+from langchain_workers_ai.errors import langchain_errors
 from workers_ai import catalog
 from workers_ai.client import AsyncWorkersAIClient, WorkersAIClient
 from workers_ai.messages import GENERATION_PARAMS, ChatRequest, build_chat_body

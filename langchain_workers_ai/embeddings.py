@@ -11,7 +11,7 @@ from langchain_core.embeddings import Embeddings
 from pydantic import ConfigDict, Field, PrivateAttr
 
 from langchain_workers_ai._connection import WorkersAIConnection
-from langchain_workers_ai._errors import langchain_errors
+from langchain_workers_ai.errors import langchain_errors
 from workers_ai import catalog
 from workers_ai.embedder import Embedder, Progress
 from workers_ai.embeddings import (

@@ -10,7 +10,7 @@ from langchain_core.documents import BaseDocumentCompressor, Document
 from pydantic import ConfigDict, Field, PrivateAttr
 
 from langchain_workers_ai._connection import WorkersAIConnection
-from langchain_workers_ai._errors import langchain_errors
+from langchain_workers_ai.errors import langchain_errors
 from workers_ai import catalog
 from workers_ai.rerank import Reranker, RerankResult, rerank_spec
 

@@ -4,6 +4,8 @@ Framework-free: the LangChain and LlamaIndex adapters build on this package.
 """
 
 from workers_ai._distribution import __version__
+from workers_ai.batch_api import BatchJobError
+from workers_ai.catalog import CatalogError
 from workers_ai.client import AsyncWorkersAIClient, WorkersAIClient
 from workers_ai.errors import (
     AccountNotFoundError,
@@ -28,6 +30,7 @@ from workers_ai.errors import (
     RateLimitError,
     RequestTimeoutError,
     StreamError,
+    UnknownArgumentError,
     WorkersAIError,
 )
 from workers_ai.responses import (
@@ -54,7 +57,9 @@ __all__ = [
     "AsyncWorkersAIClient",
     "AuthenticationError",
     "BadRequestError",
+    "BatchJobError",
     "CapacityError",
+    "CatalogError",
     "ChatDelta",
     "ChatResponse",
     "ChatResult",
@@ -77,6 +82,7 @@ __all__ = [
     "StreamError",
     "ToolCall",
     "ToolCallDelta",
+    "UnknownArgumentError",
     "Usage",
     "WorkersAIClient",
     "WorkersAIError",

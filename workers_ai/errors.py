@@ -2,17 +2,25 @@
 
 ``WorkersAIError``
  ├─ ``ConfigurationError`` (also a ``ValueError``): bad settings, raised before any I/O
+ │   └─ ``UnknownArgumentError`` (also a ``TypeError``): a misspelt keyword argument
  ├─ ``InvalidRequestError`` (also a ``ValueError``): bad input caught before any I/O
+ ├─ ``CatalogError`` (also a ``ValueError``, in :mod:`workers_ai.catalog`): malformed catalog data
  └─ ``APIError``: something went wrong talking to Workers AI
      ├─ ``APIConnectionError`` ─ ``APITimeoutError``
      ├─ ``APIResponseValidationError``: a 2xx body we cannot read
      ├─ ``StreamError``: an SSE stream broke (error event, no ``[DONE]``, bad JSON)
+     ├─ ``BatchJobError`` (in :mod:`workers_ai.batch_api`): a batch job or some of its items failed
      └─ ``APIStatusError(status_code, code, message, request_id)`` and one subclass per meaning:
         ``BadRequestError`` (``LoRANotSupportedError``), ``AuthenticationError``,
         ``PermissionDeniedError``, ``NotFoundError`` (``ModelNotFoundError``,
         ``AccountNotFoundError``), ``RequestTimeoutError``, ``ConflictError``,
         ``PayloadTooLargeError``, ``RateLimitError`` (``CapacityError``,
         ``QuotaExceededError``), ``InternalServerError``.
+
+Every class is importable from :mod:`workers_ai` and survives ``pickle`` (and ``copy``) with
+all its attributes and the same ``str()``, so errors can cross process boundaries
+(multiprocessing, Ray, Celery, durable agents). ``langchain_workers_ai`` declares twins of the
+API errors that are also ``langchain_core.exceptions`` types.
 
 Which class a response maps to is decided by :func:`workers_ai.retry.error_class_for`
 from the table in this module: Cloudflare's own error code first, HTTP status second.
@@ -24,11 +32,47 @@ from typing import Any
 
 
 class WorkersAIError(Exception):
-    """Base class of every error raised by this package."""
+    """Base class of every error raised by this package.
+
+    Pickling rebuilds an error without calling ``__init__`` and restores its ``args`` and
+    attributes, so subclasses with keyword-only or computed fields need no pickling code.
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # BaseException's own __reduce__ calls cls(*args) on unpickling, which fails for
+        # keyword-only fields (TypeError in the receiving process) or a changed signature.
+        return (_rebuild_error, (type(self), self.args), self.__dict__.copy() or None)
+
+
+def _rebuild_error(cls: type[WorkersAIError], args: tuple[Any, ...]) -> WorkersAIError:
+    """An instance of ``cls`` with ``args`` set, without running ``__init__`` (for pickle)."""
+    return cls.__new__(cls, *args)
 
 
 class ConfigurationError(WorkersAIError, ValueError):
     """Settings are missing or invalid (raised at construction or before the first request)."""
+
+
+class UnknownArgumentError(ConfigurationError, TypeError):
+    """A keyword argument the class does not know, e.g. a misspelling.
+
+    Raised at construction, before any request, with a did-you-mean. Also a ``TypeError``,
+    like Python's own error for an unexpected keyword argument.
+
+    Attributes:
+        owner: Name of the class that was constructed, e.g. ``"ChatWorkersAI"``.
+        argument: The unknown keyword argument as given.
+        suggestion: The known argument it most likely meant, or ``None``.
+    """
+
+    def __init__(self, owner: str, argument: str, suggestion: str | None = None) -> None:
+        message = f"{owner} got an unexpected keyword argument {argument!r}"
+        if suggestion:
+            message += f"; did you mean {suggestion!r}?"
+        super().__init__(message)
+        self.owner = owner
+        self.argument = argument
+        self.suggestion = suggestion
 
 
 class InvalidRequestError(WorkersAIError, ValueError):
@@ -113,13 +157,10 @@ class APIStatusError(APIError):
             text += f" [request id: {self.request_id}]"
         return text
 
-    def __reduce__(self) -> Any:  # keep keyword-only fields when pickled (e.g. by multiprocessing)
-        return (_rebuild_status_error, (type(self), self.__dict__.copy()))
-
 
 def _rebuild_status_error(cls: type[APIStatusError], state: dict[str, Any]) -> APIStatusError:
-    error = cls.__new__(cls)
-    Exception.__init__(error, state.get("message", ""))
+    """Unpickle an error pickled by an earlier release (its ``APIStatusError.__reduce__``)."""
+    error = cls.__new__(cls, state.get("message", ""))
     error.__dict__.update(state)
     return error
 
