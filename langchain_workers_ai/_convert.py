@@ -6,6 +6,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
+from langchain_core.language_models.model_profile import ModelProfile
 from langchain_core.messages import (
     AIMessage,
     AIMessageChunk,
@@ -21,6 +22,7 @@ from langchain_core.messages import (
 from langchain_core.messages import ToolCall as LCToolCall
 from langchain_core.messages.tool import invalid_tool_call, tool_call, tool_call_chunk
 
+from workers_ai.catalog import ModelInfo
 from workers_ai.errors import InvalidRequestError
 from workers_ai.messages import ContentPart, ImagePart, Message, TextPart
 from workers_ai.tools import coerce_arguments, synthesize_tool_call_id
@@ -260,3 +262,40 @@ def tool_calls_to_chunks(
         )
         chunks.append(tool_call_chunk(name=call.name, args=args, id=call.id, index=index))
     return chunks
+
+
+# -- catalog -> LangChain -----------------------------------------------------------------------
+def catalog_to_profile(info: ModelInfo) -> ModelProfile | None:
+    """``ChatWorkersAI.profile`` from a catalog entry: only what the catalog knows.
+
+    ``max_output_tokens`` is the context window: Workers AI publishes no separate output limit,
+    the window bounds input and output together (the *default* ``max_tokens`` is 256).
+    Unknown models get ``None`` (LangChain's "no profile").
+    """
+    if not info.known:
+        return None
+    profile = ModelProfile(
+        text_inputs=True,
+        text_outputs=True,
+        image_inputs=info.vision,
+        image_url_inputs=False,  # data URIs only; Workers AI does not fetch URLs
+        pdf_inputs=False,
+        audio_inputs=False,
+        video_inputs=False,
+        tool_call_streaming=info.streaming,
+    )
+    if info.context_window is not None:
+        profile["max_input_tokens"] = info.context_window
+        profile["max_output_tokens"] = info.context_window
+    if info.function_calling is not None:
+        profile["tool_calling"] = info.function_calling
+        profile["tool_choice"] = info.function_calling and "tool_choice" not in (
+            info.unsupported_params
+        )
+    if info.json_mode is not None:
+        profile["structured_output"] = True
+    if info.reasoning is not None:
+        profile["reasoning_output"] = info.reasoning
+    if info.reasoning and info.reasoning_effort:
+        profile["reasoning_effort_levels"] = ["low", "medium", "high"]
+    return profile

@@ -14,7 +14,8 @@ from langchain_core.language_models.chat_models import (
     agenerate_from_stream,
     generate_from_stream,
 )
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.language_models.model_profile import ModelProfile
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, convert_to_messages
 from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
 from langchain_core.output_parsers.base import OutputParserLike
 from langchain_core.output_parsers.openai_tools import (
@@ -27,10 +28,11 @@ from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
-from pydantic import ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import AliasChoices, Field, PrivateAttr, model_validator
 
 from langchain_workers_ai._connection import WorkersAIConnection
 from langchain_workers_ai._convert import (
+    catalog_to_profile,
     delta_to_ai_chunk,
     lc_messages_to_neutral,
     response_metadata,
@@ -40,14 +42,17 @@ from langchain_workers_ai._convert import (
 )
 from langchain_workers_ai.errors import langchain_errors
 from workers_ai import catalog
+from workers_ai.arguments import argument_names, caller_stacklevel, check_arguments
 from workers_ai.client import AsyncWorkersAIClient, WorkersAIClient
+from workers_ai.errors import ConfigurationError, InvalidRequestError, WorkersAIError
 from workers_ai.messages import GENERATION_PARAMS, ChatRequest, build_chat_body
-from workers_ai.settings import WorkersAISettings
+from workers_ai.settings import TimeoutTypes, WorkersAISettings
+from workers_ai.tokens import count_text_tokens, estimate_chat_tokens, estimate_token_ids
 from workers_ai.tools import tool_choice_to_wire
 from workers_ai.types import ChatResult, ResponseMeta
 
-_ACCOUNT_ENV = ["CLOUDFLARE_ACCOUNT_ID", "CF_ACCOUNT_ID"]
-_TOKEN_ENV = ["CLOUDFLARE_API_TOKEN", "CF_AI_API_TOKEN"]
+#: Per-call keywords that are client options, never request-body fields.
+_TIMEOUT_KEYS = ("timeout", "request_timeout")
 
 
 @dataclass
@@ -60,6 +65,16 @@ class _Prepared:
     schemas: dict[str, Any] = field(default_factory=dict)
     think_tags: bool = False
     tool_names: tuple[str, ...] = ()
+    timeout: TimeoutTypes = None
+    stream_usage: bool = True
+
+
+def _check_n(n: object) -> None:
+    if n not in (None, 1):
+        raise InvalidRequestError(
+            f"n={n!r}: Workers AI returns one completion per request; call batch() or invoke() "
+            "several times for more."
+        )
 
 
 def _is_pydantic_class(obj: Any) -> bool:
@@ -69,45 +84,110 @@ def _is_pydantic_class(obj: Any) -> bool:
 class ChatWorkersAI(WorkersAIConnection, BaseChatModel):
     """Cloudflare Workers AI chat models (``/ai/run`` or the OpenAI-compatible route).
 
-    Credentials come from the arguments, else ``CLOUDFLARE_ACCOUNT_ID`` /
-    ``CLOUDFLARE_API_TOKEN`` (or ``CF_ACCOUNT_ID`` / ``CF_AI_API_TOKEN``). Works with every
-    text-generation family in the catalog: tool calling, structured output, streaming
-    (tool calls and reasoning included), usage metadata and typed errors that are also
-    ``langchain_core.exceptions`` types.
+    Setup:
+        ``pip install ".[langchain]"``; set ``CLOUDFLARE_ACCOUNT_ID`` and
+        ``CLOUDFLARE_API_TOKEN`` (a token with *Workers AI* permission), or pass them. Offline:
+        ``python -m workers_ai.emulator`` prints the variables of a local stand-in server.
 
-    Example:
+    Key init args:
+        model (alias ``model_name``): a Workers AI model id (``workers_ai.catalog.models()``).
+        temperature, max_tokens (alias ``max_completion_tokens``; Workers AI's default is
+        only 256), top_p, top_k, seed, stop, frequency/presence/repetition_penalty.
+        api_key (alias ``api_token``), account_id, base_url, timeout (alias
+        ``request_timeout``; seconds, ``(connect, read)`` or ``httpx.Timeout``), max_retries,
+        default_headers, http_client / http_async_client, gateway_id + gateway_options,
+        stream_usage, reasoning_effort, session_affinity, endpoint, model_kwargs.
+        Misspelt keywords raise with a did-you-mean; other unknown ones go to ``model_kwargs``.
+
+    Instantiate:
         .. code-block:: python
 
             from langchain_workers_ai import ChatWorkersAI
 
             llm = ChatWorkersAI(model="@cf/meta/llama-3.3-70b-instruct-fp8-fast", temperature=0)
-            llm.invoke("Name three French cheeses.").content
+
+    Invoke / Stream / Async:
+        .. code-block:: python
+
+            llm.invoke([("system", "Be brief."), ("human", "Name three French cheeses.")])
             for chunk in llm.stream("Count to five."):
                 print(chunk.content, end="")
-            llm.bind_tools([get_weather]).invoke("Weather in Lisbon?").tool_calls
-            llm.with_structured_output(Person).invoke("Ada Lovelace, born 1815")
+            await llm.ainvoke("Hi"); [c async for c in llm.astream("Hi")]
+            llm.invoke("Hi", timeout=5)  # the HTTP timeout of this call only
 
-    Reasoning models (``@cf/qwen/qwen3-30b-a3b-fp8``, deepseek-r1, gpt-oss...) put their chain
-    of thought in ``additional_kwargs["reasoning_content"]`` and as a ``reasoning`` block of
-    ``message.content_blocks``; ``content`` holds only the answer.
+    Tool calling:
+        .. code-block:: python
+
+            msg = llm.bind_tools([get_weather]).invoke("Weather in Lisbon?")
+            msg.tool_calls  # [{"name": "get_weather", "args": {"city": "Lisbon"}, ...}]
+
+        Arguments are coerced to the tool's schema when lossless (``"85"`` -> ``85``); streams
+        deliver each tool call complete in the last chunk.
+
+    Structured output:
+        .. code-block:: python
+
+            llm.with_structured_output(Person).invoke("Ada Lovelace was 36.")
+            llm.with_structured_output(Person, method="json_schema", include_raw=True)
+
+    Reasoning:
+        Reasoning models (``@cf/qwen/qwen3-30b-a3b-fp8``, deepseek-r1, gpt-oss...) put the chain
+        of thought in ``additional_kwargs["reasoning_content"]`` and a ``reasoning`` block of
+        ``msg.content_blocks``; ``content`` is the answer only. ``reasoning_effort="low"``
+        where the model takes it.
+
+    Token usage:
+        ``msg.usage_metadata`` -> ``{"input_tokens": 12, "output_tokens": 30,
+        "total_tokens": 42}`` (cached input tokens under ``input_token_details``); once per
+        stream, on the last chunk (``stream_usage=False`` leaves it out).
+        ``llm.get_num_tokens_from_messages(msgs)`` estimates without a tokenizer download.
+
+    Response metadata:
+        ``msg.response_metadata`` -> ``{"model_name": ..., "model_provider":
+        "cloudflare-workers-ai", "finish_reason": "stop", "neurons": 3.1, "request_id": ...,
+        "gateway_cache_status": "HIT"}`` (the last three when the service sends them).
+        Errors carry Cloudflare's ``code``, ``status_code`` and a ``hint``, and are also
+        ``langchain_core.exceptions`` types (``ModelRateLimitError``...).
     """
 
-    model: str = Field(default_factory=catalog.default_chat_model, alias="model_name")
-    """Workers AI model id, e.g. ``@cf/meta/llama-3.3-70b-instruct-fp8-fast``."""
+    model: str = Field(
+        default_factory=catalog.default_chat_model,
+        validation_alias=AliasChoices("model", "model_name"),
+    )
+    """Workers AI model id (alias ``model_name``), e.g.
+    ``@cf/meta/llama-3.3-70b-instruct-fp8-fast``. Checked against the catalog at construction:
+    an embedding model raises, a deprecated one warns, a near-miss id warns with a did-you-mean."""
     streaming: bool = False
     """Stream by default, also inside ``invoke`` (callbacks then get every token)."""
+    stream_usage: bool = True
+    """Put token usage on the last chunk of a stream (``False`` leaves it out); also per call:
+    ``llm.stream(..., stream_usage=False)``."""
     temperature: float | None = None
     """Sampling temperature (sent only when set)."""
-    max_tokens: int | None = None
-    """Most tokens to generate (Workers AI's default is 256 on most models)."""
+    max_tokens: int | None = Field(
+        default=None, validation_alias=AliasChoices("max_tokens", "max_completion_tokens")
+    )
+    """Most tokens to generate (alias ``max_completion_tokens``). Workers AI's own default is
+    only 256 on most models (qwen3: 2000), so set it for long answers."""
     top_p: float | None = None
+    """Nucleus sampling: keep the most likely tokens up to this probability mass."""
     top_k: int | None = None
+    """Sample from the ``top_k`` most likely tokens."""
     seed: int | None = None
+    """Random seed, for repeatable sampling."""
     repetition_penalty: float | None = None
+    """Penalty for repeated tokens (Workers AI's native name)."""
     frequency_penalty: float | None = None
+    """Penalty growing with how often a token appeared."""
     presence_penalty: float | None = None
-    stop: list[str] | None = Field(default=None, alias="stop_sequences")
-    """Stop sequences."""
+    """Penalty for any token that appeared."""
+    stop: list[str] | None = Field(
+        default=None, validation_alias=AliasChoices("stop", "stop_sequences")
+    )
+    """Stop sequences (alias ``stop_sequences``)."""
+    n: int | None = None
+    """Completions per prompt: Workers AI returns one, so only ``1`` is accepted (larger
+    values raise before any request)."""
     lora: str | None = None
     """A LoRA fine-tune name or id (LoRA-capable models only)."""
     reasoning_effort: Literal["low", "medium", "high"] | None = None
@@ -119,13 +199,12 @@ class ChatWorkersAI(WorkersAIConnection, BaseChatModel):
     force_tools: bool = False
     """Send tools even when the catalog says the model cannot call functions."""
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
-    """Other body fields, sent as they are (unknown constructor arguments land here)."""
+    """Other request-body fields, sent as they are. Unknown constructor keywords land here
+    with a warning, unless they look like a misspelt argument (then they raise)."""
     http_client: Any = Field(default=None, exclude=True)
-    """An ``httpx.Client`` to use instead of the built-in pool."""
+    """An ``httpx.Client`` to use instead of the built-in pool (you close it)."""
     http_async_client: Any = Field(default=None, exclude=True)
-    """An ``httpx.AsyncClient`` to use instead of the built-in pool."""
-
-    model_config = ConfigDict(populate_by_name=True, protected_namespaces=())
+    """An ``httpx.AsyncClient`` to use instead of the built-in pool (you close it)."""
 
     _settings: WorkersAISettings = PrivateAttr()
     _client: WorkersAIClient | None = PrivateAttr(default=None)
@@ -136,17 +215,10 @@ class ChatWorkersAI(WorkersAIConnection, BaseChatModel):
     def _move_unknown_kwargs(cls, values: Any) -> Any:
         if not isinstance(values, dict):
             return values
-        known = {name for name, f in cls.model_fields.items()} | {
-            f.alias for f in cls.model_fields.values() if f.alias
-        }
+        known = argument_names(cls)
         extra = dict(values.get("model_kwargs") or {})
         for name in list(values):
-            if name not in known:
-                warnings.warn(
-                    f"{name} is not a ChatWorkersAI parameter; it was moved to model_kwargs "
-                    "and will be sent in the request body.",
-                    stacklevel=4,
-                )
+            if name not in known:  # __init__ has warned (with the user's line) and checked typos
                 extra[name] = values.pop(name)
         clash = set(extra) & known
         if clash:
@@ -154,10 +226,58 @@ class ChatWorkersAI(WorkersAIConnection, BaseChatModel):
         values["model_kwargs"] = extra
         return values
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        # Raised here (not in a validator) so users see ConfigurationError itself.
+    @classmethod
+    def _check_kwargs(cls, kwargs: Mapping[str, Any]) -> None:
+        """Misspelt keywords raise; other unknown ones go to ``model_kwargs``, with a warning
+        on the user's line (langchain-openai's convention)."""
+        unknown = check_arguments(cls.__name__, kwargs, argument_names(cls), allow_unknown=True)
+        for name in unknown:
+            warnings.warn(
+                f"{name} is not a {cls.__name__} parameter; it was moved to model_kwargs "
+                "and will be sent in the request body.",
+                stacklevel=caller_stacklevel(),
+            )
+
+    def _after_init(self) -> None:
+        """Check the model against the catalog and resolve the settings (no I/O)."""
+        self._check_model(self.model, "chat")
+        try:
+            _check_n(self.n)
+        except InvalidRequestError as error:
+            raise ConfigurationError(str(error)) from None
         self._settings = self._resolve_settings()
+
+    def _resolve_model_profile(self) -> ModelProfile | None:
+        return catalog_to_profile(catalog.get(self.model))
+
+    # -- token counting (the core's conservative estimator; no tokenizer download) -------------
+    def get_token_ids(self, text: str) -> list[int]:
+        """Stable pseudo token ids, as many as the estimator counts (not the model's vocabulary;
+        ``custom_get_token_ids`` wins when set)."""
+        if self.custom_get_token_ids is not None:
+            return self.custom_get_token_ids(text)
+        return estimate_token_ids(text)
+
+    def get_num_tokens(self, text: str) -> int:
+        """Estimated tokens of ``text`` (leans high, so trimming to it stays within limits)."""
+        if self.custom_get_token_ids is not None:
+            return len(self.custom_get_token_ids(text))
+        return count_text_tokens(text)
+
+    def get_num_tokens_from_messages(
+        self, messages: list[BaseMessage], tools: Sequence[Any] | None = None
+    ) -> int:
+        """Estimated prompt tokens of ``messages`` (and ``tools``), for ``trim_messages`` and
+        summarisation: text, tool calls and schemas as sent, images at a flat cost."""
+        schemas = [convert_to_openai_tool(t) for t in tools or []]
+        messages = convert_to_messages(messages)
+        try:
+            neutral = lc_messages_to_neutral(messages)
+        except WorkersAIError:  # not sendable as is (e.g. an image URL): count its text
+            return sum(self.get_num_tokens(m.text) for m in messages) + estimate_chat_tokens(
+                [], schemas
+            )
+        return estimate_chat_tokens(neutral, schemas)
 
     # -- LangChain plumbing ----------------------------------------------------------------------
     @property
@@ -227,8 +347,15 @@ class ChatWorkersAI(WorkersAIConnection, BaseChatModel):
         self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
     ) -> _Prepared:
         kwargs = dict(kwargs)
-        model = kwargs.pop("model", None) or self.model
+        model = kwargs.pop("model", None) or kwargs.pop("model_name", None) or self.model
+        if model != self.model:
+            self._check_model(model, "chat")
         kwargs.pop("stream", None)
+        _check_n(kwargs.pop("n", None))
+        timeout = next((kwargs.pop(k) for k in _TIMEOUT_KEYS if k in kwargs), None)
+        stream_usage = kwargs.pop("stream_usage", self.stream_usage)
+        if "max_completion_tokens" in kwargs:
+            kwargs["max_tokens"] = kwargs.pop("max_completion_tokens")
         tools = list(kwargs.pop("tools", None) or [])
         response_format = kwargs.pop("response_format", None) or {}
         params = self._set_params()
@@ -255,6 +382,8 @@ class ChatWorkersAI(WorkersAIConnection, BaseChatModel):
             schemas={t["function"]["name"]: t["function"].get("parameters") for t in tools},
             think_tags=info.think_tags,
             tool_names=names,
+            timeout=timeout,
+            stream_usage=bool(stream_usage),
         )
 
     def _to_lc_result(
@@ -272,18 +401,17 @@ class ChatWorkersAI(WorkersAIConnection, BaseChatModel):
     def _final_chunk(
         self, result: ChatResult, meta: ResponseMeta, prep: _Prepared
     ) -> ChatGenerationChunk:
-        """The last chunk: complete tool calls (coerced), usage once, metadata."""
+        """The last chunk: complete tool calls (coerced), usage once (``stream_usage``),
+        metadata."""
+        usage = result.usage if prep.stream_usage else None
         chunk = AIMessageChunk(
             content="",
             tool_call_chunks=tool_calls_to_chunks(
                 result.tool_calls, result.invalid_tool_calls, prep.schemas
             ),
-            usage_metadata=usage_to_lc(result.usage) if result.usage else None,
+            usage_metadata=usage_to_lc(usage) if usage else None,
             response_metadata=response_metadata(
-                result.model or prep.model,
-                meta,
-                finish_reason=result.finish_reason,
-                usage=result.usage,
+                result.model or prep.model, meta, finish_reason=result.finish_reason, usage=usage
             ),
             chunk_position="last",
         )
@@ -316,6 +444,7 @@ class ChatWorkersAI(WorkersAIConnection, BaseChatModel):
                 think_tags=prep.think_tags,
                 tool_names=prep.tool_names,
                 headers=prep.headers,
+                timeout=prep.timeout,
             )
         return self._to_lc_result(response.result, response.meta, prep)
 
@@ -337,6 +466,7 @@ class ChatWorkersAI(WorkersAIConnection, BaseChatModel):
                 think_tags=prep.think_tags,
                 tool_names=prep.tool_names,
                 headers=prep.headers,
+                timeout=prep.timeout,
             )
         return self._to_lc_result(response.result, response.meta, prep)
 
@@ -356,6 +486,7 @@ class ChatWorkersAI(WorkersAIConnection, BaseChatModel):
                 think_tags=prep.think_tags,
                 tool_names=prep.tool_names,
                 headers=prep.headers,
+                timeout=prep.timeout,
             )
             for delta in stream:
                 if not (delta.text or delta.reasoning):
@@ -385,6 +516,7 @@ class ChatWorkersAI(WorkersAIConnection, BaseChatModel):
                 think_tags=prep.think_tags,
                 tool_names=prep.tool_names,
                 headers=prep.headers,
+                timeout=prep.timeout,
             )
             async for delta in stream:
                 if not (delta.text or delta.reasoning):

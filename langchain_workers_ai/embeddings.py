@@ -5,10 +5,10 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 from collections.abc import Iterator
-from typing import Any, Literal
+from typing import Literal
 
 from langchain_core.embeddings import Embeddings
-from pydantic import ConfigDict, Field, PrivateAttr
+from pydantic import AliasChoices, ConfigDict, Field, PrivateAttr
 
 from langchain_workers_ai._connection import WorkersAIConnection
 from langchain_workers_ai.errors import langchain_errors
@@ -26,44 +26,58 @@ _TQDM_MISSING = "show_progress=True needs tqdm: pip install tqdm"
 class WorkersAIEmbeddings(WorkersAIConnection, Embeddings):
     """Cloudflare Workers AI text embeddings (bge, bge-m3, embeddinggemma, qwen3-embedding).
 
-    Document lists are checked before any request (an empty string, a non-string or a text
-    over the model's token limit raises ``ValueError`` naming its index, unless
-    ``truncate=True``), split into batches of the model's maximum, and sent ``max_concurrency``
-    at a time. Order is exact. Rate limits (429 / 3021) and capacity errors (3040) halve the
-    concurrency and pause for the server's ``retry-after``; it climbs back afterwards, so a
-    100,000-chunk job finishes instead of failing. Concurrent ``embed_query`` /
-    ``aembed_query`` calls within ``coalesce_window_ms`` share one request.
+    Setup:
+        ``pip install ".[langchain]"``; ``CLOUDFLARE_ACCOUNT_ID`` and ``CLOUDFLARE_API_TOKEN``
+        (or pass ``account_id`` / ``api_key``), as for :class:`ChatWorkersAI`.
 
-    Credentials come from the arguments, else ``CLOUDFLARE_ACCOUNT_ID`` /
-    ``CLOUDFLARE_API_TOKEN`` (or ``CF_ACCOUNT_ID`` / ``CF_AI_API_TOKEN``).
+    Key init args:
+        model (alias ``model_name``; default ``@cf/baai/bge-base-en-v1.5``), batch_size,
+        max_concurrency, query_instruction, pooling, truncate, coalesce, use_batch_api,
+        show_progress; api_key, account_id, base_url, timeout (alias ``request_timeout``),
+        max_retries, default_headers, gateway_id + gateway_options. Misspelt or unknown
+        keywords raise with a did-you-mean.
 
-    Example:
+    Instantiate:
         .. code-block:: python
 
-            from langchain_core.vectorstores import InMemoryVectorStore
             from langchain_workers_ai import WorkersAIEmbeddings
 
             embeddings = WorkersAIEmbeddings(model="@cf/baai/bge-base-en-v1.5")
-            vectors = embeddings.embed_documents(["Paris is in France.", "Bern is Swiss."])
-            query = embeddings.embed_query("Where is Paris?")  # 768 floats
+
+    Embed single text / multiple texts:
+        .. code-block:: python
+
+            embeddings.embed_query("Where is Paris?")  # 768 floats
+            embeddings.embed_documents(["Paris is in France.", "Bern is Swiss."])
 
             store = InMemoryVectorStore(embedding=embeddings)
             store.add_texts(chunks)  # thousands of chunks: batched and concurrent
 
-            # qwen3 separates queries from documents and takes an instruction:
-            qwen = WorkersAIEmbeddings(
-                model="@cf/qwen/qwen3-embedding-0.6b", query_instruction=True
-            )
+    Async:
+        .. code-block:: python
 
-    Large jobs can go through Workers AI's async batch API (``use_batch_api=True``, models
-    with ``async_queue`` in the catalog: the bge family and bge-m3). ``embed_documents`` then
-    queues jobs, polls with backoff and returns vectors in input order. To survive a restart,
-    split the two steps: ``ids = embeddings.submit_batch(texts)``, store ``ids``, and later
-    ``embeddings.collect_batch(ids)``.
+            await embeddings.aembed_query("Where is Paris?")
+            await embeddings.aembed_documents(texts)
+
+    At scale:
+        Lists are checked before any request (an empty string, a non-string or a text over the
+        model's token limit raises naming its index, unless ``truncate=True``), split into
+        batches of the model's maximum (100; qwen3: 32) and sent ``max_concurrency`` at a time;
+        order is exact. Rate limits (429 / 3021) and capacity errors (3040) halve the
+        concurrency and honour ``retry-after``, then it climbs back, so a 100,000-chunk job
+        finishes instead of failing. Concurrent ``embed_query`` calls within
+        ``coalesce_window_ms`` share one request. ``use_batch_api=True`` goes through Workers
+        AI's async batch API (bge family, bge-m3); to survive a restart, split the steps:
+        ``ids = embeddings.submit_batch(texts)``, store ``ids``, later
+        ``embeddings.collect_batch(ids)``.
     """
 
-    model: str = Field(default_factory=catalog.default_embedding_model, alias="model_name")
-    """Embedding model id, e.g. ``@cf/baai/bge-base-en-v1.5``."""
+    model: str = Field(
+        default_factory=catalog.default_embedding_model,
+        validation_alias=AliasChoices("model", "model_name"),
+    )
+    """Embedding model id (alias ``model_name``), e.g. ``@cf/baai/bge-base-en-v1.5``. A chat
+    model raises at construction; a deprecated one warns."""
     batch_size: int | None = None
     """Texts per request; default and upper bound: the model's maximum (100; qwen3: 32)."""
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY
@@ -89,13 +103,16 @@ class WorkersAIEmbeddings(WorkersAIConnection, Embeddings):
     batch_poll_interval: float = 1.0
     """Seconds before the first poll of a batch job (then growing 1.5x, at most 30 s)."""
 
-    model_config = ConfigDict(populate_by_name=True, protected_namespaces=(), extra="forbid")
+    model_config = ConfigDict(extra="forbid")
 
     _embedder: Embedder = PrivateAttr()
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        # Raised here (not in a validator) so users see ConfigurationError itself.
+    def _after_init(self) -> None:
+        """Check the model against the catalog and resolve the settings (no I/O)."""
+        self._check_model(self.model, "embeddings")
+        self._embedder = self._build_embedder()
+
+    def _build_embedder(self) -> Embedder:
         spec = embedding_spec(
             self.model,
             batch_size=self.batch_size,
@@ -111,7 +128,7 @@ class WorkersAIEmbeddings(WorkersAIConnection, Embeddings):
         )
         if self.show_progress and importlib.util.find_spec("tqdm") is None:
             raise ImportError(_TQDM_MISSING)
-        self._embedder = Embedder(spec, self._resolve_settings())
+        return Embedder(spec, self._resolve_settings())
 
     @contextlib.contextmanager
     def _progress(self, total: int) -> Iterator[Progress | None]:

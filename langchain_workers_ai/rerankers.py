@@ -7,7 +7,7 @@ from typing import Any
 
 from langchain_core.callbacks import Callbacks
 from langchain_core.documents import BaseDocumentCompressor, Document
-from pydantic import ConfigDict, Field, PrivateAttr
+from pydantic import AliasChoices, ConfigDict, Field, PrivateAttr
 
 from langchain_workers_ai._connection import WorkersAIConnection
 from langchain_workers_ai.errors import langchain_errors
@@ -32,18 +32,27 @@ def _results_to_documents(
 class WorkersAIReranker(BaseDocumentCompressor, WorkersAIConnection):
     """Rerank retrieved documents with ``@cf/baai/bge-reranker-base`` (or ``@cf/baai/bge-m3``).
 
-    Returns the ``top_n`` most relevant documents, best first, each a copy with its score in
-    ``metadata["relevance_score"]`` (in [0, 1]). Candidate lists longer than the model takes
-    in one request are split, scored concurrently and merged. Credentials as for
-    :class:`~langchain_workers_ai.ChatWorkersAI`.
+    Setup:
+        ``pip install ".[langchain]"``; credentials as for :class:`ChatWorkersAI`.
 
-    Example:
+    Key init args:
+        model (alias ``model_name``), top_n (default 3; ``None``: all, reordered),
+        max_contexts, max_concurrency; api_key, account_id, base_url, timeout (alias
+        ``request_timeout``), max_retries, default_headers, gateway_id + gateway_options.
+        Misspelt or unknown keywords raise with a did-you-mean.
+
+    Instantiate:
         .. code-block:: python
 
-            from langchain_classic.retrievers import ContextualCompressionRetriever
             from langchain_workers_ai import WorkersAIReranker
 
             reranker = WorkersAIReranker(top_n=3)
+
+    Invoke (in a retriever):
+        .. code-block:: python
+
+            from langchain_classic.retrievers import ContextualCompressionRetriever
+
             retriever = ContextualCompressionRetriever(
                 base_compressor=reranker,
                 base_retriever=vector_store.as_retriever(search_kwargs={"k": 20}),
@@ -53,10 +62,21 @@ class WorkersAIReranker(BaseDocumentCompressor, WorkersAIConnection):
 
             reranker.rerank(["Paris is in France.", "Bern is Swiss."], "Where is Paris?")
             # [{'index': 0, 'relevance_score': 0.98}, {'index': 1, 'relevance_score': 0.02}]
+
+    Async:
+        ``await reranker.acompress_documents(docs, query)``.
+
+    Returns the ``top_n`` most relevant documents, best first, each a copy with its score in
+    ``metadata["relevance_score"]`` (in [0, 1]). Candidate lists longer than the model takes in
+    one request are split, scored concurrently and merged.
     """
 
-    model: str = Field(default_factory=catalog.default_reranker_model, alias="model_name")
-    """Reranker model id: ``@cf/baai/bge-reranker-base`` (default) or ``@cf/baai/bge-m3``."""
+    model: str = Field(
+        default_factory=catalog.default_reranker_model,
+        validation_alias=AliasChoices("model", "model_name"),
+    )
+    """Reranker model id (alias ``model_name``): ``@cf/baai/bge-reranker-base`` (default) or
+    ``@cf/baai/bge-m3``."""
     top_n: int | None = 3
     """How many documents to return (``None``: all, reordered)."""
     max_contexts: int | None = None
@@ -64,12 +84,13 @@ class WorkersAIReranker(BaseDocumentCompressor, WorkersAIConnection):
     max_concurrency: int = 4
     """Requests in flight when a candidate list needs several."""
 
-    model_config = ConfigDict(populate_by_name=True, protected_namespaces=(), extra="forbid")
+    model_config = ConfigDict(extra="forbid")
 
     _reranker: Reranker = PrivateAttr()
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    def _after_init(self) -> None:
+        """Check the model against the catalog and resolve the settings (no I/O)."""
+        self._check_model(self.model, "reranker")
         spec = rerank_spec(
             self.model,
             max_contexts=self.max_contexts,

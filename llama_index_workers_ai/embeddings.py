@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
-from llama_index.core.bridge.pydantic import Field, PrivateAttr, SecretStr
+from llama_index.core.bridge.pydantic import Field, PrivateAttr
 from llama_index.core.callbacks import CBEventType, EventPayload
 from llama_index.core.instrumentation import get_dispatcher
 from llama_index.core.instrumentation.events.embedding import (
@@ -13,7 +13,7 @@ from llama_index.core.instrumentation.events.embedding import (
     EmbeddingStartEvent,
 )
 
-from llama_index_workers_ai._connection import connection_defaults, settings_from
+from llama_index_workers_ai._connection import WorkersAIConnection, model_field
 from workers_ai import catalog
 from workers_ai.embedder import Embedder, Progress
 from workers_ai.embeddings import (
@@ -25,7 +25,7 @@ from workers_ai.embeddings import (
 dispatcher = get_dispatcher(__name__)
 
 
-class WorkersAIEmbedding(BaseEmbedding):
+class WorkersAIEmbedding(WorkersAIConnection, BaseEmbedding):
     """Cloudflare Workers AI embeddings for LlamaIndex.
 
     Document lists are checked before any request (empty or over-long texts raise with their
@@ -44,32 +44,37 @@ class WorkersAIEmbedding(BaseEmbedding):
             index = VectorStoreIndex.from_documents(documents, embed_model=embed_model)
     """
 
-    model_name: str = Field(
-        default_factory=catalog.default_embedding_model, description="Embedding model id."
+    model_name: str = model_field(
+        catalog.default_embedding_model, "Embedding model id (alias model)."
     )
+    """Embedding model id (alias ``model``), e.g. ``@cf/baai/bge-base-en-v1.5``. A chat model
+    raises at construction; a deprecated one warns."""
     embed_batch_size: int = Field(default=0, description="Texts per request (0: model max).")
-    account_id: str | None = Field(default=None, description="Cloudflare account id.")
-    api_token: SecretStr | None = Field(default=None, exclude=True, description="API token.")
-    base_url: str | None = Field(default=None, description="REST base URL (emulator, proxy).")
-    gateway_id: str | None = Field(default=None, description="Route through this AI Gateway.")
-    gateway_options: dict[str, Any] = Field(default_factory=dict)
-    gateway_token: SecretStr | None = Field(default=None, exclude=True)
-    timeout: float | None = Field(default=None, description="Request timeout in seconds.")
-    max_retries: int = Field(default=2, description="Retries per batch for transient errors.")
+    """Texts per request; ``0`` (default) and the upper bound: the model's maximum."""
     max_concurrency: int = Field(default=DEFAULT_MAX_CONCURRENCY, description="Requests in flight.")
+    """Most requests in flight (the adaptive limit stays at or below it)."""
     pooling: Literal["mean", "cls"] | None = Field(default=None, description="bge-*-en only.")
+    """bge-*-en-v1.5 only: ``mean`` (server default) or ``cls``."""
     query_instruction: str | bool = Field(
         default=False, description="True: the model's recommended query instruction; or a string."
     )
+    """``True``: the model's recommended query instruction; a string: your own."""
     text_instruction: str | None = Field(default=None, description="Prefix for documents.")
+    """A prefix for document texts (queries get ``query_instruction``)."""
     truncate: bool = Field(default=False, description="Cut over-long texts instead of raising.")
-    coalesce_window_ms: float = Field(default=DEFAULT_COALESCE_WINDOW_MS)
+    """Cut texts over the model's token limit (with a warning) instead of raising."""
+    coalesce_window_ms: float = Field(
+        default=DEFAULT_COALESCE_WINDOW_MS, description="How long a query waits for others."
+    )
+    """How long a query waits for concurrent ones to share its request."""
     show_progress: bool = Field(default=False, description="tqdm bar for document lists.")
+    """Show a tqdm progress bar while embedding document lists."""
 
     _embedder: Embedder = PrivateAttr()
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**connection_defaults(kwargs))
+    def _after_init(self) -> None:
+        """Check the model against the catalog and resolve the settings (no I/O)."""
+        self._check_model(self.model_name, "embeddings")
         spec = embedding_spec(
             self.model_name,
             batch_size=self.embed_batch_size or None,
@@ -81,7 +86,7 @@ class WorkersAIEmbedding(BaseEmbedding):
             coalesce_window_ms=self.coalesce_window_ms,
         )
         self.embed_batch_size = spec.batch_size
-        self._embedder = Embedder(spec, settings_from(self))
+        self._embedder = Embedder(spec, self._resolve_settings())
 
     @classmethod
     def class_name(cls) -> str:

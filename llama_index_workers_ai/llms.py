@@ -24,7 +24,7 @@ from llama_index.core.base.llms.types import (
     MessageRole,
     ToolCallBlock,
 )
-from llama_index.core.bridge.pydantic import Field, PrivateAttr, SecretStr
+from llama_index.core.bridge.pydantic import Field, PrivateAttr
 from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
 from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.llms.llm import ToolSelection
@@ -34,7 +34,7 @@ from llama_index.core.program.utils import FlexibleModel, process_streaming_obje
 from llama_index.core.prompts import BasePromptTemplate
 from llama_index.core.types import Model
 
-from llama_index_workers_ai._connection import connection_defaults, settings_from
+from llama_index_workers_ai._connection import WorkersAIConnection, model_field
 from llama_index_workers_ai._convert import (
     assistant_message,
     li_messages_to_neutral,
@@ -44,7 +44,7 @@ from llama_index_workers_ai._convert import (
 from workers_ai import catalog
 from workers_ai.client import AsyncWorkersAIClient, WorkersAIClient
 from workers_ai.messages import GENERATION_PARAMS, ChatRequest, build_chat_body
-from workers_ai.settings import WorkersAISettings
+from workers_ai.settings import TimeoutTypes, WorkersAISettings
 from workers_ai.types import ChatDelta, ToolCall
 
 _DEFAULT_CONTEXT_WINDOW = 8192
@@ -58,6 +58,7 @@ class _Prepared:
     schemas: dict[str, Any] = field(default_factory=dict)
     think_tags: bool = False
     tool_names: tuple[str, ...] = ()
+    timeout: TimeoutTypes = None
 
 
 class _StreamState:
@@ -85,7 +86,7 @@ class _StreamState:
         return out
 
 
-class WorkersAI(FunctionCallingLLM):
+class WorkersAI(WorkersAIConnection, FunctionCallingLLM):
     """Cloudflare Workers AI text generation for LlamaIndex, with tool calling.
 
     Credentials come from the arguments, else ``CLOUDFLARE_ACCOUNT_ID`` /
@@ -104,45 +105,60 @@ class WorkersAI(FunctionCallingLLM):
                 print(chunk.delta, end="")
     """
 
-    model: str = Field(default_factory=catalog.default_chat_model, description="Model id.")
-    account_id: str | None = Field(default=None, description="Cloudflare account id.")
-    api_token: SecretStr | None = Field(default=None, exclude=True, description="API token.")
-    base_url: str | None = Field(default=None, description="REST base URL (emulator, proxy).")
-    gateway_id: str | None = Field(default=None, description="Route through this AI Gateway.")
-    gateway_options: dict[str, Any] = Field(
-        default_factory=dict, description="AI Gateway options (see workers_ai.GatewayOptions)."
+    model: str = model_field(catalog.default_chat_model, "Workers AI model id (alias model_name).")
+    """Workers AI model id (alias ``model_name``), e.g.
+    ``@cf/meta/llama-3.3-70b-instruct-fp8-fast``. Checked against the catalog at construction."""
+    temperature: float | None = Field(default=None, description="Sampling temperature.")
+    """Sampling temperature (sent only when set)."""
+    max_tokens: int | None = Field(default=None, description="Most tokens to generate.")
+    """Most tokens to generate. Workers AI's own default is only 256 on most models."""
+    top_p: float | None = Field(default=None, description="Nucleus sampling mass.")
+    """Nucleus sampling: keep the most likely tokens up to this probability mass."""
+    top_k: int | None = Field(default=None, description="Sample from the top k tokens.")
+    """Sample from the ``top_k`` most likely tokens."""
+    seed: int | None = Field(default=None, description="Random seed.")
+    """Random seed, for repeatable sampling."""
+    repetition_penalty: float | None = Field(default=None, description="Repetition penalty.")
+    """Penalty for repeated tokens (Workers AI's native name)."""
+    frequency_penalty: float | None = Field(default=None, description="Frequency penalty.")
+    """Penalty growing with how often a token appeared."""
+    presence_penalty: float | None = Field(default=None, description="Presence penalty.")
+    """Penalty for any token that appeared."""
+    stop: list[str] | None = Field(default=None, description="Stop sequences.")
+    """Stop sequences."""
+    lora: str | None = Field(default=None, description="LoRA fine-tune name or id.")
+    """A LoRA fine-tune name or id (LoRA-capable models only)."""
+    reasoning_effort: Literal["low", "medium", "high"] | None = Field(
+        default=None, description="Reasoning effort (gpt-oss, qwen3...)."
     )
-    gateway_token: SecretStr | None = Field(default=None, exclude=True)
-    timeout: float | None = Field(default=None, description="Request timeout in seconds.")
-    max_retries: int = Field(default=2, description="Retries for rate limits, 5xx, resets.")
-    temperature: float | None = None
-    max_tokens: int | None = None
-    top_p: float | None = None
-    top_k: int | None = None
-    seed: int | None = None
-    repetition_penalty: float | None = None
-    frequency_penalty: float | None = None
-    presence_penalty: float | None = None
-    stop: list[str] | None = None
-    lora: str | None = None
-    reasoning_effort: Literal["low", "medium", "high"] | None = None
+    """Reasoning effort for models that accept it (gpt-oss, qwen3...)."""
     session_affinity: str | None = Field(default=None, description="x-session-affinity.")
+    """Sent as ``x-session-affinity`` so repeated prefixes hit the prompt cache."""
     endpoint: Literal["native", "openai"] = Field(
         default="native", description="native: /ai/run; openai: /ai/v1/chat/completions."
     )
+    """``native`` uses ``/ai/run/{model}``; ``openai`` uses ``/ai/v1/chat/completions``."""
     context_window: int | None = Field(default=None, description="Override the catalog's.")
+    """Context window for LlamaIndex's prompt helper (default: the catalog's)."""
     force_tools: bool = Field(default=False, description="Send tools to non-FC models.")
+    """Send tools even when the catalog says the model cannot call functions."""
     additional_kwargs: dict[str, Any] = Field(
         default_factory=dict, description="Extra request body fields."
     )
+    """Other request-body fields, sent as they are."""
+    http_client: Any = Field(default=None, exclude=True, description="An httpx.Client.")
+    """An ``httpx.Client`` to use instead of the built-in pool (you close it)."""
+    async_http_client: Any = Field(default=None, exclude=True, description="An httpx.AsyncClient.")
+    """An ``httpx.AsyncClient`` to use instead of the built-in pool (you close it)."""
 
     _settings: WorkersAISettings = PrivateAttr()
     _client: WorkersAIClient | None = PrivateAttr(default=None)
     _aclient: AsyncWorkersAIClient | None = PrivateAttr(default=None)
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**connection_defaults(kwargs))
-        self._settings = settings_from(self)
+    def _after_init(self) -> None:
+        """Check the model against the catalog and resolve the settings (no I/O)."""
+        self._check_model(self.model, "chat")
+        self._settings = self._resolve_settings()
 
     @classmethod
     def class_name(cls) -> str:
@@ -162,16 +178,18 @@ class WorkersAI(FunctionCallingLLM):
 
     def _sync_client(self) -> WorkersAIClient:
         if self._client is None:
-            self._client = WorkersAIClient(settings=self._settings)
+            self._client = WorkersAIClient(settings=self._settings, http_client=self.http_client)
         return self._client
 
     def _async_client(self) -> AsyncWorkersAIClient:
         if self._aclient is None:
-            self._aclient = AsyncWorkersAIClient(settings=self._settings)
+            self._aclient = AsyncWorkersAIClient(
+                settings=self._settings, http_client=self.async_http_client
+            )
         return self._aclient
 
     def close(self) -> None:
-        """Close the connection pool."""
+        """Close the connection pool (an injected ``http_client`` is left open)."""
         if self._client is not None:
             self._client.close()
             self._client = None
@@ -186,6 +204,9 @@ class WorkersAI(FunctionCallingLLM):
     def _prepare(self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]) -> _Prepared:
         kwargs = dict(kwargs)
         model = kwargs.pop("model", None) or self.model
+        if model != self.model:
+            self._check_model(model, "chat")
+        timeout = kwargs.pop("timeout", None)
         tools = list(kwargs.pop("tools", None) or [])
         response_format = kwargs.pop("response_format", None) or {}
         params = {n: getattr(self, n) for n in GENERATION_PARAMS if getattr(self, n) is not None}
@@ -208,6 +229,7 @@ class WorkersAI(FunctionCallingLLM):
             schemas={t["function"]["name"]: t["function"].get("parameters") for t in tools},
             think_tags=catalog.get(model).think_tags,
             tool_names=tuple(t["function"]["name"] for t in tools),
+            timeout=timeout,
         )
 
     def _call_kwargs(self, prep: _Prepared) -> dict[str, Any]:
@@ -216,6 +238,7 @@ class WorkersAI(FunctionCallingLLM):
             "think_tags": prep.think_tags,
             "tool_names": prep.tool_names,
             "headers": prep.headers,
+            "timeout": prep.timeout,
         }
 
     # -- chat -----------------------------------------------------------------------------------
@@ -374,8 +397,9 @@ class WorkersAI(FunctionCallingLLM):
 
     # -- structured output (native JSON mode where the model has it) ----------------------------
     def _json_mode(self) -> bool:
-        info = catalog.get(self.model)
-        return info.json_mode is not None and not (info.supports_tools or self.force_tools)
+        """Structured output through JSON mode: for models that cannot call tools. A model whose
+        JSON mode the catalog does not know (``None``) gets it too: the service decides."""
+        return not (catalog.get(self.model).supports_tools or self.force_tools)
 
     def structured_predict(
         self,

@@ -4,21 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from llama_index.core.bridge.pydantic import Field, PrivateAttr, SecretStr
+from llama_index.core.bridge.pydantic import Field, PrivateAttr
 from llama_index.core.callbacks import CBEventType, EventPayload
 from llama_index.core.instrumentation import get_dispatcher
 from llama_index.core.instrumentation.events.rerank import ReRankEndEvent, ReRankStartEvent
 from llama_index.core.postprocessor.types import BaseNodePostprocessor
 from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle
 
-from llama_index_workers_ai._connection import connection_defaults, settings_from
+from llama_index_workers_ai._connection import WorkersAIConnection, model_field
 from workers_ai import catalog
+from workers_ai.errors import ConfigurationError
 from workers_ai.rerank import Reranker, RerankResult, rerank_spec
 
 dispatcher = get_dispatcher(__name__)
 
 
-class WorkersAIRerank(BaseNodePostprocessor):
+class WorkersAIRerank(WorkersAIConnection, BaseNodePostprocessor):
     """Rerank retrieved nodes with ``@cf/baai/bge-reranker-base`` (or bge-m3's query mode).
 
     Scores (0..1, best first) replace the nodes' scores; the retrieval score is kept in
@@ -33,26 +34,27 @@ class WorkersAIRerank(BaseNodePostprocessor):
             )
     """
 
-    model: str = Field(default_factory=catalog.default_reranker_model, description="Model id.")
+    model: str = model_field(
+        catalog.default_reranker_model, "Reranker model id (alias model_name)."
+    )
+    """Reranker model id (alias ``model_name``): ``@cf/baai/bge-reranker-base`` (default) or
+    ``@cf/baai/bge-m3``."""
     top_n: int = Field(default=2, description="Nodes to return.")
-    keep_retrieval_score: bool = Field(default=False)
-    account_id: str | None = Field(default=None)
-    api_token: SecretStr | None = Field(default=None, exclude=True)
-    base_url: str | None = Field(default=None)
-    gateway_id: str | None = Field(default=None)
-    gateway_options: dict[str, Any] = Field(default_factory=dict)
-    gateway_token: SecretStr | None = Field(default=None, exclude=True)
-    timeout: float | None = Field(default=None)
-    max_retries: int = Field(default=2)
+    """How many nodes to return, best first."""
+    keep_retrieval_score: bool = Field(
+        default=False, description="Keep the retrieval score in metadata."
+    )
+    """Keep the retriever's score in ``metadata["retrieval_score"]``."""
 
     _reranker: Reranker = PrivateAttr()
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**connection_defaults(kwargs))
+    def _after_init(self) -> None:
+        """Check the model against the catalog and resolve the settings (no I/O)."""
         if self.top_n < 1:
-            raise ValueError(f"top_n={self.top_n}: use 1 or more")
+            raise ConfigurationError(f"top_n={self.top_n}: use 1 or more")
+        self._check_model(self.model, "reranker")
         spec = rerank_spec(self.model, max_retries=self.max_retries)
-        self._reranker = Reranker(spec, settings_from(self))
+        self._reranker = Reranker(spec, self._resolve_settings())
 
     @classmethod
     def class_name(cls) -> str:

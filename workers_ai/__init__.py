@@ -33,6 +33,7 @@ from workers_ai.errors import (
     UnknownArgumentError,
     WorkersAIError,
 )
+from workers_ai.model_checks import ModelDeprecatedWarning, UnknownModelWarning
 from workers_ai.responses import (
     APIResponse,
     AsyncChatStream,
@@ -71,6 +72,7 @@ __all__ = [
     "InternalServerError",
     "InvalidRequestError",
     "LoRANotSupportedError",
+    "ModelDeprecatedWarning",
     "ModelNotFoundError",
     "NotFoundError",
     "PayloadTooLargeError",
@@ -83,6 +85,7 @@ __all__ = [
     "ToolCall",
     "ToolCallDelta",
     "UnknownArgumentError",
+    "UnknownModelWarning",
     "Usage",
     "WorkersAIClient",
     "WorkersAIError",

@@ -139,6 +139,8 @@ class ModelInfo:
         max_contexts: Most contexts per rerank request.
         async_queue: Accepts ``?queueRequest=true`` batches.
         deprecated: Planned deprecation date (``YYYY-MM-DD``).
+        replacement: A catalog model to move to from a deprecated one (our suggestion: the
+            catalog says where it comes from).
         beta: Marked beta; ``None`` when not reported.
         price_usd_per_m_input: USD per million input tokens.
         price_usd_per_m_output: USD per million output tokens.
@@ -184,6 +186,7 @@ class ModelInfo:
     max_contexts: int | None = None
     async_queue: bool = True
     deprecated: str | None = None
+    replacement: str | None = None
     beta: bool | None = None
     price_usd_per_m_input: float | None = None
     price_usd_per_m_output: float | None = None
@@ -458,6 +461,7 @@ def load_catalog(data: Mapping[str, Any]) -> Catalog:
         assumptions=assumptions,
     )
     _check_defaults(catalog)
+    _check_replacements(catalog)
     return catalog
 
 
@@ -570,6 +574,16 @@ def _check_defaults(catalog: Catalog) -> None:
             raise CatalogError(
                 f"_meta.defaults.{kind}: {model_id!r} is not a known {kind} model"
                 + (" with function_calling true" if kind == "chat" else "")
+            )
+
+
+def _check_replacements(catalog: Catalog) -> None:
+    for info in catalog.models_by_id.values():
+        other = catalog.models_by_id.get(info.replacement or "")
+        if info.replacement is not None and (other is None or other.task != info.task):
+            raise CatalogError(
+                f"models[{info.id!r}].replacement: {info.replacement!r} is not a known "
+                f"{info.task} model"
             )
 
 

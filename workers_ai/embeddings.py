@@ -31,6 +31,7 @@ from typing import Any, Literal
 from workers_ai import catalog
 from workers_ai.catalog import ModelInfo
 from workers_ai.errors import APIResponseValidationError, ConfigurationError, InvalidRequestError
+from workers_ai.model_checks import check_model
 from workers_ai.settings import validate_model_id
 from workers_ai.tokens import estimate_tokens, fits, truncate_to_tokens
 
@@ -235,9 +236,8 @@ def embedding_spec(
         ConfigurationError: An option is invalid for this model.
     """
     model_id = validate_model_id(model or catalog.default_embedding_model())
+    check_model(model_id, "embeddings", owner="the embeddings engine")
     info = catalog.get(model_id)
-    if info.known and not info.is_embedding:
-        raise ConfigurationError(f"{model_id} is a {info.task} model, not an embedding model")
     if use_batch_api and not info.async_queue:
         raise ConfigurationError(
             f"{model_id} does not support the async batch API (queueRequest); "

@@ -28,6 +28,7 @@ from workers_ai.catalog import ModelInfo
 from workers_ai.client import AsyncWorkersAIClient
 from workers_ai.concurrency import AdaptiveLimiter, AdaptiveSender, LoopLocal, run_all, run_sync
 from workers_ai.errors import APIResponseValidationError, ConfigurationError, InvalidRequestError
+from workers_ai.model_checks import check_model
 from workers_ai.settings import WorkersAISettings, validate_model_id
 
 __all__ = [
@@ -93,9 +94,8 @@ def rerank_spec(
         ConfigurationError: An option is invalid.
     """
     model_id = validate_model_id(model or catalog.default_reranker_model())
+    check_model(model_id, "reranker", owner="the reranker")
     info = catalog.get(model_id)
-    if info.known and not (info.is_reranker or info.is_embedding):
-        raise ConfigurationError(f"{model_id} is a {info.task} model, not a reranker")
     limit = info.max_contexts or DEFAULT_MAX_CONTEXTS
     chosen = limit if max_contexts is None else max_contexts
     if isinstance(chosen, bool) or not isinstance(chosen, int) or not 1 <= chosen <= limit:

@@ -9,11 +9,12 @@ comes from the argument, then ``WORKERS_AI_BASE_URL``, then Cloudflare's API.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote, urlsplit
 
 import httpx
@@ -32,7 +33,16 @@ API_TOKEN_ENV_VARS = ("CLOUDFLARE_API_TOKEN", "CF_AI_API_TOKEN")
 BASE_URL_ENV_VAR = "WORKERS_AI_BASE_URL"
 GATEWAY_BASE_URL_ENV_VAR = "WORKERS_AI_GATEWAY_BASE_URL"
 
-TimeoutTypes = float | httpx.Timeout | None
+if TYPE_CHECKING:
+    SecretInput = SecretStr | str
+else:  # pydantic stores any plain string given for it as a SecretStr
+    SecretInput = SecretStr
+"""A secret field's type: ``SecretStr`` at run time; type checkers also accept a plain ``str``,
+which pydantic converts (so ``api_key="..."`` type-checks without wrapping it)."""
+
+TimeoutTypes = float | httpx.Timeout | tuple[float | None, float | None] | None
+"""Seconds (read, write and pool; connect at most 10 s), an ``httpx.Timeout`` used exactly as
+given, or a ``(connect, read)`` tuple as requests and langchain-openai take it."""
 
 _GATEWAY_CACHE_TTL_MAX = 30 * 24 * 3600  # "max 1 month" (spec §11)
 _ID_RE = re.compile(r"^[A-Za-z0-9_.:@-]+$")
@@ -212,7 +222,7 @@ def validate_model_id(model: object) -> str:
     return model
 
 
-def _first_env(names: tuple[str, ...], env: Mapping[str, str]) -> str | None:
+def first_env(names: tuple[str, ...], env: Mapping[str, str]) -> str | None:
     for name in names:
         value = env.get(name)
         if value and value.strip():
@@ -239,14 +249,28 @@ def _derive_gateway_base(base_url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}/v1"
 
 
+def _seconds(value: object, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
+        raise ConfigurationError(
+            f"{what}={value!r}: use a positive number of seconds, an httpx.Timeout or a "
+            "(connect, read) tuple"
+        )
+    return float(value)
+
+
 def coerce_timeout(timeout: TimeoutTypes) -> httpx.Timeout:
+    """The ``httpx.Timeout`` for a ``timeout`` argument (see :data:`TimeoutTypes`)."""
     if timeout is None:
         return DEFAULT_TIMEOUT
     if isinstance(timeout, httpx.Timeout):
         return timeout
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
-        raise ConfigurationError(f"timeout={timeout!r}: use a positive number of seconds")
-    return httpx.Timeout(float(timeout), connect=min(10.0, float(timeout)))
+    if isinstance(timeout, tuple):
+        if len(timeout) != 2:
+            raise ConfigurationError(f"timeout={timeout!r}: a tuple is (connect, read) seconds")
+        connect, read = (None if t is None else _seconds(t, "timeout") for t in timeout)
+        return httpx.Timeout(read, connect=connect)
+    seconds = _seconds(timeout, "timeout")
+    return httpx.Timeout(seconds, connect=min(10.0, seconds))
 
 
 def resolve_settings(
@@ -274,8 +298,8 @@ def resolve_settings(
     """
     env = os.environ if env is None else env
     token_value = api_token.get_secret_value() if isinstance(api_token, SecretStr) else api_token
-    account = (account_id or "").strip() or _first_env(ACCOUNT_ID_ENV_VARS, env)
-    token = (token_value or "").strip() or _first_env(API_TOKEN_ENV_VARS, env)
+    account = (account_id or "").strip() or first_env(ACCOUNT_ID_ENV_VARS, env)
+    token = (token_value or "").strip() or first_env(API_TOKEN_ENV_VARS, env)
     _require_credentials(account, token)
     assert account is not None and token is not None
     if not _ID_RE.match(account):

@@ -25,12 +25,37 @@ Example:
 
 from __future__ import annotations
 
+import json
 import re
+import zlib
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["SPECIAL_TOKENS", "estimate_tokens", "fits", "truncate_to_tokens"]
+if TYPE_CHECKING:
+    from workers_ai.messages import Message
+
+__all__ = [
+    "IMAGE_TOKENS",
+    "MESSAGE_TOKENS",
+    "REPLY_TOKENS",
+    "SPECIAL_TOKENS",
+    "count_text_tokens",
+    "estimate_chat_tokens",
+    "estimate_token_ids",
+    "estimate_tokens",
+    "fits",
+    "truncate_to_tokens",
+]
 
 #: Tokens a model adds to every input (``[CLS]`` and ``[SEP]`` for BERT-style encoders).
 SPECIAL_TOKENS = 2
+#: Chat-template tokens around each message (role markers and separators), as OpenAI counts.
+MESSAGE_TOKENS = 4
+#: Tokens that prime the assistant's reply.
+REPLY_TOKENS = 3
+#: What one image costs in a prompt: vision models count image tiles, and we cannot see the
+#: size, so a generous flat figure keeps estimates on the safe side for trimming.
+IMAGE_TOKENS = 1_000
 _LETTERS_PER_TOKEN = 6
 
 _TOKEN_RE = re.compile(r"\w+|[^\w\s]")
@@ -101,3 +126,49 @@ def truncate_to_tokens(text: str, limit: int) -> str:
             return text[: match.start() + keep] if keep else text[: match.start()].rstrip()
         used += cost
     return text
+
+
+def count_text_tokens(text: str) -> int:
+    """Estimated tokens of ``text`` inside a prompt (no special tokens added)."""
+    return estimate_tokens(text) - SPECIAL_TOKENS
+
+
+def estimate_chat_tokens(
+    messages: Sequence[Message], tools: Sequence[Mapping[str, Any]] = ()
+) -> int:
+    """Estimated prompt tokens of a conversation (and tool schemas) for a chat model.
+
+    Text is counted with :func:`count_text_tokens`, tool calls and tool schemas as their JSON,
+    images as :data:`IMAGE_TOKENS`, plus :data:`MESSAGE_TOKENS` per message and
+    :data:`REPLY_TOKENS` once. Like :func:`estimate_tokens`, it leans high: trimming a history to
+    an estimate leaves it within the real limit.
+    """
+    total = REPLY_TOKENS
+    for message in messages:
+        total += MESSAGE_TOKENS + count_text_tokens(message.role)
+        if isinstance(message.content, str):
+            total += count_text_tokens(message.content)
+        else:
+            for part in message.content:
+                text = getattr(part, "text", None)
+                total += count_text_tokens(text) if text is not None else IMAGE_TOKENS
+        for call in message.tool_calls:
+            total += count_text_tokens(call.name) + count_text_tokens(call.raw_arguments)
+        for extra in (message.name, message.tool_call_id):
+            total += count_text_tokens(extra) if extra else 0
+    for tool in tools:
+        total += count_text_tokens(json.dumps(tool, sort_keys=True, default=str))
+    return total
+
+
+def estimate_token_ids(text: str) -> list[int]:
+    """Pseudo token ids: one stable id per counted token (CRC-32 of the piece it belongs to).
+
+    For APIs that want ids (LangChain's ``get_token_ids``); their number is
+    :func:`count_text_tokens`, the ids are not any model's vocabulary.
+    """
+    ids: list[int] = []
+    for match in _TOKEN_RE.finditer(text):
+        piece = match.group(0)
+        ids.extend([zlib.crc32(piece.encode("utf-8", "surrogatepass"))] * _piece_tokens(piece))
+    return ids

@@ -84,7 +84,8 @@ def build() -> tuple[Path, Path]:
 def tracked_files() -> list[str]:
     """Files under version control (a walk of the tree when there is no git checkout)."""
     if (ROOT / ".git").exists():
-        return run(["git", "ls-files"], quiet=True).splitlines()
+        listed = run(["git", "ls-files"], quiet=True).splitlines()
+        return [path for path in listed if (ROOT / path).is_file()]  # not deleted, uncommitted
     skip = {"__pycache__", ".git", ".venv", ".tools", "dist"}
     return [
         path.relative_to(ROOT).as_posix()

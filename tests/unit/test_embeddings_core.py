@@ -154,7 +154,7 @@ def test_spec_custom_instruction_and_default_model() -> None:
         (BGE, {"pooling": "max"}, "'mean' or 'cls'"),
         (QWEN, {"use_batch_api": True}, "batch API"),
         (M3, {"query_instruction": True}, "no recommended query instruction"),
-        ("@cf/meta/llama-3.1-8b-instruct", {}, "not an embedding model"),
+        ("@cf/meta/llama-3.1-8b-instruct", {}, "so the embeddings engine cannot use it"),
         (BGE, {"max_retries": -1}, "max_retries"),
     ],
 )
@@ -389,7 +389,7 @@ def test_rerank_spec_limits() -> None:
     assert rerank_spec().max_contexts == 100
     with pytest.raises(E.ConfigurationError, match="1 to 100"):
         rerank_spec(max_contexts=101)
-    with pytest.raises(E.ConfigurationError, match="not a reranker"):
+    with pytest.raises(E.ConfigurationError, match="so the reranker cannot use it"):
         rerank_spec("@cf/meta/llama-3.1-8b-instruct")
 
 

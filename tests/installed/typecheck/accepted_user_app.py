@@ -51,6 +51,27 @@ async def core_async() -> str:
     return "".join(pieces)
 
 
+def constructors() -> None:
+    """The names each framework's users type (as for the OpenAI classes) type-check."""
+    ChatWorkersAI(
+        model=MODEL,
+        api_key="token",
+        account_id="account",
+        base_url="http://127.0.0.1:8787/client/v4",
+        timeout=(2.0, 60.0),
+        max_tokens=512,
+        max_retries=3,
+        stream_usage=False,
+        default_headers={"x-team": "search"},
+        model_kwargs={"raw": True},
+    )
+    WorkersAIEmbeddings(model="@cf/baai/bge-m3", timeout=30.0)
+    WorkersAIReranker(model="@cf/baai/bge-reranker-base", top_n=5)
+    WorkersAI(model=MODEL, api_key="token", timeout=10.0, additional_kwargs={"raw": True})
+    WorkersAIEmbedding(model_name="@cf/baai/bge-m3", embed_batch_size=50)
+    WorkersAIRerank(model="@cf/baai/bge-reranker-base", top_n=3)
+
+
 def langchain_app() -> list[float]:
     llm = ChatWorkersAI(model=MODEL, temperature=0)
     history: list[BaseMessage] = [HumanMessage("Name a colour.")]

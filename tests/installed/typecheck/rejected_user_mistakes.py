@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
-from langchain_workers_ai import WorkersAIEmbeddings
+from langchain_workers_ai import ChatWorkersAI, WorkersAIEmbeddings, WorkersAIReranker
+from llama_index_workers_ai import WorkersAI, WorkersAIEmbedding, WorkersAIRerank
 from workers_ai import WorkersAIClient
 
 client = WorkersAIClient(max_retries="2")  # expect-error: arg-type
 tokens: int = client.chat("@cf/x", {}).result.text  # expect-error: assignment
 print(client.chat("@cf/x", {}).result.answer)  # expect-error: attr-defined
 WorkersAIEmbeddings().embed_query(42)  # expect-error: arg-type
+
+# Misspelt constructor arguments (run time raises UnknownArgumentError too).
+ChatWorkersAI(modle="@cf/x")  # expect-error: call-arg
+ChatWorkersAI(temprature=0.2)  # expect-error: call-arg
+ChatWorkersAI(max_tokens="many")  # expect-error: arg-type
+WorkersAIEmbeddings(modle="@cf/baai/bge-m3")  # expect-error: call-arg
+WorkersAIReranker(top_k=3)  # expect-error: call-arg
+WorkersAI(temprature=0.3)  # expect-error: call-arg
+WorkersAIEmbedding(model_nmae="@cf/baai/bge-m3")  # expect-error: call-arg
+WorkersAIRerank(topn=2)  # expect-error: call-arg

@@ -1,0 +1,287 @@
+"""Model-id checks against the packaged catalog (``workers_ai.model_checks``; pure, no I/O).
+
+A model of the wrong kind raises before any request and names the class that takes it; a
+deprecated model warns once with its date and replacement; a near-miss id warns once with a
+did-you-mean and is still sent. Model ids, tasks, deprecation dates and replacements are those
+of the packaged catalog (``workers_ai/data/catalog.json``).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Iterator
+from datetime import date
+from typing import Any
+
+import pytest
+
+import workers_ai
+from workers_ai import catalog, model_checks
+from workers_ai.model_checks import ModelDeprecatedWarning, UnknownModelWarning, check_model
+
+LLAMA_INDEX = {
+    "chat": "WorkersAI",
+    "embeddings": "WorkersAIEmbedding",
+    "reranker": "WorkersAIRerank",
+}
+OWNER = "SomeClass"
+
+CHAT = "@cf/meta/llama-3.1-8b-instruct"
+EMBED = "@cf/baai/bge-base-en-v1.5"
+M3 = "@cf/baai/bge-m3"
+RERANKER = "@cf/baai/bge-reranker-base"
+GEMMA3 = "@cf/google/gemma-3-12b-it"  # deprecated 2026-05-30 -> gemma-4-26b-a4b-it
+KIMI25 = "@cf/moonshotai/kimi-k2.5"  # deprecated 2026-05-30 -> kimi-k2.6
+GEMMA4 = "gemma-4-26b-a4b-it"
+HERMES = "@hf/nousresearch/hermes-2-pro-mistral-7b"
+
+#: Known models no chat/embeddings/reranker class can use (translation, images, speech...).
+NON_TEXT = sorted(
+    m.id for m in catalog.models() if not (m.is_text_generation or m.is_embedding or m.is_reranker)
+)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_warn_once_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts as a new process would: nothing warned yet."""
+    monkeypatch.setattr(model_checks, "_warned", set())
+
+
+@pytest.fixture
+def caught() -> Iterator[list[warnings.WarningMessage]]:
+    """Every warning raised in the test, duplicates included (the module must dedupe)."""
+    with warnings.catch_warnings(record=True) as records:
+        warnings.simplefilter("always")
+        yield records
+
+
+def _of(records: list[warnings.WarningMessage], category: type[Warning]) -> list[str]:
+    return [str(r.message) for r in records if issubclass(r.category, category)]
+
+
+# -- wrong kind ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("model", "kind", "right_class"),
+    [
+        (EMBED, "chat", "WorkersAIEmbedding"),
+        (M3, "chat", "WorkersAIEmbedding"),
+        (RERANKER, "chat", "WorkersAIRerank"),
+        (CHAT, "embeddings", "WorkersAI"),
+        (RERANKER, "embeddings", "WorkersAIRerank"),
+        (CHAT, "reranker", "WorkersAI"),
+        (GEMMA3, "embeddings", "WorkersAI"),  # deprecated and of the wrong kind: still an error
+        ("workers-ai/" + EMBED, "chat", "WorkersAIEmbedding"),  # provider prefix stripped
+    ],
+)
+def test_wrong_kind_raises_naming_the_owner_and_the_right_class(
+    model: str, kind: Any, right_class: str, caught: list[warnings.WarningMessage]
+) -> None:
+    with pytest.raises(workers_ai.ConfigurationError) as info:
+        check_model(model, kind, owner=OWNER, classes=LLAMA_INDEX)
+
+    message = str(info.value)
+    assert OWNER in message
+    assert f"use {right_class} for it" in message
+    assert model.removeprefix("workers-ai/") in message
+    assert not caught  # an error, not an error plus a warning
+
+
+def test_wrong_kind_names_the_core_classes_by_default() -> None:
+    with pytest.raises(workers_ai.ConfigurationError) as info:
+        check_model(EMBED, "chat", owner=OWNER)
+    assert model_checks.CORE_CLASSES["embeddings"] in str(info.value)
+
+
+def test_the_catalog_has_non_text_models() -> None:
+    """The next test is not vacuous: translation and text-to-image models are in the catalog."""
+    tasks = {catalog.get(m).task for m in NON_TEXT}
+    assert {"Translation", "Text-to-Image"} <= tasks
+
+
+@pytest.mark.parametrize("kind", ["chat", "embeddings", "reranker"])
+@pytest.mark.parametrize("model", NON_TEXT)
+def test_non_text_model_points_to_client_run(model: str, kind: Any) -> None:
+    with pytest.raises(workers_ai.ConfigurationError) as info:
+        check_model(model, kind, owner=OWNER, classes=LLAMA_INDEX)
+
+    message = str(info.value)
+    assert "WorkersAIClient.run()" in message
+    assert OWNER in message and model in message
+    assert not any(name in message for name in ("use WorkersAI ", "use WorkersAIEmbedding"))
+
+
+@pytest.mark.parametrize("kind", ["chat", "embeddings", "reranker"])
+def test_wrong_kind_message_reads_as_english(kind: Any) -> None:
+    """The suggestion of another model of the right kind is grammatical ("an embeddings
+    model", not "a embeddings model")."""
+    wrong = {"chat": EMBED, "embeddings": CHAT, "reranker": CHAT}[kind]
+    with pytest.raises(workers_ai.ConfigurationError) as info:
+        check_model(wrong, kind, owner=OWNER, classes=LLAMA_INDEX)
+    message = str(info.value)
+    assert " a embeddings " not in message and " a embedding " not in message
+
+
+# -- the right kind -----------------------------------------------------------------------------
+
+ACCEPTED = [
+    *((m.id, "chat") for m in catalog.models("Text Generation") if m.deprecated is None),
+    *((m.id, "embeddings") for m in catalog.models("Text Embeddings")),
+    *((m.id, "reranker") for m in catalog.models("Text Embeddings")),  # bge-m3's query mode
+    (RERANKER, "reranker"),
+    ("workers-ai/" + CHAT, "chat"),
+    ("workers-ai/" + M3, "reranker"),
+]
+
+
+@pytest.mark.parametrize(("model", "kind"), ACCEPTED)
+def test_models_of_the_right_kind_pass_silently(
+    model: str, kind: Any, caught: list[warnings.WarningMessage]
+) -> None:
+    assert check_model(model, kind, owner=OWNER, classes=LLAMA_INDEX) is None
+    assert not caught
+
+
+# -- deprecation --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("model", "today", "tense", "replacement"),
+    [
+        (GEMMA3, date(2026, 5, 1), "will be deprecated on 2026-05-30", GEMMA4),
+        (GEMMA3, date(2026, 5, 29), "will be deprecated on 2026-05-30", GEMMA4),
+        (GEMMA3, date(2026, 5, 30), "was deprecated on 2026-05-30", GEMMA4),
+        (GEMMA3, date(2026, 6, 15), "was deprecated on 2026-05-30", GEMMA4),
+        (KIMI25, date(2027, 1, 1), "was deprecated on 2026-05-30", "kimi-k2.6"),
+        (KIMI25, date(2025, 12, 31), "will be deprecated on 2026-05-30", "kimi-k2.6"),
+        ("workers-ai/" + KIMI25, date(2027, 1, 1), "was deprecated on", "kimi-k2.6"),
+    ],
+)
+def test_deprecated_model_warns_with_date_and_replacement(
+    model: str,
+    today: date,
+    tense: str,
+    replacement: str,
+    caught: list[warnings.WarningMessage],
+) -> None:
+    check_model(model, "chat", owner=OWNER, classes=LLAMA_INDEX, today=today)
+
+    messages = _of(caught, ModelDeprecatedWarning)
+    assert len(messages) == 1 and len(caught) == 1
+    assert tense in messages[0]
+    assert replacement in messages[0] and model.removeprefix("workers-ai/") in messages[0]
+    other = "was deprecated" if tense.startswith("will") else "will be deprecated"
+    assert other not in messages[0]
+
+
+def test_deprecated_model_uses_todays_date_by_default(
+    caught: list[warnings.WarningMessage],
+) -> None:
+    check_model(GEMMA3, "chat", owner=OWNER)
+    expected = "was" if date.today().isoformat() >= "2026-05-30" else "will be"
+    assert f"{GEMMA3} {expected} deprecated on 2026-05-30" in _of(caught, ModelDeprecatedWarning)[0]
+
+
+def test_deprecation_warning_is_a_user_warning() -> None:
+    """Shown by Python's default filters (a DeprecationWarning from a library would be hidden)."""
+    assert issubclass(ModelDeprecatedWarning, UserWarning)
+    assert issubclass(UnknownModelWarning, UserWarning)
+
+
+def test_deprecation_warns_once_per_model(caught: list[warnings.WarningMessage]) -> None:
+    today = date(2026, 6, 1)
+    for model in (GEMMA3, GEMMA3, "workers-ai/" + GEMMA3, KIMI25, KIMI25):
+        check_model(model, "chat", owner=OWNER, classes=LLAMA_INDEX, today=today)
+    check_model(GEMMA3, "chat", owner="AnotherClass", today=date(2026, 1, 1))
+
+    messages = _of(caught, ModelDeprecatedWarning)
+    assert len(messages) == 2
+    assert GEMMA3 in messages[0] and KIMI25 in messages[1]
+
+
+# -- unknown ids --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("model", "kind", "meant"),
+    [
+        ("@cf/meta/llama-3.1-8b-instruc", "chat", CHAT),  # 1 edit
+        ("@cf/meta/llama-3.1-8b-instr", "chat", CHAT),  # 3 edits: still a typo
+        ("@cf/meta/lamma-3.1-8b-instruct", "chat", CHAT),
+        ("@cf/meta/llama-3.1-8b-insturct", "chat", CHAT),  # a swap
+        ("@cf/Meta/Llama-3.1-8B-Instruct", "chat", CHAT),  # case only
+        ("meta/llama-3.1-8b-instruct", "chat", CHAT),  # @cf/ prefix missing
+        ("nousresearch/hermes-2-pro-mistral-7b", "chat", HERMES),
+        ("baai/bge-m3", "embeddings", M3),
+        ("workers-ai/meta/llama-3.1-8b-instruct", "chat", CHAT),
+        ("@cf/baai/bge-bsae-en-v1.5", "embeddings", EMBED),
+        ("@cf/baai/bge-reranker-bsae", "reranker", RERANKER),
+        # an unknown id is never an error, even when the near one is of another kind
+        ("@cf/meta/llama-3.1-8b-instruc", "embeddings", CHAT),
+        ("@cf/baai/bge-bsae-en-v1.5", "chat", EMBED),
+    ],
+)
+def test_near_miss_warns_with_did_you_mean_and_never_raises(
+    model: str, kind: Any, meant: str, caught: list[warnings.WarningMessage]
+) -> None:
+    assert check_model(model, kind, owner=OWNER, classes=LLAMA_INDEX) is None
+
+    messages = _of(caught, UnknownModelWarning)
+    assert len(messages) == 1 and len(caught) == 1
+    assert f"did you mean {meant!r}?" in messages[0]
+    assert model.removeprefix("workers-ai/") in messages[0]
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        "openai/gpt-4.1",
+        "@cf/acme/brand-new-model",
+        "gpt-4o",
+        "@cf/meta/llama-3.1-8b-inst",  # 4 edits from the nearest id
+        "@cf/qwen/qwen3-30b-a3b",  # 4 edits
+        "workers-ai/@cf/acme/brand-new-model",
+    ],
+)
+@pytest.mark.parametrize("kind", ["chat", "embeddings", "reranker"])
+def test_far_unknown_ids_pass_silently(
+    model: str, kind: Any, caught: list[warnings.WarningMessage]
+) -> None:
+    assert check_model(model, kind, owner=OWNER, classes=LLAMA_INDEX) is None
+    assert not caught
+
+
+def test_near_miss_warns_once_per_id(caught: list[warnings.WarningMessage]) -> None:
+    for model in ("meta/llama-3.1-8b-instruct", "meta/llama-3.1-8b-instruct", "@cf/baai/bge-m4"):
+        check_model(model, "chat", owner=OWNER)
+    check_model("meta/llama-3.1-8b-instruct", "embeddings", owner="AnotherClass")
+
+    messages = _of(caught, UnknownModelWarning)
+    assert len(messages) == 2
+    assert "meta/llama-3.1-8b-instruct" in messages[0] and "@cf/baai/bge-m4" in messages[1]
+
+
+# -- where the warning points -------------------------------------------------------------------
+
+
+def _call_check(model: str) -> None:
+    check_model(model, "chat", owner=OWNER, today=date(2026, 6, 1))
+
+
+@pytest.mark.parametrize(
+    ("model", "category"),
+    [(GEMMA3, ModelDeprecatedWarning), ("@cf/meta/llama-3.1-8b-instruc", UnknownModelWarning)],
+)
+def test_both_warnings_point_at_the_same_frame(
+    model: str, category: type[Warning], caught: list[warnings.WarningMessage]
+) -> None:
+    """The deprecation and the typo warning are attributed to the same caller frame: the line
+    that called ``check_model`` (here ``_call_check`` in this file), as Python shows it."""
+    call: Callable[[str], None] = _call_check
+    call(model)
+
+    (record,) = caught
+    assert issubclass(record.category, category)
+    assert record.filename == __file__
+    assert record.lineno == _call_check.__code__.co_firstlineno + 1

@@ -1,0 +1,146 @@
+"""The connection fields every framework class shares, and how those classes are built.
+
+:class:`ConnectionModel` is a pydantic model (pydantic is a core dependency) that the LangChain
+and LlamaIndex classes mix in, so both frameworks take the same names, with the same
+environment fallbacks, checks and errors:
+
+- the names users of the OpenAI integrations type: ``api_key`` (alias ``api_token``),
+  ``base_url`` (alias ``api_base``), ``timeout`` (alias ``request_timeout``), ``max_retries``,
+  ``default_headers``;
+- construction in three steps, none doing I/O: keyword names are checked first (a misspelling
+  raises :class:`~workers_ai.UnknownArgumentError` with a did-you-mean, before pydantic sees
+  it), then pydantic validates the fields, then :meth:`ConnectionModel._after_init` checks the
+  model against the catalog and resolves the settings (each class adds its own set-up there).
+
+Type checkers see the fields as constructor keywords (pydantic's ``dataclass_transform``): the
+run-time ``__init__`` is hidden from them, so a misspelt argument fails ``mypy --strict`` too.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr
+
+from workers_ai.arguments import argument_names, check_arguments
+from workers_ai.model_checks import CORE_CLASSES, Kind, check_model
+from workers_ai.settings import (
+    ACCOUNT_ID_ENV_VARS,
+    API_TOKEN_ENV_VARS,
+    BASE_URL_ENV_VAR,
+    SecretInput,
+    TimeoutTypes,
+    WorkersAISettings,
+    first_env,
+    resolve_settings,
+)
+
+__all__ = ["ConnectionModel"]
+
+
+def _account_from_env() -> str | None:
+    return first_env(ACCOUNT_ID_ENV_VARS, os.environ)
+
+
+def _token_from_env() -> SecretStr | None:
+    token = first_env(API_TOKEN_ENV_VARS, os.environ)
+    return SecretStr(token) if token else None
+
+
+def _base_url_from_env() -> str | None:
+    return first_env((BASE_URL_ENV_VAR,), os.environ)
+
+
+class ConnectionModel(BaseModel):
+    """Credentials, base URL, AI Gateway, timeout, retries and headers (resolved without I/O)."""
+
+    model_config = ConfigDict(
+        populate_by_name=True, protected_namespaces=(), arbitrary_types_allowed=True
+    )
+    #: The class for each kind of model in the framework, named in model-check errors.
+    model_classes: ClassVar[Mapping[Kind, str]] = CORE_CLASSES
+
+    account_id: str | None = Field(
+        default_factory=_account_from_env,
+        description="Cloudflare account id (env CLOUDFLARE_ACCOUNT_ID, else CF_ACCOUNT_ID).",
+    )
+    """Cloudflare account id (env ``CLOUDFLARE_ACCOUNT_ID``, else ``CF_ACCOUNT_ID``)."""
+    api_token: SecretInput | None = Field(
+        default_factory=_token_from_env,
+        alias="api_key",
+        exclude=True,
+        description="API token (env CLOUDFLARE_API_TOKEN, else CF_AI_API_TOKEN).",
+    )
+    """API token with Workers AI permission; pass it as ``api_key`` (or ``api_token``). Env
+    ``CLOUDFLARE_API_TOKEN``, else ``CF_AI_API_TOKEN``. Never serialised, logged or shown."""
+    base_url: str | None = Field(
+        default_factory=_base_url_from_env,
+        validation_alias=AliasChoices("base_url", "api_base"),
+        description="REST base URL (env WORKERS_AI_BASE_URL): the emulator or a proxy.",
+    )
+    """REST base URL (alias ``api_base``; env ``WORKERS_AI_BASE_URL``); set it to target the
+    emulator or a proxy."""
+    gateway_id: str | None = Field(default=None, description="Route through this AI Gateway.")
+    """Route requests through this AI Gateway."""
+    gateway_options: dict[str, Any] = Field(
+        default_factory=dict, description="AI Gateway options (see workers_ai.GatewayOptions)."
+    )
+    """AI Gateway options (the fields of ``workers_ai.GatewayOptions``: ``cache_ttl``,
+    ``skip_cache``, ``metadata``...)."""
+    gateway_token: SecretInput | None = Field(
+        default=None, exclude=True, description="Token of an authenticated AI Gateway."
+    )
+    """Token of an authenticated AI Gateway (``cf-aig-authorization``)."""
+    timeout: TimeoutTypes = Field(
+        default=None,
+        validation_alias=AliasChoices("timeout", "request_timeout"),
+        description="HTTP timeout: seconds, (connect, read) or an httpx.Timeout.",
+    )
+    """HTTP timeout (alias ``request_timeout``): seconds, a ``(connect, read)`` tuple, or an
+    ``httpx.Timeout`` used exactly as given. Default: 300 s read, 10 s connect."""
+    max_retries: int = Field(
+        default=2, description="Retries for rate limits, capacity, 5xx, resets, timeouts."
+    )
+    """Retries of a failed request (429, 5xx, capacity, resets, timeouts), honouring
+    ``retry-after``. The embeddings engine also slows down on rate limits on top of this."""
+    default_headers: dict[str, str] | None = Field(
+        default=None, description="Extra headers on every request."
+    )
+    """Extra headers on every request."""
+
+    # Type checkers see the fields as keywords (pydantic's dataclass_transform), not **kwargs.
+    if not TYPE_CHECKING:
+
+        def __init__(self, **kwargs: Any) -> None:
+            # Checked here, not in validators, so users get our typed errors, not pydantic's.
+            self._check_kwargs(kwargs)
+            super().__init__(**kwargs)
+            self._after_init()
+
+    @classmethod
+    def _check_kwargs(cls, kwargs: Mapping[str, Any]) -> None:
+        """Raise ``UnknownArgumentError`` (with a did-you-mean) for a keyword we do not take."""
+        check_arguments(cls.__name__, kwargs, argument_names(cls), allow_unknown=False)
+
+    def _after_init(self) -> None:
+        """Checks and set-up once the fields are validated (model, settings, clients)."""
+
+    def _check_model(self, model: str, kind: Kind) -> None:
+        check_model(model, kind, owner=type(self).__name__, classes=self.model_classes)
+
+    def _resolve_settings(self) -> WorkersAISettings:
+        """Validated settings; raises ``ConfigurationError`` naming what is missing."""
+        return resolve_settings(
+            account_id=self.account_id,
+            api_token=self.api_token,
+            base_url=self.base_url,
+            gateway=self.gateway_id,
+            gateway_options=self.gateway_options,
+            gateway_token=self.gateway_token,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+            default_headers=self.default_headers,
+            env=os.environ,
+        )
