@@ -116,7 +116,7 @@ def truncate_to_tokens(text: str, limit: int) -> str:
     ``limit`` includes :data:`SPECIAL_TOKENS`; a limit that leaves no room gives ``""``.
     """
     budget = limit - SPECIAL_TOKENS
-    if budget <= 0:
+    if budget < 0:
         return ""
     used = 0
     for match in _TOKEN_RE.finditer(text):
