@@ -90,9 +90,13 @@ class Emulator:
 
     def control(self, action: str, payload: dict[str, Any] | None = None) -> Any:
         url = f"{self.root}/__emulator/{action}"
+        headers = {"Authorization": f"Bearer {TOKEN}"}  # control routes need the API token
         if payload is None and action == "stats":
-            return httpx.get(url).json()
-        return httpx.post(url, json=payload or {}).json()
+            response = httpx.get(url, headers=headers)
+        else:
+            response = httpx.post(url, json=payload or {}, headers=headers)
+        response.raise_for_status()
+        return response.json()
 
     def stats(self) -> dict[str, Any]:
         return dict(self.control("stats"))

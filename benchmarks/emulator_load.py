@@ -38,6 +38,7 @@ CONCURRENT = 400
 LATENCY_MS = 50.0
 MODEL = "@cf/meta/llama-3.1-8b-instruct"
 BODY = {"messages": [{"role": "user", "content": "Say hello to the benchmark."}], "max_tokens": 16}
+CONTROL = {"Authorization": "Bearer emulator-token"}  # the control routes need the API token
 
 
 def start_emulator(latency_ms: float) -> tuple[subprocess.Popen[str], str]:
@@ -168,9 +169,9 @@ def main() -> int:
             latencies = sorted(asyncio.run(concurrent_round(base)))
             medians.append(statistics.median(latencies) * 1000)
             p95s.append(latencies[int(len(latencies) * 0.95)] * 1000)
-            stats = httpx.get(f"{root}/__emulator/stats").json()
+            stats = httpx.get(f"{root}/__emulator/stats", headers=CONTROL).json()
             service.append(stats["service_ms"]["p50"])
-            httpx.post(f"{root}/__emulator/reset")
+            httpx.post(f"{root}/__emulator/reset", headers=CONTROL).raise_for_status()
     finally:
         proc.terminate()
         proc.wait(10)

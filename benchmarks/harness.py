@@ -34,6 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 ACCOUNT = "emulator-account"
 TOKEN = "emulator-token"  # noqa: S105 - the emulator's documented stand-in token
+#: The control routes (``/__emulator/*``) need the API token too.
+CONTROL = {"Authorization": f"Bearer {TOKEN}"}
 CHAT_MODEL = "@cf/meta/llama-3.1-8b-instruct"
 EMBEDDING_MODEL = "@cf/baai/bge-base-en-v1.5"
 
@@ -87,10 +89,13 @@ class Emulator:
         return f"{self.base_url}/accounts/{ACCOUNT}/ai/run/{model}"
 
     def stats(self) -> dict[str, Any]:
-        return dict(httpx.get(f"{self.root}/__emulator/stats", timeout=30).json())
+        response = httpx.get(f"{self.root}/__emulator/stats", headers=CONTROL, timeout=30)
+        response.raise_for_status()
+        return dict(response.json())
 
     def reset(self) -> None:
-        httpx.post(f"{self.root}/__emulator/reset", json={}, timeout=30).raise_for_status()
+        url = f"{self.root}/__emulator/reset"
+        httpx.post(url, json={}, headers=CONTROL, timeout=30).raise_for_status()
 
     def stop(self) -> None:
         if self.proc.poll() is None:

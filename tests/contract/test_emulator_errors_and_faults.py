@@ -303,6 +303,7 @@ def test_reset_is_a_retried_connection_error(runner: Runner) -> None:
     assert not isinstance(info.value, APITimeoutError)
     assert _attempts(runner.server) == 3
     assert runner.server.stats()["by_fault"] == {"reset": 3}
+    assert runner.server.stats()["by_status"] == {"reset": 3}  # dropped, not answered
     assert len(runner.sleeps) == 2 and _backoff_ok(runner.sleeps)
 
 
@@ -504,7 +505,8 @@ def test_stats_route_counts_requests_per_route_and_model(runner: Runner) -> None
     runner.call("run", BGE_SMALL, {"text": ["a"]})
     runner.call("openai", "chat/completions", {"model": MODEL, **CHAT})
 
-    stats = httpx.get(f"{runner.server.root_url}/__emulator/stats").json()
+    url, auth = f"{runner.server.root_url}/__emulator/stats", runner.server.control_headers()
+    stats = httpx.get(url, headers=auth).json()
 
     assert stats["requests"] == 3
     assert stats["by_route"] == {RUN_ROUTE: 2, "POST /ai/v1/chat/completions": 1}
@@ -517,30 +519,34 @@ def test_reset_route_clears_the_stats(emulator: EmulatorServer) -> None:
     with emulator.client() as client:
         client.run(MODEL, PROMPT)
 
-    httpx.post(f"{emulator.root_url}/__emulator/reset").raise_for_status()
+    url = f"{emulator.root_url}/__emulator/reset"
+    httpx.post(url, headers=emulator.control_headers()).raise_for_status()
 
     assert emulator.stats()["requests"] == 0
 
 
 def test_control_route_sets_and_clears_server_wide_faults(runner: Runner) -> None:
     control = f"{runner.server.root_url}/__emulator/faults"
+    auth = runner.server.control_headers()
 
-    set_ = httpx.post(control, json={"faults": [{"kind": "capacity", "count": 1}]})
+    set_ = httpx.post(control, json={"faults": [{"kind": "capacity", "count": 1}]}, headers=auth)
     assert set_.status_code == 200
     assert runner.call("run", MODEL, PROMPT)["response"]
     assert _attempts(runner.server) == 2  # one capacity error, one retry
 
-    httpx.post(control, json={"faults": [{"kind": "quota"}]}).raise_for_status()
+    httpx.post(control, json={"faults": [{"kind": "quota"}]}, headers=auth).raise_for_status()
     with pytest.raises(QuotaExceededError):
         runner.call("run", MODEL, PROMPT)
-    cleared = httpx.delete(control)
+    cleared = httpx.delete(control, headers=auth)
     assert cleared.status_code == 200
     assert runner.call("run", MODEL, PROMPT)["response"]
 
 
 def test_control_route_rejects_a_bad_fault(emulator: EmulatorServer) -> None:
     response = httpx.post(
-        f"{emulator.root_url}/__emulator/faults", json={"faults": [{"kind": "meteor"}]}
+        f"{emulator.root_url}/__emulator/faults",
+        json={"faults": [{"kind": "meteor"}]},
+        headers=emulator.control_headers(),
     )
 
     assert response.status_code == 400
@@ -549,7 +555,8 @@ def test_control_route_rejects_a_bad_fault(emulator: EmulatorServer) -> None:
 
 def test_control_route_sets_latency_and_rate_limit(runner: Runner) -> None:
     control = f"{runner.server.root_url}/__emulator/faults"
-    httpx.post(control, json={"rate_limit_per_minute": 1}).raise_for_status()
+    auth = runner.server.control_headers()
+    httpx.post(control, json={"rate_limit_per_minute": 1}, headers=auth).raise_for_status()
 
     runner.call("run", MODEL, PROMPT)
     with pytest.raises(RateLimitError):

@@ -5,10 +5,16 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
+import warnings
 
 from workers_ai.emulator.config import EmulatorConfig
-from workers_ai.emulator.faults import FaultSpec, parse_fault_header
-from workers_ai.emulator.server import EmulatorServer, require_uvicorn
+from workers_ai.emulator.faults import FaultConfigError, FaultSpec, parse_fault_header
+from workers_ai.emulator.server import (
+    EmulatorExposedWarning,
+    EmulatorServer,
+    exposure_warning,
+    require_uvicorn,
+)
 from workers_ai.errors import ConfigurationError
 
 
@@ -17,7 +23,11 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m workers_ai.emulator",
         description="A local Workers AI emulator (deterministic stand-in models, not real AI).",
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (anything but loopback exposes it to the network: warned)",
+    )
     parser.add_argument("--port", type=int, default=8787, help="port (0 picks a free one)")
     parser.add_argument("--account-id", default=EmulatorConfig.account_id)
     parser.add_argument("--api-token", default=EmulatorConfig.api_token)
@@ -38,7 +48,24 @@ def _parser() -> argparse.ArgumentParser:
         metavar="KIND[;after=N][;status=S]",
         help="a fault for every request, e.g. 'capacity' (repeatable)",
     )
+    parser.add_argument(
+        "--open-control",
+        action="store_true",
+        help="serve the control routes (/__emulator/*) without the bearer token",
+    )
     return parser
+
+
+def _control_hint(config: EmulatorConfig) -> str:
+    auth = (
+        "open: no token needed"
+        if config.open_control
+        else "send Authorization: Bearer $CLOUDFLARE_API_TOKEN"
+    )
+    return (
+        f"Stats: GET /__emulator/stats   Faults: POST /__emulator/faults   ({auth})"
+        "   Ctrl-C to stop."
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,7 +78,11 @@ def main(argv: list[str] | None = None) -> int:
     rate: int | str | None = args.rate_limit
     if rate is not None and rate != "catalog":
         rate = int(rate)
-    faults: list[FaultSpec] = [parse_fault_header(f) for f in args.fault]
+    try:
+        faults: list[FaultSpec] = [parse_fault_header(f) for f in args.fault]
+    except FaultConfigError as exc:
+        print(f"error: --fault: {exc}", file=sys.stderr)
+        return 2
     config = EmulatorConfig(
         account_id=args.account_id,
         api_token=args.api_token,
@@ -60,15 +91,22 @@ def main(argv: list[str] | None = None) -> int:
         stream_event_delay_ms=args.stream_event_delay_ms,
         rate_limit_per_minute=rate,
         faults=faults,
+        open_control=args.open_control,
     )
-    server = EmulatorServer(config, host=args.host, port=args.port)
+    exposed = exposure_warning(args.host, config)
+    if exposed is not None:
+        print(f"WARNING: {exposed}", file=sys.stderr)
+        sys.stderr.flush()
+    with warnings.catch_warnings():  # said once, on stderr, above
+        warnings.simplefilter("ignore", EmulatorExposedWarning)
+        server = EmulatorServer(config, host=args.host, port=args.port)
     server.bind()  # first, so the printed port is the real one with --port 0
     print("Workers AI emulator (deterministic stand-in models, NOT real Workers AI)")
     print(f"Base URL: {server.base_url}")
     print("Point clients at it with:")
     for name, value in server.env().items():
         print(f"  export {name}={value}")
-    print("Stats: GET /__emulator/stats   Faults: POST /__emulator/faults   Ctrl-C to stop.")
+    print(_control_hint(config))
     sys.stdout.flush()
     with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()

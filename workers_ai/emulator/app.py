@@ -21,12 +21,14 @@ from urllib.parse import parse_qs
 
 from workers_ai import catalog
 from workers_ai.catalog import TEXT_GENERATION
-from workers_ai.emulator import tasks
+from workers_ai.emulator import jsonbody, tasks
 from workers_ai.emulator.config import CachedResponse, EmulatorConfig, EmulatorState
 from workers_ai.emulator.faults import (
     ERROR_FAULTS,
+    LATE_FAULTS,
     FaultConfigError,
     FaultSpec,
+    check_runtime_setting,
     parse_fault_header,
     retry_after_header,
 )
@@ -40,8 +42,6 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
-#: Faults applied to the real response (the others replace it).
-_LATE_FAULTS = frozenset({"stream_cut", "stream_error", "malformed_json", "slow_first_byte"})
 LABEL = "workers-ai-python emulator: deterministic stand-in models, not real Workers AI"
 _JSON = (b"content-type", b"application/json")
 
@@ -57,7 +57,11 @@ class Request:
 
 @dataclass
 class Response:
-    """What to send: a JSON/HTML body, or SSE frames; ``abort`` drops the connection."""
+    """What to send: a JSON/HTML body, or SSE frames; ``abort`` drops the connection.
+
+    ``cut_body_at``: send the status, the headers (with the full ``content-length``) and only
+    this many bytes of ``body``, then drop the connection (the ``reset_mid_body`` fault).
+    """
 
     status: int = 200
     body: bytes | None = b""
@@ -66,6 +70,12 @@ class Response:
     abort: bool = False
     first_byte_delay: float = 0.0
     fault: str | None = None
+    cut_body_at: int | None = None
+
+    @property
+    def dropped(self) -> bool:
+        """The connection is dropped on purpose before the answer is complete."""
+        return self.abort or self.cut_body_at is not None
 
 
 def envelope(result: Any) -> bytes:
@@ -130,6 +140,10 @@ class EmulatorApp:
                 200, (LABEL + "\n").encode(), headers=[(b"content-type", b"text/plain")]
             )
         if route.kind == "control":
+            if not self.config.open_control:
+                denied = self._check_token(request)
+                if denied is not None:
+                    return denied
             return self._control(route, request)
         model = route.model or _body_model(request.body)
         self.state.request_started(route.template, model)
@@ -137,7 +151,8 @@ class EmulatorApp:
         try:
             response = await self._handle_api(route, request, model)
         finally:
-            self.state.request_finished(response.status, response.fault)
+            status = "reset" if response.dropped else response.status
+            self.state.request_finished(status, response.fault)
         return response
 
     async def _handle_api(self, route: Route, request: Request, model: str | None) -> Response:
@@ -152,7 +167,7 @@ class EmulatorApp:
         limited = self._rate_limit(route, model)
         if limited is not None:
             return limited
-        if fault is not None and fault.kind not in _LATE_FAULTS:
+        if fault is not None and fault.kind not in LATE_FAULTS:
             return _fault_response(fault)
         gateway = route.gateway or request.headers.get("cf-aig-gateway-id")
         response = await self._gateway_or_dispatch(route, request, model, gateway)
@@ -167,10 +182,16 @@ class EmulatorApp:
         if delay > 0:
             await asyncio.sleep(delay / 1000.0)
 
-    def _authorize(self, route: Route, request: Request) -> Response | None:
-        auth = request.headers.get("authorization", "")
-        if auth != f"Bearer {self.config.api_token}":
+    def _check_token(self, request: Request) -> Response | None:
+        """401 / code 10000 unless ``Authorization: Bearer <api_token>`` (API and control)."""
+        if request.headers.get("authorization", "") != f"Bearer {self.config.api_token}":
             return error_response(401, 10000, "Authentication error")
+        return None
+
+    def _authorize(self, route: Route, request: Request) -> Response | None:
+        denied = self._check_token(request)
+        if denied is not None:
+            return denied
         if route.account != self.config.account_id:
             uri = f"/client/v4/accounts/{route.account}/ai"
             return error_response(
@@ -323,7 +344,7 @@ class EmulatorApp:
     def _universal(self, request: Request) -> Response:
         """AI Gateway's universal endpoint: try each ``workers-ai`` step until one succeeds."""
         try:
-            steps = json.loads(request.body or b"null")
+            steps = jsonbody.loads(request.body or b"null")
         except ValueError:
             steps = None
         if isinstance(steps, dict):
@@ -383,7 +404,9 @@ class EmulatorApp:
             return json_response({"reset": True}, wrap=False)
         if action == "faults" and request.method in ("POST", "PUT"):
             try:
-                payload = json.loads(request.body or b"{}")
+                payload = jsonbody.loads(request.body or b"{}")
+                if not isinstance(payload, dict):
+                    raise FaultConfigError("send a JSON object")
                 self.apply_runtime_config(payload)
             except (ValueError, TypeError, FaultConfigError) as exc:
                 return error_response(400, 5006, f"Bad emulator configuration: {exc}")
@@ -394,21 +417,21 @@ class EmulatorApp:
         return error_response(400, 7000, "No route for that URI")
 
     def apply_runtime_config(self, payload: dict[str, Any]) -> None:
-        """Change latency, jitter, rate limits, usage mode and faults of the running server."""
-        allowed = {
-            "latency_ms",
-            "jitter_ms",
-            "stream_event_delay_ms",
-            "rate_limit_per_minute",
-            "usage_per_chunk",
-        }
-        unknown = set(payload) - allowed - {"faults"}
-        if unknown:
-            raise FaultConfigError(f"unknown fields {sorted(unknown)}")
-        for name in allowed & set(payload):
-            setattr(self.config, name, payload[name])
-        if "faults" in payload:
-            self.state.faults.replace([FaultSpec.from_mapping(f) for f in payload["faults"]])
+        """Change latency, jitter, rate limits, usage mode and faults of the running server.
+
+        Everything is checked first: a bad payload raises and changes nothing.
+        """
+        settings = {k: v for k, v in payload.items() if k != "faults"}
+        for name, value in settings.items():
+            check_runtime_setting(name, value)
+        faults = payload.get("faults")
+        if faults is not None and not isinstance(faults, list):
+            raise FaultConfigError("'faults' must be a list of fault rules")
+        rules = None if faults is None else [FaultSpec.from_mapping(f) for f in faults]
+        for name, value in settings.items():
+            setattr(self.config, name, value)
+        if rules is not None:
+            self.state.faults.replace(rules)
 
 
 # -- module-level helpers (pure) ------------------------------------------------------------
@@ -430,7 +453,7 @@ def _body_model(body: bytes) -> str | None:
     if b'"model"' not in body:
         return None
     try:
-        value = json.loads(body).get("model")
+        value = jsonbody.loads(body).get("model")
     except (ValueError, AttributeError):
         return None
     return value if isinstance(value, str) else None
@@ -449,7 +472,9 @@ def _parse_body(raw: bytes) -> dict[str, Any]:
     if not raw:
         raise EmulatorError(400, 3003, "Request missing headers or body")
     try:
-        body = json.loads(raw)
+        body = jsonbody.loads(raw)
+    except jsonbody.JSONDepthError as exc:
+        raise EmulatorError(400, 5006, f"AiError: Bad input: body is {exc}") from exc
     except ValueError as exc:
         raise EmulatorError(400, 5006, "AiError: Bad input: body is not valid JSON") from exc
     if not isinstance(body, dict):
@@ -470,7 +495,7 @@ def _parse_run_body(request: Request, model: str) -> dict[str, Any]:
     declared_json = "json" in request.headers.get("content-type", "")
     if declared_json or raw.lstrip()[:1] == b"{":
         try:
-            body = json.loads(raw)
+            body = jsonbody.loads(raw)
         except ValueError:
             body = None
         if isinstance(body, dict):
@@ -595,12 +620,15 @@ def _fault_response(fault: FaultSpec) -> Response:
 
 
 def _apply_stream_fault(response: Response, fault: FaultSpec) -> Response:
+    """Apply a fault of :data:`LATE_FAULTS` to the real answer."""
     response.fault = fault.kind
     if fault.kind == "slow_first_byte":
         response.first_byte_delay = fault.after / 1000.0
         return response
     if response.frames is None:
-        if fault.kind == "malformed_json" and response.status == 200:
+        if fault.kind == "reset_mid_body" and response.body:
+            response.cut_body_at = _cut_point(len(response.body), fault.after)
+        elif fault.kind == "malformed_json" and response.status == 200:
             response.body = (response.body or b"{}")[: max(1, len(response.body or b"") // 2)]
         return response
     frames = response.frames
@@ -618,6 +646,11 @@ def _apply_stream_fault(response: Response, fault: FaultSpec) -> Response:
             *frames[fault.after :],
         ]
     return response
+
+
+def _cut_point(size: int, after: int) -> int:
+    """Body bytes sent before ``reset_mid_body`` drops: ``after``, or half if 0; never all."""
+    return max(0, min(after or size // 2, size - 1))
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:
@@ -663,6 +696,11 @@ async def _send_response(response: Response, send: Send, event_delay: float = 0.
         body = response.body or b""
         headers.append((b"content-length", str(len(body)).encode()))
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
+        if response.cut_body_at is not None:
+            part = body[: response.cut_body_at]
+            await send({"type": "http.response.body", "body": part, "more_body": True})
+            _abort_connection(send)
+            return
         await send({"type": "http.response.body", "body": body})
         return
     no_done = any(k == b"x-emulator-no-done" for k, _ in headers)

@@ -18,11 +18,15 @@ DEFAULT_API_TOKEN = "emulator-token"  # noqa: S105 - the emulator's documented l
 
 @dataclass
 class EmulatorConfig:
-    """How the emulator behaves. Every field can also be changed at run time.
+    """How the emulator behaves.
+
+    Latency, jitter, event delay, rate limits, usage mode and faults can also be changed at run
+    time (``EmulatorServer.configure``, ``POST /__emulator/faults``); the rest is fixed at start.
 
     Attributes:
         account_id: The only account that exists (others get 404 / code 7003).
-        api_token: The bearer token it accepts (others get 401 / code 10000).
+        api_token: The bearer token it accepts (others get 401 / code 10000), on the API and
+            on the control routes (``/__emulator/stats``, ``/reset``, ``/faults``).
         latency_ms: Fixed latency added to every request.
         jitter_ms: Extra uniformly random latency (seeded) on top of ``latency_ms``.
         stream_event_delay_ms: Pause between streamed events (for demos of streaming UIs).
@@ -38,6 +42,9 @@ class EmulatorConfig:
             variant some streams show, reference inline-values.json) instead of one final
             usage event (spec §3). Per request: header ``x-emulator-usage: per-chunk`` (or
             ``final``).
+        open_control: Serve the control routes (``/__emulator/*``) without a token (CLI
+            ``--open-control``). Off by default: they need ``Authorization: Bearer
+            <api_token>`` like the API (:meth:`EmulatorServer.control_headers`).
     """
 
     account_id: str = DEFAULT_ACCOUNT_ID
@@ -52,6 +59,7 @@ class EmulatorConfig:
     batch_pending_polls: int = 1
     seed: int = 0
     usage_per_chunk: bool = False
+    open_control: bool = False
 
 
 @dataclass
@@ -100,7 +108,8 @@ class EmulatorState:
             self._in_flight += 1
             self._max_in_flight = max(self._max_in_flight, self._in_flight)
 
-    def request_finished(self, status: int, fault: str | None) -> None:
+    def request_finished(self, status: int | str, fault: str | None) -> None:
+        """``status``: the HTTP status sent, or ``"reset"`` for a connection dropped by a fault."""
         with self._lock:
             self._in_flight -= 1
             self._counters["by_status"][str(status)] += 1
@@ -113,7 +122,13 @@ class EmulatorState:
 
     def stats(self) -> dict[str, Any]:
         """Requests in total and per route template, model, status and injected fault, plus
-        ``service_ms``: the emulator's own time per request (median, p95; last 10,000)."""
+        ``service_ms``: the emulator's own time per request (median, p95; last 10,000).
+
+        ``by_status`` maps the HTTP status sent (``"200"``, ``"429"``...) to a count; a request
+        whose connection an injected fault dropped (``reset``, ``reset_mid_body``) counts under
+        ``"reset"`` instead, since no complete answer reached the client. ``by_fault`` names
+        the fault. Control routes (``/__emulator/*``) are not counted.
+        """
         with self._lock:
             out: dict[str, Any] = {"requests": self._total, "max_in_flight": self._max_in_flight}
             out.update({name: dict(counter) for name, counter in self._counters.items()})

@@ -8,10 +8,16 @@ control route) or for one request with headers:
 
 Fault kinds: ``capacity`` (429/3040), ``rate_limit`` (429/3021 + ``retry-after``), ``quota``
 (429/3036), ``server_error`` (500), ``bad_gateway`` (502 HTML page), ``unavailable`` (503),
-``reset`` (connection closed before any response), ``malformed_json`` (200 with a broken body, or
-a broken event in a stream), ``stream_cut`` (stream ends after ``after`` events without
-``[DONE]``), ``stream_error`` (an error event after ``after`` events), ``slow_first_byte``
-(waits ``after`` ms before the first byte).
+``reset`` (connection closed before any response), ``reset_mid_body`` (status line, headers
+with the full ``content-length`` and part of a non-streamed body, then the connection is
+closed: ``after`` bytes, or half the body when ``after`` is 0; streamed replies are left alone,
+see ``stream_cut``), ``malformed_json`` (200 with a broken body, or a broken event in a stream),
+``stream_cut`` (stream ends after ``after`` events without ``[DONE]``), ``stream_error`` (an
+error event after ``after`` events), ``slow_first_byte`` (waits ``after`` ms before the first
+byte).
+
+Stats count a request whose connection a fault dropped (``reset``, ``reset_mid_body``) under
+``by_status["reset"]``, not under the status it never completed.
 """
 
 from __future__ import annotations
@@ -34,11 +40,17 @@ FAULT_KINDS = frozenset(
         "bad_gateway",
         "unavailable",
         "reset",
+        "reset_mid_body",
         "malformed_json",
         "stream_cut",
         "stream_error",
         "slow_first_byte",
     }
+)
+
+#: Faults applied to the real answer once it is built (the others replace it).
+LATE_FAULTS = frozenset(
+    {"stream_cut", "stream_error", "malformed_json", "slow_first_byte", "reset_mid_body"}
 )
 
 #: kind -> (HTTP status, Cloudflare code, message) for faults answered with an error envelope.
@@ -68,7 +80,8 @@ class FaultSpec:
         kind: One of :data:`FAULT_KINDS`.
         count: Apply to this many matching requests, then stop (``None``: no limit).
         probability: Apply to each matching request with this probability (seeded).
-        after: Events before a stream is cut/errored, or ms for ``slow_first_byte``.
+        after: Events before a stream is cut/errored, ms for ``slow_first_byte``, body bytes
+            sent before ``reset_mid_body`` drops the connection (0: half the body).
         status: Override the HTTP status for ``server_error``-like kinds.
         route: Only requests to this route kind (``run``, ``openai``, ``gateway``...).
         model: Only requests for this model.
@@ -83,19 +96,26 @@ class FaultSpec:
     model: str | None = None
 
     def __post_init__(self) -> None:
-        if self.kind not in FAULT_KINDS:
+        if not isinstance(self.kind, str) or self.kind not in FAULT_KINDS:
             raise FaultConfigError(
                 f"unknown fault kind {self.kind!r}; use one of {', '.join(sorted(FAULT_KINDS))}"
             )
-        if not 0.0 <= self.probability <= 1.0:
-            raise FaultConfigError(f"probability={self.probability}: use 0 to 1")
-        if self.count is not None and self.count < 0:
-            raise FaultConfigError(f"count={self.count}: use 0 or more")
-        if self.after < 0:
-            raise FaultConfigError(f"after={self.after}: use 0 or more")
+        if not _is_number(self.probability) or not 0.0 <= self.probability <= 1.0:
+            raise FaultConfigError(f"probability={self.probability!r}: use 0 to 1")
+        if self.count is not None and (not _is_int(self.count) or self.count < 0):
+            raise FaultConfigError(f"count={self.count!r}: use a whole number, 0 or more")
+        if not _is_int(self.after) or self.after < 0:
+            raise FaultConfigError(f"after={self.after!r}: use a whole number, 0 or more")
+        if self.status is not None and (not _is_int(self.status) or not 100 <= self.status < 600):
+            raise FaultConfigError(f"status={self.status!r}: use an HTTP status, 100 to 599")
+        for name in ("route", "model"):
+            if getattr(self, name) is not None and not isinstance(getattr(self, name), str):
+                raise FaultConfigError(f"{name}={getattr(self, name)!r}: use a string")
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> FaultSpec:
+        if not isinstance(data, Mapping):
+            raise FaultConfigError(f"a fault rule is an object with a 'kind', not {data!r}")
         allowed = {"kind", "count", "probability", "after", "status", "route", "model"}
         unknown = set(data) - allowed
         if unknown:
@@ -110,6 +130,46 @@ class FaultSpec:
         return (self.route is None or self.route == route) and (
             self.model is None or self.model == model
         )
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return _is_int(value) or (isinstance(value, float) and math.isfinite(value))
+
+
+#: Settings of a running emulator that ``POST /__emulator/faults`` / ``configure()`` may change.
+RUNTIME_SETTINGS = frozenset(
+    {"latency_ms", "jitter_ms", "stream_event_delay_ms", "rate_limit_per_minute", "usage_per_chunk"}
+)
+
+
+def check_runtime_setting(name: str, value: Any) -> None:
+    """Raise :class:`FaultConfigError` unless ``value`` suits the runtime setting ``name``.
+
+    Checked before anything changes, so a bad control request cannot leave the server with a
+    value that breaks every later request.
+    """
+    if name not in RUNTIME_SETTINGS:
+        raise FaultConfigError(f"unknown field {name!r}; allowed: {sorted(RUNTIME_SETTINGS)}")
+    if name == "usage_per_chunk":
+        ok = isinstance(value, bool)
+    elif name == "rate_limit_per_minute":
+        ok = (
+            value is None
+            or value == "catalog"
+            or (_is_int(value) and value >= 0)
+            or (
+                isinstance(value, Mapping)
+                and all(isinstance(k, str) and _is_int(v) and v >= 0 for k, v in value.items())
+            )
+        )
+    else:
+        ok = _is_number(value) and value >= 0
+    if not ok:
+        raise FaultConfigError(f"{name}={value!r} is not a valid setting")
 
 
 def parse_fault_header(value: str) -> FaultSpec:

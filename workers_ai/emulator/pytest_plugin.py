@@ -6,6 +6,11 @@ Enable with ``pytest_plugins = ["workers_ai.emulator.pytest_plugin"]`` in a ``co
 - ``workers_ai_emulator_env`` (function): sets ``CLOUDFLARE_ACCOUNT_ID``,
   ``CLOUDFLARE_API_TOKEN`` and ``WORKERS_AI_BASE_URL`` for the test, and resets the emulator's
   stats and faults so each test starts clean.
+
+Assert on what the emulator served with ``workers_ai_emulator.stats()`` and change its
+behaviour with ``.configure(...)`` / ``.reset()``: these act in process and need no token. Over
+HTTP the control routes (``/__emulator/*``) need the API token like the API does:
+``httpx.get(f"{emulator.root_url}/__emulator/stats", headers=emulator.control_headers())``.
 """
 
 from __future__ import annotations

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import socket
 import threading
 import time
+import warnings
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from workers_ai._distribution import install_hint
-from workers_ai.emulator.config import EmulatorConfig
+from workers_ai.emulator.config import DEFAULT_API_TOKEN, EmulatorConfig
 from workers_ai.errors import ConfigurationError
 
 if TYPE_CHECKING:  # the clients are imported when asked for, keeping the emulator import light
@@ -28,8 +30,47 @@ def require_uvicorn() -> Any:
     return uvicorn
 
 
+class EmulatorExposedWarning(UserWarning):
+    """The emulator listens where other machines can reach it (see :func:`exposure_warning`)."""
+
+
+def is_loopback(host: str) -> bool:
+    """``host`` is reachable only from this machine: ``localhost``, ``127.0.0.0/8``, ``::1``."""
+    name = host.strip().strip("[]").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:  # a host name, or "" (every interface): reachable, as far as we know
+        return False
+
+
+def exposure_warning(host: str, config: EmulatorConfig) -> str | None:
+    """What to tell someone who serves the emulator on ``host``; ``None`` on loopback."""
+    if is_loopback(host):
+        return None
+    token = (
+        f"the fixed, published token {DEFAULT_API_TOKEN!r}"
+        if config.api_token == DEFAULT_API_TOKEN
+        else "one static token"
+    )
+    control = (
+        "its control routes (/__emulator/*, which change its behaviour) need no token at all "
+        "(open_control)"
+        if config.open_control
+        else "the same token opens its control routes (/__emulator/*, which change its behaviour)"
+    )
+    return (
+        f"The Workers AI emulator listens on {host or 'every interface'} and is reachable from "
+        f"the network, but it has no real security: {token} is all its API checks, {control}, "
+        "and it answers with stand-in models. Bind to 127.0.0.1 unless other machines must "
+        "reach it, and then only on a trusted network."
+    )
+
+
 def _bind(host: str, port: int) -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
@@ -45,6 +86,12 @@ def _bind(host: str, port: int) -> socket.socket:
 
 class EmulatorServer:
     """A Workers AI emulator on 127.0.0.1 (deterministic stand-in models, not real Workers AI).
+
+    Any other ``host`` than a loopback address (``127.0.0.1``, ``::1``, ``localhost``) makes it
+    reachable from the network and emits an :class:`EmulatorExposedWarning` (it has no real
+    security). The control routes (``/__emulator/*``) need the API token, like the API
+    (:meth:`control_headers`); :meth:`stats`, :meth:`reset` and :meth:`configure` act in
+    process and need nothing.
 
     Example:
         >>> from workers_ai.emulator import EmulatorServer
@@ -70,6 +117,9 @@ class EmulatorServer:
 
         self.app = EmulatorApp(config or EmulatorConfig(**config_fields))
         self.host = host
+        exposed = exposure_warning(host, self.app.config)
+        if exposed is not None:
+            warnings.warn(exposed, EmulatorExposedWarning, stacklevel=2)
         self._requested_port = port
         self._sock: socket.socket | None = None
         self._server: Any = None
@@ -84,7 +134,8 @@ class EmulatorServer:
 
     @property
     def root_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
 
     @property
     def base_url(self) -> str:
@@ -133,8 +184,20 @@ class EmulatorServer:
         return AsyncWorkersAIClient(**{**self.client_kwargs(), **kwargs})
 
     # -- control -------------------------------------------------------------------------------
+    def control_headers(self) -> dict[str, str]:
+        """The ``Authorization`` header the control routes (``/__emulator/*``) need over HTTP.
+
+        Example: ``httpx.get(f"{emulator.root_url}/__emulator/stats",
+        headers=emulator.control_headers())``. In process, :meth:`stats` is simpler.
+        """
+        return {"Authorization": f"Bearer {self.api_token}"}
+
     def stats(self) -> dict[str, Any]:
-        """Requests per route template, model, status and fault since the last reset."""
+        """Requests per route template, model, status and fault since the last reset.
+
+        Same as ``GET /__emulator/stats``: ``by_status["reset"]`` counts connections dropped
+        by a ``reset`` or ``reset_mid_body`` fault (see ``EmulatorState.stats``).
+        """
         return self.app.state.stats()
 
     def reset(self) -> None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workers_ai.catalog import ModelInfo
+from workers_ai.emulator import jsonbody
 
 __all__ = [
     "Generation",
@@ -579,7 +580,7 @@ def json_schema_from_body(body: Mapping[str, Any]) -> Mapping[str, Any] | None:
         return guided
     if isinstance(guided, str):
         try:
-            parsed = json.loads(guided)
+            parsed = jsonbody.loads(guided)
         except ValueError:
             parsed = None
         return parsed if isinstance(parsed, Mapping) else {}
