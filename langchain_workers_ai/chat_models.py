@@ -46,7 +46,7 @@ from workers_ai.arguments import argument_names, caller_stacklevel, check_argume
 from workers_ai.client import AsyncWorkersAIClient, WorkersAIClient
 from workers_ai.errors import ConfigurationError, InvalidRequestError, WorkersAIError
 from workers_ai.messages import GENERATION_PARAMS, ChatRequest, build_chat_body
-from workers_ai.settings import TimeoutTypes, WorkersAISettings
+from workers_ai.settings import TimeoutTypes, WorkersAISettings, validate_header_value
 from workers_ai.tokens import count_text_tokens, estimate_chat_tokens, estimate_token_ids
 from workers_ai.tools import tool_choice_to_wire
 from workers_ai.types import ChatResult, ResponseMeta
@@ -245,6 +245,10 @@ class ChatWorkersAI(WorkersAIConnection, BaseChatModel):
             _check_n(self.n)
         except InvalidRequestError as error:
             raise ConfigurationError(str(error)) from None
+        if self.session_affinity is not None:
+            validate_header_value(
+                self.session_affinity, "session_affinity", header="x-session-affinity"
+            )
         self._settings = self._resolve_settings()
 
     def _resolve_model_profile(self) -> ModelProfile | None:

@@ -19,6 +19,7 @@ from workers_ai.embeddings import (
     DEFAULT_MAX_CONCURRENCY,
     embedding_spec,
 )
+from workers_ai.errors import EmbeddingJobError
 
 _TQDM_MISSING = "show_progress=True needs tqdm: pip install tqdm"
 
@@ -58,6 +59,13 @@ class WorkersAIEmbeddings(WorkersAIConnection, Embeddings):
 
             await embeddings.aembed_query("Where is Paris?")
             await embeddings.aembed_documents(texts)
+
+    Failures:
+        A batch that fails for good does not throw the rest away: the others finish, failed
+        batches get a second round, and what still fails raises
+        ``workers_ai.EmbeddingJobError`` with every finished vector on ``error.vectors``
+        (``None`` where missing); ``embeddings.resume_documents(texts, error)`` embeds only
+        ``error.failed_indices``.
 
     At scale:
         Lists are checked before any request (an empty string, a non-string or a text over the
@@ -160,6 +168,19 @@ class WorkersAIEmbeddings(WorkersAIConnection, Embeddings):
         """Async :meth:`embed_query`; concurrent calls are coalesced."""
         with langchain_errors():
             return await self._embedder.aembed_query(text)
+
+    def resume_documents(self, texts: list[str], error: EmbeddingJobError) -> list[list[float]]:
+        """Finish an ``embed_documents`` call that raised ``error``: only its failed texts are
+        embedded again; the vectors it already had are kept."""
+        with langchain_errors():
+            return self._embedder.resume(texts, error)
+
+    async def aresume_documents(
+        self, texts: list[str], error: EmbeddingJobError
+    ) -> list[list[float]]:
+        """Async :meth:`resume_documents`."""
+        with langchain_errors():
+            return await self._embedder.aresume(texts, error)
 
     # -- async batch API ------------------------------------------------------------------------
     def submit_batch(self, texts: list[str]) -> list[str]:

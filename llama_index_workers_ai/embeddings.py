@@ -21,6 +21,7 @@ from workers_ai.embeddings import (
     DEFAULT_MAX_CONCURRENCY,
     embedding_spec,
 )
+from workers_ai.errors import EmbeddingJobError
 
 dispatcher = get_dispatcher(__name__)
 
@@ -33,6 +34,10 @@ class WorkersAIEmbedding(WorkersAIConnection, BaseEmbedding):
     upper bound: the model's limit from the catalog), and sent ``max_concurrency`` at a time,
     slowing down on rate limits instead of failing; order is preserved exactly. Concurrent
     queries are coalesced into shared requests.
+
+    A batch that fails for good does not throw the rest away: the others finish, failed
+    batches get a second round, and what still fails raises ``workers_ai.EmbeddingJobError``
+    with the finished vectors; ``resume_documents(texts, error)`` embeds only the rest.
 
     Example:
         .. code-block:: python
@@ -139,6 +144,17 @@ class WorkersAIEmbedding(WorkersAIConnection, BaseEmbedding):
             )
             done(vectors)
         return vectors
+
+    def resume_documents(self, texts: list[str], error: EmbeddingJobError) -> list[list[float]]:
+        """Finish a document batch that raised ``workers_ai.EmbeddingJobError``: only its failed
+        texts are embedded again; the vectors it already had are kept."""
+        return self._embedder.resume(self._documents(texts), error)
+
+    async def aresume_documents(
+        self, texts: list[str], error: EmbeddingJobError
+    ) -> list[list[float]]:
+        """Async :meth:`resume_documents`."""
+        return await self._embedder.aresume(self._documents(texts), error)
 
     def _events(self, texts: list[str]) -> Any:
         """Emit LlamaIndex's embedding events and callbacks around one document list."""

@@ -43,8 +43,9 @@ from llama_index_workers_ai._convert import (
 )
 from workers_ai import catalog
 from workers_ai.client import AsyncWorkersAIClient, WorkersAIClient
+from workers_ai.envelope import json_too_deep
 from workers_ai.messages import GENERATION_PARAMS, ChatRequest, build_chat_body
-from workers_ai.settings import TimeoutTypes, WorkersAISettings
+from workers_ai.settings import TimeoutTypes, WorkersAISettings, validate_header_value
 from workers_ai.types import ChatDelta, ToolCall
 
 _DEFAULT_CONTEXT_WINDOW = 8192
@@ -158,6 +159,10 @@ class WorkersAI(WorkersAIConnection, FunctionCallingLLM):
     def _after_init(self) -> None:
         """Check the model against the catalog and resolve the settings (no I/O)."""
         self._check_model(self.model, "chat")
+        if self.session_affinity is not None:
+            validate_header_value(
+                self.session_affinity, "session_affinity", header="x-session-affinity"
+            )
         self._settings = self._resolve_settings()
 
     @classmethod
@@ -509,6 +514,8 @@ def _partial_json(text: str) -> dict[str, Any] | None:
     """Arguments parsed from a (possibly incomplete) JSON object, ``None`` if not yet one."""
     if not text.strip():
         return {}
+    if json_too_deep(text):  # LlamaIndex's parser recurses without a bound
+        return None
     try:
         parsed = parse_partial_json(text)
     except ValueError:

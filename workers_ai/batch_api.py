@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 from workers_ai.embeddings import BatchPollPolicy
 from workers_ai.errors import APIError, APIResponseValidationError, InvalidRequestError
+from workers_ai.settings import validate_batch_request_id
 
 __all__ = [
     "BATCH_MAX_BYTES",
@@ -137,11 +138,12 @@ def parse_submit(data: Any) -> str:
         APIResponseValidationError: The answer has no request id.
     """
     request_id = data.get("request_id") if isinstance(data, Mapping) else None
-    if not isinstance(request_id, str) or not request_id:
+    try:
+        return validate_batch_request_id(request_id)
+    except InvalidRequestError:
         raise APIResponseValidationError(
-            "The batch API did not return a request_id", body=repr(data)[:300]
-        )
-    return request_id
+            "The batch API did not return a usable request_id", body=repr(data)[:300]
+        ) from None
 
 
 def _item(raw: Any) -> BatchItem:
@@ -220,8 +222,10 @@ async def wait_for_job(
     """Poll until the job is done, waiting longer between polls (``policy``).
 
     Raises:
+        InvalidRequestError: ``request_id`` is not a job id (checked before any request).
         BatchJobError: Still pending after ``policy.timeout`` seconds (resume with the id).
     """
+    validate_batch_request_id(request_id)
     nap = sleep or asyncio.sleep
     start = clock()
     polls = 0

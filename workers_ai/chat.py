@@ -17,6 +17,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from workers_ai.envelope import value_excerpt
 from workers_ai.errors import APIResponseValidationError
 from workers_ai.tools import parse_text_tool_calls, parse_tool_calls
 from workers_ai.types import ChatResult, Usage
@@ -28,6 +29,8 @@ _THINK_CLOSE = "</think>"
 _THINK_TAG_RE = re.compile(r"(</?think>)")
 _KNOWN_RESULT_KEYS = frozenset({"response", "choices", "output", "output_text", "tool_calls"})
 _TEXT_PART_TYPES = frozenset({"text", "output_text", "refusal"})
+#: Usage numbers must be below 2**53, the largest integer a JavaScript server counts exactly.
+_MAX_USAGE = 2**53
 
 # ---------------------------------------------------------------------------------------------
 # Reasoning
@@ -78,11 +81,12 @@ def split_think(text: str) -> tuple[str | None, str]:
 
 
 def _int_from_wire(value: Any) -> int | None:
-    """An int from an int, an integral float or a numeric string; ``None`` otherwise."""
+    """A usage count from an int, an integral float or a numeric string, in ``[0, 2**53)``;
+    ``None`` (unknown) otherwise."""
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int):
-        return value
+        return value if 0 <= value < _MAX_USAGE else None
     number = _float_from_wire(value)
     if number is None or not number.is_integer():
         return None
@@ -90,10 +94,13 @@ def _int_from_wire(value: Any) -> int | None:
 
 
 def _float_from_wire(value: Any) -> float | None:
-    """A finite float from a number or numeric string; ``None`` otherwise."""
+    """A usage amount from a number or numeric string, finite and in ``[0, 2**53)``; ``None``
+    (unknown) otherwise: never ``OverflowError`` for a huge integer."""
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, (int, float)):
+        if isinstance(value, int) and not 0 <= value < _MAX_USAGE:
+            return None
         number = float(value)
     elif isinstance(value, str):
         try:
@@ -102,7 +109,7 @@ def _float_from_wire(value: Any) -> float | None:
             return None
     else:
         return None
-    return number if math.isfinite(number) else None
+    return number if math.isfinite(number) and 0 <= number < _MAX_USAGE else None
 
 
 def _cached_tokens_from_wire(raw: Mapping[str, Any]) -> int | None:
@@ -121,7 +128,8 @@ def usage_from_wire(raw: Mapping[str, Any] | None) -> Usage | None:
     Accepts ``prompt_tokens``/``completion_tokens`` or ``input_tokens``/``output_tokens``,
     ``total_tokens`` (computed when absent), ``prompt_tokens_details.cached_tokens`` or
     ``input_tokens_details.cached_tokens``, and a float ``neurons``. Numbers sent as strings are
-    accepted; unreadable fields are ignored.
+    accepted; unreadable fields are ignored, and so are numbers out of range (negative, not
+    finite, or 2**53 and above, like ``1e400`` or a 400-digit integer): they mean unknown.
 
     Args:
         raw: The ``usage`` object, or ``None``.
@@ -298,6 +306,12 @@ def _classic_response_from_wire(body: Mapping[str, Any]) -> _Parts:
 # ---------------------------------------------------------------------------------------------
 
 
+def _keys_excerpt(body: Mapping[str, Any], limit: int = 20) -> str:
+    """The sorted keys of an object for an error message (at most ``limit`` of them)."""
+    keys = sorted(value_excerpt(k, 40) if not isinstance(k, str) else k[:40] for k in body)
+    return str(keys[:limit])[:-1] + ", ...]" if len(keys) > limit else str(keys)
+
+
 def _body_from_wire(result: Any) -> Mapping[str, Any]:
     """Check the shape; unwrap a ``{"result": {...}, "success": ...}`` envelope if given one."""
     body = result
@@ -305,8 +319,8 @@ def _body_from_wire(result: Any) -> Mapping[str, Any]:
         if not isinstance(body, Mapping):
             raise APIResponseValidationError(
                 "Expected a JSON object from a text-generation model, got "
-                f"{type(body).__name__}: {str(body)[:200]!r}",
-                body=result,
+                f"{type(body).__name__}: {value_excerpt(body)}",
+                body=value_excerpt(result),
             )
         inner = body.get("result")
         if body.keys() & _KNOWN_RESULT_KEYS or not isinstance(inner, Mapping):
@@ -316,15 +330,15 @@ def _body_from_wire(result: Any) -> Mapping[str, Any]:
     if not checked.keys() & _KNOWN_RESULT_KEYS:
         raise APIResponseValidationError(
             "Unrecognised text-generation result: expected 'response', 'choices' or 'output', "
-            f"got keys {sorted(map(str, checked.keys()))}",
-            body=result,
+            f"got keys {_keys_excerpt(checked)}",
+            body=value_excerpt(result),
         )
     for key in ("choices", "output"):
         if checked.get(key) is not None and not isinstance(checked[key], list):
             raise APIResponseValidationError(
                 f"Unrecognised text-generation result: {key!r} should be a list, "
                 f"got {type(checked[key]).__name__}",
-                body=result,
+                body=value_excerpt(result),
             )
     return checked
 

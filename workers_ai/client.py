@@ -10,11 +10,13 @@ through both.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import threading
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+import weakref
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypedDict, TypeVar
 
@@ -22,9 +24,11 @@ import httpx
 
 from workers_ai import catalog
 from workers_ai._distribution import __version__
+from workers_ai._loops import LoopLocal, close_at_loop_shutdown
 from workers_ai.chat import normalize_chat_result
 from workers_ai.envelope import meta_from_headers, status_error_from_response, unwrap_response
-from workers_ai.errors import APIError, InvalidRequestError
+from workers_ai.errors import APIError, ConfigurationError, InvalidRequestError
+from workers_ai.messages import find_unencodable
 from workers_ai.responses import (
     APIResponse,
     AsyncChatStream,
@@ -33,13 +37,15 @@ from workers_ai.responses import (
     ChatStream,
     EventStream,
 )
-from workers_ai.retry import RetryState, error_headers, retry_delay, transport_error
+from workers_ai.retry import RetryPolicy, RetryState, RetryStep, transport_error
 from workers_ai.settings import (
     GatewayOptions,
+    RedactedHeaders,
     TimeoutTypes,
     WorkersAISettings,
     coerce_timeout,
     resolve_settings,
+    validate_headers,
     validate_model_id,
 )
 from workers_ai.streaming import ChatStreamAccumulator
@@ -52,7 +58,6 @@ logger = logging.getLogger("workers_ai")
 T = TypeVar("T")
 Endpoint = Literal["native", "openai"]
 
-DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
 USER_AGENT = f"workers-ai-python/{__version__} httpx/{httpx.__version__}"
 
 _RUN_ROUTE = "/accounts/{account_id}/ai/run/{model}"
@@ -65,7 +70,14 @@ _asleep = asyncio.sleep
 
 @dataclass(frozen=True)
 class _Call:
-    """Everything needed to send one logical request (retries rebuild the httpx.Request)."""
+    """Everything needed to send one logical request (retries rebuild the httpx.Request).
+
+    Checked when built, so nothing fails between the first and the last byte sent: every
+    header (per-call ones included) must be sendable, and the body is encoded to JSON once
+    here (a NaN, a surrogate... raise ``InvalidRequestError`` naming where it is). A ``_Call``
+    is a local of every frame of an error's traceback, so its ``headers`` are a
+    :class:`~workers_ai.settings.RedactedHeaders`: ``repr`` masks the tokens.
+    """
 
     method: str
     url: str
@@ -74,15 +86,46 @@ class _Call:
     params: Mapping[str, Any] | None
     headers: Mapping[str, str]
     timeout: httpx.Timeout
+    content: bytes | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        validate_headers(self.headers, "headers", error=InvalidRequestError)
+        object.__setattr__(self, "headers", RedactedHeaders(self.headers))
+        if self.body is not None:
+            object.__setattr__(self, "content", _encode_body(self.body))
 
     def request(self) -> httpx.Request:
         return httpx.Request(
             self.method,
             self.url,
-            json=self.body,
+            content=self.content,
             params=self.params,
             headers=self.headers,
             extensions={"timeout": self.timeout.as_dict()},
+        )
+
+
+def _encode_body(body: Mapping[str, Any]) -> bytes:
+    """The bytes httpx's ``json=`` sends; what JSON cannot carry raises InvalidRequestError."""
+    try:
+        text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        return text.encode("utf-8")
+    except (TypeError, ValueError) as exc:  # UnicodeEncodeError is a ValueError
+        try:
+            found = find_unencodable(body)
+        except RecursionError:  # a circular structure
+            found = None
+        where, problem = found or ("", f"cannot be encoded as JSON ({exc})")
+        location = f" field {where}" if where else ""
+        raise InvalidRequestError(f"The request body{location} {problem}") from exc
+
+
+def _check_open(client: httpx.Client | httpx.AsyncClient) -> None:
+    """Raise ``ConfigurationError`` if a caller's ``http_client`` was closed (no request)."""
+    if client.is_closed:
+        raise ConfigurationError(
+            "The http_client you passed is closed; pass an open httpx client, or none to let "
+            "this client manage its own connection pool."
         )
 
 
@@ -105,6 +148,8 @@ class ClientOptions(TypedDict, total=False):
     timeout: TimeoutTypes
     max_retries: int | None
     default_headers: Mapping[str, str] | None
+    max_connections: int | None
+    max_keepalive_connections: int | None
     settings: WorkersAISettings | None
 
 
@@ -122,6 +167,8 @@ class _BaseClient:
         timeout: TimeoutTypes = None,
         max_retries: int | None = None,
         default_headers: Mapping[str, str] | None = None,
+        max_connections: int | None = None,
+        max_keepalive_connections: int | None = None,
         settings: WorkersAISettings | None = None,
     ) -> None:
         self._settings = settings or resolve_settings(
@@ -133,6 +180,8 @@ class _BaseClient:
             timeout=timeout,
             max_retries=max_retries,
             default_headers=default_headers,
+            max_connections=max_connections,
+            max_keepalive_connections=max_keepalive_connections,
         )
 
     @property
@@ -155,7 +204,9 @@ class _BaseClient:
         headers: Mapping[str, str] | None = None,
         timeout: TimeoutTypes = None,
     ) -> _Call:
-        all_headers = {"User-Agent": USER_AGENT, **self._settings.headers(), **(headers or {})}
+        all_headers = RedactedHeaders(
+            {"User-Agent": USER_AGENT, **self._settings.headers(), **(headers or {})}
+        )
         if body is not None:
             all_headers["Content-Type"] = "application/json"
         return _Call(
@@ -229,24 +280,21 @@ class _BaseClient:
         )
 
     # -- retry bookkeeping --------------------------------------------------------------------
-    def _retry_or_raise(self, state: RetryState, error: APIError, call: _Call) -> RetryState:
-        """Return the next retry state, or raise ``error`` when it may not be retried."""
-        nxt = state.next(error)
-        if nxt is None:
+    def _retry_or_raise(self, state: RetryState, error: APIError, call: _Call) -> RetryStep:
+        """The retry after ``error`` (per the one policy), or raise ``error``."""
+        policy = RetryPolicy(self._settings.max_retries)
+        step = policy.next(state, error)
+        if step is None:
             raise error
         logger.info(
             "%s %s failed (%s); retry %d of %d",
             call.method,
             call.route,
             type(error).__name__,
-            nxt.retries_done,
-            nxt.max_retries,
+            step.state.retries_done,
+            policy.max_retries,
         )
-        return nxt
-
-    @staticmethod
-    def _delay(state: RetryState, error: APIError) -> float:
-        return retry_delay(state.retries_done - 1, error_headers(error))
+        return step
 
 
 def _streams(model: str, endpoint: Endpoint) -> bool:
@@ -285,19 +333,23 @@ class WorkersAIClient(_BaseClient):
         if self._http_client is None:
             with self._lock:
                 if self._http_client is None:
-                    self._http_client = httpx.Client(
-                        timeout=self._settings.timeout, limits=DEFAULT_LIMITS
-                    )
+                    settings = self._settings
+                    pool = httpx.Client(timeout=settings.timeout, limits=settings.limits)
+                    # Closed when this client is collected, if nobody called close().
+                    weakref.finalize(self, pool.close)
+                    self._http_client = pool
+        _check_open(self._http_client)
         return self._http_client
 
     def _with_retries(self, call: _Call, attempt: Callable[[], T]) -> T:
-        state = RetryState(self._settings.max_retries)
+        state = RetryState()
         while True:
             try:
                 return attempt()
             except APIError as error:
-                state = self._retry_or_raise(state, error, call)
-                _sleep(self._delay(state, error))
+                step = self._retry_or_raise(state, error, call)
+                state = step.state
+                _sleep(step.delay)
 
     def _send(self, call: _Call) -> APIResponse:
         def attempt() -> APIResponse:
@@ -315,11 +367,12 @@ class WorkersAIClient(_BaseClient):
         def attempt() -> EventStream:
             logger.debug("%s %s (stream)", call.method, call.route)
             try:
-                response = self._http().send(call.request(), stream=True)
+                pool = self._http()
+                response = pool.send(call.request(), stream=True)
             except httpx.TransportError as exc:
                 raise transport_error(exc) from exc
             try:
-                return self._stream_from_response(response)
+                return self._stream_from_response(response, pool)
             except BaseException:
                 response.close()
                 raise
@@ -327,7 +380,7 @@ class WorkersAIClient(_BaseClient):
         return self._with_retries(call, attempt)
 
     @staticmethod
-    def _stream_from_response(response: httpx.Response) -> EventStream:
+    def _stream_from_response(response: httpx.Response, pool: httpx.Client) -> EventStream:
         meta = meta_from_headers(response.status_code, response.headers)
         try:
             if not response.is_success or "event-stream" not in response.headers.get(
@@ -343,7 +396,7 @@ class WorkersAIClient(_BaseClient):
         if "event-stream" not in response.headers.get("content-type", ""):
             payload = unwrap_response(response.status_code, response.headers, response.content)
             return EventStream(meta, payload=payload)
-        events = EventStream(meta, response)
+        events = EventStream(meta, response, pool_closed=lambda: pool.is_closed)
         events._prefetch()
         return events
 
@@ -499,12 +552,27 @@ class WorkersAIClient(_BaseClient):
         self.close()
 
 
+@dataclass
+class _LoopPool:
+    """One event loop's connection pool and the guard that closes it with that loop."""
+
+    client: httpx.AsyncClient
+    guard: AsyncGenerator[None, None]
+
+
+def _new_loop_pool(settings: WorkersAISettings) -> _LoopPool:
+    pool = httpx.AsyncClient(timeout=settings.timeout, limits=settings.limits)
+    return _LoopPool(pool, close_at_loop_shutdown(pool.aclose))
+
+
 class AsyncWorkersAIClient(_BaseClient):
     """Asynchronous Workers AI client; the same API as :class:`WorkersAIClient`, awaited.
 
-    The connection pool is created lazily inside the running event loop. If the object is later
-    used from another event loop (``asyncio.run`` twice, notebooks, test runners), a fresh pool
-    is created for that loop instead of failing with "Event loop is closed".
+    The connection pool is created lazily inside the running event loop, one per loop: an
+    object used from ``asyncio.run`` twice, a notebook and a test runner gets a pool for each
+    loop instead of failing with "Event loop is closed", and each pool is closed on its own
+    loop when that loop shuts down (or when the client is garbage-collected), so no socket
+    leaks even without :meth:`aclose`.
     """
 
     def __init__(
@@ -512,29 +580,24 @@ class AsyncWorkersAIClient(_BaseClient):
     ) -> None:
         super().__init__(**kwargs)
         self._http_client = http_client
-        self._owns_http_client = http_client is None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        settings = self._settings
+        self._pools: LoopLocal[_LoopPool] = LoopLocal(lambda: _new_loop_pool(settings))
 
     def _http(self) -> httpx.AsyncClient:
-        if not self._owns_http_client:
-            assert self._http_client is not None
+        if self._http_client is not None:
+            _check_open(self._http_client)
             return self._http_client
-        loop = asyncio.get_running_loop()
-        if self._http_client is None or self._loop is not loop:
-            self._http_client = httpx.AsyncClient(
-                timeout=self._settings.timeout, limits=DEFAULT_LIMITS
-            )
-            self._loop = loop
-        return self._http_client
+        return self._pools.get().client
 
     async def _with_retries(self, call: _Call, attempt: Callable[[], Awaitable[T]]) -> T:
-        state = RetryState(self._settings.max_retries)
+        state = RetryState()
         while True:
             try:
                 return await attempt()
             except APIError as error:
-                state = self._retry_or_raise(state, error, call)
-                await _asleep(self._delay(state, error))
+                step = self._retry_or_raise(state, error, call)
+                state = step.state
+                await _asleep(step.delay)
 
     async def _send(self, call: _Call) -> APIResponse:
         async def attempt() -> APIResponse:
@@ -552,11 +615,12 @@ class AsyncWorkersAIClient(_BaseClient):
         async def attempt() -> AsyncEventStream:
             logger.debug("%s %s (stream)", call.method, call.route)
             try:
-                response = await self._http().send(call.request(), stream=True)
+                pool = self._http()
+                response = await pool.send(call.request(), stream=True)
             except httpx.TransportError as exc:
                 raise transport_error(exc) from exc
             try:
-                return await self._stream_from_response(response)
+                return await self._stream_from_response(response, pool)
             except BaseException:
                 await response.aclose()
                 raise
@@ -564,7 +628,9 @@ class AsyncWorkersAIClient(_BaseClient):
         return await self._with_retries(call, attempt)
 
     @staticmethod
-    async def _stream_from_response(response: httpx.Response) -> AsyncEventStream:
+    async def _stream_from_response(
+        response: httpx.Response, pool: httpx.AsyncClient
+    ) -> AsyncEventStream:
         meta = meta_from_headers(response.status_code, response.headers)
         is_sse = "event-stream" in response.headers.get("content-type", "")
         try:
@@ -579,7 +645,7 @@ class AsyncWorkersAIClient(_BaseClient):
         if not is_sse:
             payload = unwrap_response(response.status_code, response.headers, response.content)
             return AsyncEventStream(meta, payload=payload)
-        events = AsyncEventStream(meta, response)
+        events = AsyncEventStream(meta, response, pool_closed=lambda: pool.is_closed)
         await events._prefetch()
         return events
 
@@ -719,16 +785,13 @@ class AsyncWorkersAIClient(_BaseClient):
         return dict(data) if isinstance(data, dict) else {}
 
     async def aclose(self) -> None:
-        """Close the connection pool (an injected ``http_client`` is left open).
+        """Close the running loop's connection pool (an injected ``http_client`` is left open).
 
-        A pool created in an event loop that has since closed cannot be closed from another
-        loop (its sockets died with that loop); it is dropped instead.
+        Pools of other event loops close when their loop shuts down.
         """
-        if self._http_client is not None and self._owns_http_client:
-            pool, self._http_client = self._http_client, None
-            if self._loop is asyncio.get_running_loop():
-                await pool.aclose()
-            self._loop = None
+        entry = self._pools.pop()
+        if entry is not None:
+            await entry.guard.aclose()
 
     async def __aenter__(self) -> AsyncWorkersAIClient:
         return self

@@ -29,9 +29,16 @@ from collections.abc import Awaitable, Callable, Coroutine, Hashable, Mapping, S
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from workers_ai._loops import LoopLocal
 from workers_ai.client import AsyncWorkersAIClient
-from workers_ai.errors import APIError, QuotaExceededError, RateLimitError
-from workers_ai.retry import error_headers, is_retryable, retry_delay
+from workers_ai.errors import APIError
+from workers_ai.retry import (
+    MAX_THROTTLE_RETRIES,
+    RetryPolicy,
+    RetryState,
+    is_throttle,
+    retry_delay,
+)
 
 __all__ = [
     "MAX_THROTTLE_RETRIES",
@@ -52,20 +59,10 @@ T = TypeVar("T")
 K = TypeVar("K", bound=Hashable)
 R = TypeVar("R")
 
-#: Throttled attempts of one request before its error is raised (each waits ``retry-after``).
-MAX_THROTTLE_RETRIES = 30
-
 # Indirections so tests can patch time without sleeping.
 _asleep = asyncio.sleep
+_clock = time.monotonic
 _retry_delay = retry_delay
-
-
-def is_throttle(error: BaseException) -> bool:
-    """A rate limit (3021) or capacity error (3040): slow down and retry, never give up early.
-
-    The exhausted daily quota (3036) is not a throttle: it lasts until midnight UTC.
-    """
-    return isinstance(error, RateLimitError) and not isinstance(error, QuotaExceededError)
 
 
 @dataclass
@@ -122,12 +119,12 @@ class AdaptiveLimiter:
         ...     limiter.record_success()
     """
 
-    def __init__(self, max_concurrency: int, *, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, max_concurrency: int, *, clock: Callable[[], float] | None = None):
         self.state = AIMDState(max_concurrency)
         self.in_flight = 0
         self.paused_until = 0.0
         self.throttle_streak = 0
-        self._clock = clock
+        self._clock = clock if clock is not None else lambda: _clock()
         self._changed = asyncio.Event()
 
     async def acquire(self) -> int:
@@ -181,6 +178,13 @@ class AdaptiveSender:
     stats: dict[str, int] = field(
         default_factory=lambda: {"requests": 0, "throttled": 0, "retried": 0, "failed": 0}
     )
+    policy: RetryPolicy = field(init=False)
+
+    def __post_init__(self) -> None:
+        # The module's _retry_delay is looked up per call, so tests can scale the waits.
+        self.policy = RetryPolicy(
+            self.max_retries, adaptive=True, delay=lambda n, h: _retry_delay(n, h)
+        )
 
     async def _attempt(
         self, model: str, body: Mapping[str, Any], params: Mapping[str, Any] | None
@@ -198,25 +202,23 @@ class AdaptiveSender:
         self, model: str, body: Mapping[str, Any], *, params: Mapping[str, Any] | None = None
     ) -> Any:
         """``POST /ai/run/{model}``; returns the unwrapped result or raises the final error."""
-        failures = throttles = 0
+        state = RetryState()
         while True:
             data, error, epoch = await self._attempt(model, body, params)
             if error is None:
                 self.limiter.record_success()
                 return data
-            if is_throttle(error) and throttles < MAX_THROTTLE_RETRIES:
-                throttles += 1
+            step = self.policy.next(state, error, throttle_streak=self.limiter.throttle_streak)
+            if step is None:
+                self.stats["failed"] += 1
+                raise error
+            state = step.state
+            if step.throttle:  # the limiter pauses every request of the job, this one included
                 self.stats["throttled"] += 1
-                delay = _retry_delay(self.limiter.throttle_streak, error_headers(error))
-                self.limiter.record_throttle(epoch, delay)
-                continue
-            if not is_throttle(error) and is_retryable(error) and failures < self.max_retries:
+                self.limiter.record_throttle(epoch, step.delay)
+            else:
                 self.stats["retried"] += 1
-                await _asleep(_retry_delay(failures, error_headers(error)))
-                failures += 1
-                continue
-            self.stats["failed"] += 1
-            raise error
+                await _asleep(step.delay)
 
 
 async def run_all(coros: Sequence[Coroutine[Any, Any, T]]) -> list[T]:
@@ -321,44 +323,6 @@ class Coalescer(Generic[K, R]):
             for n, future in enumerate(batch[item]):
                 if not future.done():
                     future.set_result(result if n == 0 else self._copy(result))
-
-
-class LoopLocal(Generic[T]):
-    """One ``T`` per running event loop, created on first use (thread-safe).
-
-    asyncio primitives and httpx connection pools belong to the loop that created them; a
-    model object used from ``asyncio.run`` twice, a notebook and the background loop gets one
-    per loop. Entries of closed loops are dropped.
-    """
-
-    def __init__(self, factory: Callable[[], T]) -> None:
-        self._factory = factory
-        self._lock = threading.Lock()
-        self._items: dict[int, tuple[asyncio.AbstractEventLoop, T]] = {}
-
-    def get(self) -> T:
-        """The ``T`` of the running loop (call from a coroutine)."""
-        loop = asyncio.get_running_loop()
-        with self._lock:
-            for key in [k for k, (lp, _) in self._items.items() if lp.is_closed()]:
-                del self._items[key]
-            entry = self._items.get(id(loop))
-            if entry is None or entry[0] is not loop:
-                entry = (loop, self._factory())
-                self._items[id(loop)] = entry
-            return entry[1]
-
-    def values(self) -> list[T]:
-        """Every live ``T`` (for statistics)."""
-        with self._lock:
-            return [item for _, item in self._items.values()]
-
-    def pop(self) -> T | None:
-        """Forget and return the ``T`` of the running loop, if any."""
-        loop = asyncio.get_running_loop()
-        with self._lock:
-            entry = self._items.pop(id(loop), None)
-        return entry[1] if entry is not None and entry[0] is loop else None
 
 
 class BackgroundLoop:

@@ -39,6 +39,8 @@ from workers_ai.settings import (
 
 __all__ = ["ConnectionModel"]
 
+_SECRET_KEYWORDS = ("api_key", "api_token", "gateway_token")
+
 
 def _account_from_env() -> str | None:
     return first_env(ACCOUNT_ID_ENV_VARS, os.environ)
@@ -109,11 +111,23 @@ class ConnectionModel(BaseModel):
         default=None, description="Extra headers on every request."
     )
     """Extra headers on every request."""
+    max_connections: int | None = Field(
+        default=None, description="Most connections of the pool (default 100)."
+    )
+    """Most connections of the connection pool (default 100); more concurrent requests wait
+    for a free one (the pool wait is not bounded by a numeric ``timeout``: see README)."""
+    max_keepalive_connections: int | None = Field(
+        default=None, description="Idle connections kept for reuse (default 20)."
+    )
+    """Idle connections kept open for reuse (default 20)."""
 
     # Type checkers see the fields as keywords (pydantic's dataclass_transform), not **kwargs.
     if not TYPE_CHECKING:
 
         def __init__(self, **kwargs: Any) -> None:
+            for key in _SECRET_KEYWORDS:  # masked in this frame's locals from here on
+                if isinstance(kwargs.get(key), str):
+                    kwargs[key] = SecretStr(kwargs[key])
             # Checked here, not in validators, so users get our typed errors, not pydantic's.
             self._check_kwargs(kwargs)
             super().__init__(**kwargs)
@@ -142,5 +156,7 @@ class ConnectionModel(BaseModel):
             timeout=self.timeout,
             max_retries=self.max_retries,
             default_headers=self.default_headers,
+            max_connections=self.max_connections,
+            max_keepalive_connections=self.max_keepalive_connections,
             env=os.environ,
         )

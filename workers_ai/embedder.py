@@ -23,6 +23,7 @@ Example:
 
 from __future__ import annotations
 
+import logging
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -47,10 +48,22 @@ from workers_ai.embeddings import (
     prepare_texts,
     truncation_warning,
 )
-from workers_ai.errors import APIResponseValidationError, InvalidRequestError
+from workers_ai.errors import (
+    APIError,
+    APIResponseValidationError,
+    AuthenticationError,
+    EmbeddingJobError,
+    InvalidRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+    QuotaExceededError,
+)
+from workers_ai.retry import is_retryable
 from workers_ai.settings import WorkersAISettings
 
 __all__ = ["Embedder", "Progress"]
+
+logger = logging.getLogger("workers_ai")
 
 #: Called with the number of texts just finished (e.g. ``tqdm.update``).
 Progress = Callable[[int], Any]
@@ -88,20 +101,58 @@ class _Engine:
     async def embed(
         self, texts: list[str], kind: Kind, progress: Progress | None
     ) -> list[list[float]]:
-        """Embed prepared texts: batches over at most ``max_concurrency`` workers, in order."""
+        """Embed prepared texts: batches over at most ``max_concurrency`` workers, in order.
+
+        A batch that fails for good does not stop the others; failed batches get a second
+        round once the rest is done (a transient fault has usually passed by then). What still
+        fails raises :class:`~workers_ai.EmbeddingJobError` carrying every finished vector. An
+        error that every batch would hit (authentication, permission, not found, the daily
+        quota) stops the job at once, keeping what finished.
+        """
         plan = plan_batches(len(texts), self.spec.batch_size)
         if len(plan) == 1:
             return await self._embed_one(texts, kind, progress)
-        parts: list[list[list[float]]] = [[] for _ in plan]
-        queue = iter(enumerate(plan))
+        vectors: list[list[float] | None] = [None] * len(texts)
+        failed, fatal = await self._run_batches(texts, plan, kind, progress, vectors)
+        if failed and fatal is None:
+            again = [span for span, error in failed if is_retryable(error)]
+            failed = [(span, error) for span, error in failed if not is_retryable(error)]
+            if again:
+                logger.info("embeddings: %d failed batches, second round", len(again))
+                more, fatal = await self._run_batches(texts, again, kind, progress, vectors)
+                failed += more
+        if failed:
+            raise _job_error(vectors, [error for _, error in failed], fatal)
+        return [vector for vector in vectors if vector is not None]
+
+    async def _run_batches(
+        self,
+        texts: list[str],
+        spans: list[tuple[int, int]],
+        kind: Kind,
+        progress: Progress | None,
+        vectors: list[list[float] | None],
+    ) -> tuple[list[tuple[tuple[int, int], APIError]], APIError | None]:
+        """Fill ``vectors`` span by span; the spans that failed (with their errors), and the
+        error that stopped the job early, if any."""
+        failed: list[tuple[tuple[int, int], APIError]] = []
+        fatal: list[APIError] = []
+        queue = iter(spans)
 
         async def worker() -> None:
-            for index, (start, stop) in queue:
-                parts[index] = await self._embed_one(texts[start:stop], kind, progress)
+            for start, stop in queue:
+                if fatal:
+                    return
+                try:
+                    vectors[start:stop] = await self._embed_one(texts[start:stop], kind, progress)
+                except APIError as error:
+                    failed.append(((start, stop), error))
+                    if isinstance(error, _JOB_FATAL):
+                        fatal.append(error)
 
-        workers = min(self.spec.max_concurrency, len(plan))
+        workers = min(self.spec.max_concurrency, len(spans))
         await run_all([worker() for _ in range(workers)])
-        return [vector for part in parts for vector in part]
+        return failed, (fatal[0] if fatal else None)
 
     async def submit(self, texts: list[str]) -> list[str]:
         """Queue document batches as async batch jobs; return their request ids in order."""
@@ -130,6 +181,33 @@ class _Engine:
 
         parts = await run_all([one(request_id) for request_id in request_ids])
         return [vector for part in parts for vector in part]
+
+
+#: Errors every other batch would hit too: the job stops at once (keeping what finished).
+_JOB_FATAL = (AuthenticationError, PermissionDeniedError, NotFoundError, QuotaExceededError)
+
+
+def _job_error(
+    vectors: list[list[float] | None], errors: list[APIError], fatal: APIError | None
+) -> EmbeddingJobError:
+    missing = tuple(index for index, vector in enumerate(vectors) if vector is None)
+    first = fatal or errors[0]
+    why = (
+        f"the job stopped at {type(fatal).__name__}: {fatal}"
+        if fatal is not None
+        else f"{len(errors)} batch(es) failed after their retries and a second round, "
+        f"first {type(first).__name__}: {first}"
+    )
+    error = EmbeddingJobError(
+        f"{len(missing)} of {len(vectors)} texts have no vector ({why}). The other "
+        f"{len(vectors) - len(missing)} vectors are on error.vectors; resume(texts, error) "
+        "embeds only error.failed_indices.",
+        vectors=vectors,
+        failed_indices=missing,
+        errors=tuple(errors),
+    )
+    error.__cause__ = first
+    return error
 
 
 class Embedder:
@@ -225,6 +303,49 @@ class Embedder:
         if len(texts) == 0:
             return []
         return await self._documents(self._prepare(texts, "document"), progress)
+
+    def resume(
+        self, texts: Sequence[str], error: EmbeddingJobError, *, progress: Progress | None = None
+    ) -> list[list[float]]:
+        """Finish a job that raised ``error``: embed only its ``failed_indices``, keep the rest.
+
+        ``texts`` must be the list the failed call got. Raises :class:`EmbeddingJobError`
+        again (for the whole list) if batches still fail, so it can be called until done.
+        """
+        return run_sync(self._resume(texts, error, progress))
+
+    async def aresume(
+        self, texts: Sequence[str], error: EmbeddingJobError, *, progress: Progress | None = None
+    ) -> list[list[float]]:
+        """Async :meth:`resume`."""
+        return await self._resume(texts, error, progress)
+
+    async def _resume(
+        self, texts: Sequence[str], error: EmbeddingJobError, progress: Progress | None
+    ) -> list[list[float]]:
+        if len(texts) != len(error.vectors):
+            raise InvalidRequestError(
+                f"resume needs the {len(error.vectors)} texts of the failed call, got {len(texts)}"
+            )
+        vectors = list(error.vectors)
+        indices = [i for i in error.failed_indices if vectors[i] is None]
+        if not indices:
+            return [vector for vector in vectors if vector is not None]
+        subset = self._prepare([texts[i] for i in indices], "document")
+        try:
+            fresh: list[list[float] | None] = list(
+                await self._engines.get().embed(subset, "document", progress)
+            )
+            errors: list[APIError] = []
+        except EmbeddingJobError as partial:
+            fresh, errors = partial.vectors, list(partial.errors)
+        except APIError as single:  # the rest fitted in one batch, and it failed again
+            fresh, errors = [None] * len(indices), [single]
+        for index, vector in zip(indices, fresh, strict=True):
+            vectors[index] = vector
+        if errors:
+            raise _job_error(vectors, errors, None)
+        return [vector for vector in vectors if vector is not None]
 
     def embed_query(self, text: str) -> list[float]:
         """Embed one query (with the query instruction); coalesced with concurrent calls."""

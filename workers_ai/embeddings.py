@@ -24,13 +24,16 @@ Example:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from workers_ai import catalog
 from workers_ai.catalog import ModelInfo
+from workers_ai.envelope import value_excerpt
 from workers_ai.errors import APIResponseValidationError, ConfigurationError, InvalidRequestError
+from workers_ai.messages import find_unencodable
 from workers_ai.model_checks import check_model
 from workers_ai.settings import validate_model_id
 from workers_ai.tokens import estimate_tokens, fits, truncate_to_tokens
@@ -293,6 +296,9 @@ def _check_text(text: object, index: int, kind: Kind) -> str:
             f"{_label(kind, index)} is an empty string; Workers AI rejects empty inputs "
             "(drop it or replace it before embedding)"
         )
+    found = find_unencodable(text)
+    if found is not None:
+        raise InvalidRequestError(f"{_label(kind, index)} {found[1]}")
     return text
 
 
@@ -365,23 +371,43 @@ def build_embedding_body(
 # -- outputs ---------------------------------------------------------------------------------
 
 
+def _list_index(item: Mapping[str, Any]) -> int:
+    """An OpenAI-list item's ``index`` for sorting (missing or not an integer: 0)."""
+    index = item.get("index", 0)
+    return index if isinstance(index, int) and not isinstance(index, bool) else 0
+
+
 def _vectors_from(data: Any) -> Any:
-    if isinstance(data, Mapping):
+    for _ in range(3):  # batch items may nest result.result
+        if not isinstance(data, Mapping):
+            return None
         if data.get("object") == "list" and isinstance(data.get("data"), list):
-            items = [d for d in data["data"] if isinstance(d, Mapping)]
-            items.sort(key=lambda d: d.get("index", 0))
+            items = sorted((d for d in data["data"] if isinstance(d, Mapping)), key=_list_index)
             return [d.get("embedding") for d in items]
         for key in ("data", "response"):
             if isinstance(data.get(key), list):
                 return data[key]
-        if isinstance(data.get("result"), Mapping):  # batch items may nest result.result
-            return _vectors_from(data["result"])
+        data = data.get("result")
     return None
 
 
 def vectors_to_floats(vectors: list[Any]) -> list[list[float]]:
-    """Convert each vector to a list of Python floats (JS sends ``0`` for ``0.0``)."""
-    return [list(map(float, vector)) for vector in vectors]
+    """Convert each vector to a list of finite Python floats (JS sends ``0`` for ``0.0``).
+
+    Raises:
+        TypeError, ValueError: A component is not a number or not finite (``NaN``, ``1e400``
+            or a 400-digit integer: a JavaScript server cannot send these).
+    """
+    floats: list[list[float]] = []
+    for vector in vectors:
+        try:
+            converted = list(map(float, vector))
+        except OverflowError:
+            raise ValueError("a component is too large for a float") from None
+        if not all(map(math.isfinite, converted)):
+            raise ValueError("a component is not finite")
+        floats.append(converted)
+    return floats
 
 
 def parse_embedding_response(data: Any, expected: int | None) -> list[list[float]]:
@@ -406,9 +432,10 @@ def parse_embedding_response(data: Any, expected: int | None) -> list[list[float
         return vectors_to_floats(vectors)
     except (TypeError, ValueError) as exc:
         raise APIResponseValidationError(
-            f"The embedding response has a non-numeric value: {exc}", body=_excerpt(data)
+            f"The embedding response has a non-numeric or non-finite value: {str(exc)[:200]}",
+            body=_excerpt(data),
         ) from exc
 
 
 def _excerpt(data: Any) -> str:
-    return repr(data)[:300]
+    return value_excerpt(data, 300)

@@ -1,13 +1,31 @@
-"""Pure response handling: unwrap Cloudflare's v4 envelope, map failures to typed errors.
+"""Pure response handling: bounded JSON reading, the v4 envelope, failures to typed errors.
 
-No I/O: the sync and async clients pass status, headers and body bytes here.
+No I/O: the sync and async clients pass status, headers and body bytes here. Everything that
+reads JSON from the wire (bodies here, SSE events in :mod:`~workers_ai.streaming`, tool-call
+arguments in :mod:`~workers_ai.tools`) goes through :func:`loads_json`, and every failure body
+(an HTTP response or an SSE error event) is read by :func:`error_details_from_body`.
+
+Bounds (far above any legitimate reply, so they only ever stop a broken or hostile one):
+
+- :data:`MAX_JSON_DEPTH` = 128 levels of nesting. Real replies nest under 15 (an envelope, a
+  choice, a tool call, its arguments); JSON-mode answers follow the caller's schema. 128 also
+  keeps every recursive consumer (``copy.deepcopy``, ``json.dumps``, ``repr``, the frameworks'
+  validators) far from Python's recursion limit of 1,000 frames, which 512 would not.
+- :data:`MAX_BODY_BYTES` = 2 GiB per HTTP body: the largest legitimate reply we know is an
+  async batch result of 500 embedding requests of 100 inputs of 1,024 floats, about 1 GB.
+- :data:`MAX_EVENT_CHARS` = 16 MiB per SSE event: an event is a token or, at most, a whole
+  answer (128k tokens is well under 1 MiB).
+- Error codes are non-negative integers with at most 9 digits (Cloudflare's have 4 or 5).
 """
 
 from __future__ import annotations
 
 import json
 import re
+import reprlib
 from collections.abc import Mapping
+from dataclasses import dataclass
+from itertools import accumulate
 from typing import Any
 
 from workers_ai.errors import (
@@ -20,7 +38,34 @@ from workers_ai.errors import (
 )
 from workers_ai.types import ResponseMeta
 
+__all__ = [
+    "MAX_BODY_BYTES",
+    "MAX_EVENT_CHARS",
+    "MAX_JSON_DEPTH",
+    "ErrorDetails",
+    "code_from_wire",
+    "error_details_from_body",
+    "error_items_from_body",
+    "excerpt",
+    "json_too_deep",
+    "loads_json",
+    "meta_from_headers",
+    "status_error_from_response",
+    "unwrap_response",
+    "value_excerpt",
+]
+
+#: Deepest nesting of arrays and objects read from the wire.
+MAX_JSON_DEPTH = 128
+#: Largest HTTP body parsed as JSON.
+MAX_BODY_BYTES = 2 << 30
+#: Largest data of one SSE event (also the most of a streamed tool call checked for completion).
+MAX_EVENT_CHARS = 16 << 20
+_MAX_CODE = 10**9
+
 _EXCERPT_CHARS = 200
+_EXCERPT_SCAN = 64 * _EXCERPT_CHARS  # an excerpt never looks further into a body than this
+_MESSAGE_CHARS = 1_000
 _TAG_RE = re.compile(r"<[^>]+>")
 _WS_RE = re.compile(r"\s+")
 _REQUEST_ID_HEADERS = ("cf-ai-req-id", "x-request-id", "cf-aig-log-id", "cf-ray")
@@ -40,29 +85,116 @@ def meta_from_headers(status_code: int, headers: Mapping[str, str]) -> ResponseM
 
 
 def excerpt(content: bytes | str, limit: int = _EXCERPT_CHARS) -> str:
-    """A short single-line excerpt of a (possibly HTML) body for error messages."""
-    text = content.decode("utf-8", "replace") if isinstance(content, bytes) else content
+    """A short single-line excerpt of a (possibly HTML) body for error messages.
+
+    Only the first few KiB are looked at, so a huge body costs no more than a small one.
+    """
+    head = content[:_EXCERPT_SCAN]
+    text = head.decode("utf-8", "replace") if isinstance(head, bytes) else head
     text = _WS_RE.sub(" ", _TAG_RE.sub(" ", text)).strip()
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _loads(content: bytes) -> Any:
+_VALUE_REPR = reprlib.Repr()
+_VALUE_REPR.maxlevel, _VALUE_REPR.maxstring, _VALUE_REPR.maxother = 4, 80, 80
+_VALUE_REPR.maxlong, _VALUE_REPR.maxlist, _VALUE_REPR.maxdict = 40, 8, 8
+
+
+def value_excerpt(value: Any, limit: int = _EXCERPT_CHARS) -> str:
+    """A short ``repr`` of a parsed value for error messages (cheap for huge or deep values)."""
     try:
-        return json.loads(content) if content else None
-    except (ValueError, UnicodeDecodeError):
-        return _NOT_JSON
+        text = _VALUE_REPR.repr(value)
+    except (ValueError, RecursionError):  # e.g. an int too long for str()
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-_NOT_JSON = object()
+# --- Bounded JSON ------------------------------------------------------------------------------
+
+_ESCAPE_RE = re.compile(rb"\\.", re.DOTALL)
+_STRING_RE = re.compile(rb'"[^"]*"')
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'"[]{}')
+_DEPTH_STEP = [0] * 256
+for _byte in b"[{":
+    _DEPTH_STEP[_byte] = 1
+for _byte in b"]}":
+    _DEPTH_STEP[_byte] = -1
 
 
-def _error_items(body: Any) -> list[dict[str, Any]]:
+def json_too_deep(text: str | bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether arrays/objects nest deeper than ``limit`` outside strings (exact for valid JSON).
+
+    Linear and C-speed: counts first (too few brackets cannot nest too deep), then drops
+    escapes, everything but quotes and brackets, and strings, and takes the largest running sum.
+    """
+    data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else bytes(text)
+    if data.count(b"[") + data.count(b"{") <= limit:
+        return False
+    skeleton = _STRING_RE.sub(b"", _ESCAPE_RE.sub(b"", data).translate(None, _NOT_STRUCTURE))
+    return max(accumulate(map(_DEPTH_STEP.__getitem__, skeleton)), default=0) > limit
+
+
+class _BoundsError(ValueError):
+    """JSON text beyond the bounds (too long or too deep)."""
+
+
+def loads_json(text: str | bytes, *, max_size: int = MAX_BODY_BYTES, **kwargs: Any) -> Any:
+    """:func:`json.loads` within the package's bounds (see the module docs).
+
+    Bytes are decoded as :func:`json.loads` does (UTF-8/16/32 detected). ``kwargs`` go to
+    :func:`json.loads` (e.g. ``parse_float``).
+
+    Raises:
+        ValueError: Not JSON, longer than ``max_size``, or nested deeper than
+            :data:`MAX_JSON_DEPTH` (never ``RecursionError`` or ``MemoryError``).
+    """
+    if len(text) > max_size:
+        raise _BoundsError(f"JSON text of length {len(text):,} is over the limit of {max_size:,}")
+    if isinstance(text, (bytes, bytearray)):
+        text = text.decode(json.detect_encoding(text), "surrogatepass")
+    if json_too_deep(text):
+        raise _BoundsError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+    try:
+        return json.loads(text, **kwargs)
+    except RecursionError:
+        raise _BoundsError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels") from None
+    except MemoryError:
+        raise _BoundsError("JSON text too large for the memory available") from None
+
+
+_NOT_JSON = "not JSON"
+
+
+class _Unreadable:
+    """A body that is not JSON, or not within the bounds; ``why`` says which."""
+
+    def __init__(self, why: str) -> None:
+        self.why = why
+
+
+def _parse_body(content: bytes) -> Any:
+    """The parsed body, ``None`` for an empty one, or an :class:`_Unreadable`."""
+    if not content:
+        return None
+    try:
+        return loads_json(content)
+    except _BoundsError as exc:
+        return _Unreadable(str(exc))
+    except ValueError:  # also UnicodeDecodeError
+        return _Unreadable(_NOT_JSON)
+
+
+# --- Failure bodies ----------------------------------------------------------------------------
+
+
+def error_items_from_body(body: Any) -> list[dict[str, Any]]:
     """The error objects of every documented failure body form.
 
     ``{"errors": [...]}`` (v4 envelope), ``{"error": [...]}`` (AI Gateway),
-    ``{"error": {...}}`` / ``{"error": "msg"}`` (OpenAI-compatible routes).
+    ``{"error": {...}}`` / ``{"error": "msg"}`` (OpenAI-compatible routes). A string item
+    becomes ``{"message": item}``; empty strings and other values are skipped.
     """
-    if not isinstance(body, dict):
+    if not isinstance(body, Mapping):
         return []
     items: Any = body.get("errors") or body.get("error") or []
     if isinstance(items, (dict, str)):
@@ -71,19 +203,72 @@ def _error_items(body: Any) -> list[dict[str, Any]]:
     for item in items if isinstance(items, list) else []:
         if isinstance(item, dict):
             out.append(item)
-        elif isinstance(item, str):
+        elif isinstance(item, str) and item:
             out.append({"message": item})
     return out
 
 
-def _as_code(value: Any) -> int | None:
+def code_from_wire(value: Any) -> int | None:
+    """A Cloudflare error code: an int or a string of ASCII digits (surrounding spaces allowed),
+    from 0 to 999,999,999. Anything else (``"²"``, ``-1``, ``3040.0``, lists...) is no code."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, int):
+    if isinstance(value, str):
+        digits = value.strip()
+        if not (digits.isascii() and digits.isdigit() and len(digits) <= 9):
+            return None
+        value = int(digits)
+    if isinstance(value, int) and 0 <= value < _MAX_CODE:
         return value
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
     return None
+
+
+def _item_message(item: Mapping[str, Any]) -> str:
+    text = item.get("message") or item.get("type")
+    return "" if not text else text if isinstance(text, str) else value_excerpt(text)
+
+
+@dataclass(frozen=True)
+class ErrorDetails:
+    """What a failure body says, however it arrived (HTTP response or SSE error event).
+
+    Attributes:
+        items: The error objects (:func:`error_items_from_body`).
+        codes: Every readable code (:func:`code_from_wire`), in order.
+        message: The items' messages (or ``type`` s) joined with ``"; "``, at most 1,000
+            characters; ``""`` when there are none.
+    """
+
+    items: list[dict[str, Any]]
+    codes: tuple[int, ...]
+    message: str
+
+    @property
+    def known_code(self) -> int | None:
+        """The first code in :data:`~workers_ai.errors.CODE_TABLE`, if any."""
+        return next((c for c in self.codes if c in CODE_TABLE), None)
+
+    @property
+    def code(self) -> int | None:
+        """The code to report: the first known one, else the first one."""
+        known = self.known_code
+        return known if known is not None else (self.codes[0] if self.codes else None)
+
+    @property
+    def error_class(self) -> type[APIStatusError] | None:
+        """The class :data:`~workers_ai.errors.CODE_TABLE` gives the code, if it is known."""
+        known = self.known_code
+        return CODE_TABLE[known][0] if known is not None else None
+
+
+def error_details_from_body(body: Any) -> ErrorDetails:
+    """Read the items, codes and message of a parsed failure body (any value is accepted)."""
+    items = error_items_from_body(body)
+    codes = tuple(c for c in (code_from_wire(i.get("code")) for i in items) if c is not None)
+    message = "; ".join(m for m in map(_item_message, items) if m)
+    if len(message) > _MESSAGE_CHARS:
+        message = message[: _MESSAGE_CHARS - 1] + "…"
+    return ErrorDetails(items, codes, message)
 
 
 def status_error_from_response(
@@ -92,21 +277,21 @@ def status_error_from_response(
     """Map a failed response to the right :class:`APIStatusError` subclass.
 
     The first Cloudflare code found in :data:`~workers_ai.errors.CODE_TABLE` decides the class
-    and hint; otherwise the HTTP status does. A non-JSON body (an HTML page from a proxy) still
-    gives a typed error whose message is a short excerpt of it.
+    and hint; otherwise the HTTP status does. A body that is not JSON (an HTML page from a
+    proxy) or not within the bounds still gives the status's error, whose message and ``body``
+    are a short excerpt of it.
     """
-    body = _loads(content)
+    body = _parse_body(content)
+    readable = not isinstance(body, _Unreadable)
     meta = meta_from_headers(status_code, headers)
-    items = _error_items(body) if body is not _NOT_JSON else []
-    codes = tuple(c for c in (_as_code(i.get("code")) for i in items) if c is not None)
-    messages = [str(i.get("message")) for i in items if i.get("message")]
-    if messages:
-        message = "; ".join(messages)
-    elif body is _NOT_JSON or not isinstance(body, dict):
+    details = error_details_from_body(body if readable else None)
+    if details.message:
+        message = details.message
+    elif not readable or not isinstance(body, dict):
         message = f"Unexpected response body: {excerpt(content)!r}" if content else "No body"
     else:
-        message = f"Request failed: {excerpt(json.dumps(body))}"
-    known = next((c for c in codes if c in CODE_TABLE), None)
+        message = f"Request failed: {excerpt(content)}"
+    known = details.known_code
     if known is not None:
         cls, hint = CODE_TABLE[known]
     else:
@@ -117,13 +302,26 @@ def status_error_from_response(
     return cls(
         message,
         status_code=status_code,
-        code=known if known is not None else (codes[0] if codes else None),
-        codes=codes,
-        errors=items,
+        code=details.code,
+        codes=details.codes,
+        errors=details.items,
         request_id=meta.request_id,
         hint=hint,
         headers=meta.headers,
-        body=body if body is not _NOT_JSON else excerpt(content),
+        body=body if readable else excerpt(content),
+    )
+
+
+def _validation_error(status_code: int, what: str, content: bytes) -> APIResponseValidationError:
+    """The error for a 2xx body we cannot read: its HTTP status and a short excerpt.
+
+    (Such a body has no readable Cloudflare code: it is empty, not JSON or beyond the bounds.)
+    """
+    shown = f": {excerpt(content)!r}" if content else ""
+    return APIResponseValidationError(
+        f"Workers AI returned {what} with HTTP {status_code}{shown}",
+        status_code=status_code,
+        body=excerpt(content) or None,
     )
 
 
@@ -131,22 +329,20 @@ def unwrap_response(status_code: int, headers: Mapping[str, str], content: bytes
     """Return the payload of a response, or raise the typed error it stands for.
 
     - non-2xx: raises via :func:`status_error_from_response`;
+    - an empty 2xx body, one that is not JSON, or one beyond the bounds:
+      :class:`~workers_ai.errors.APIResponseValidationError` with a short excerpt;
     - a v4 envelope ``{"result", "success", "errors", "messages"}``: ``success: false`` raises,
       else ``result`` is returned;
     - a bare body (the OpenAI-compatible routes answer without the envelope): returned as is.
     """
     if not 200 <= status_code < 300:
         raise status_error_from_response(status_code, headers, content)
-    body = _loads(content)
+    body = _parse_body(content)
     if body is None:
-        raise APIResponseValidationError(
-            f"Workers AI returned an empty body with HTTP {status_code}", body=None
-        )
-    if body is _NOT_JSON:
-        raise APIResponseValidationError(
-            f"Workers AI returned a non-JSON body with HTTP {status_code}: {excerpt(content)!r}",
-            body=excerpt(content),
-        )
+        raise _validation_error(status_code, "an empty body", content)
+    if isinstance(body, _Unreadable):
+        what = "a non-JSON body" if body.why == _NOT_JSON else f"an unreadable body ({body.why})"
+        raise _validation_error(status_code, what, content)
     if isinstance(body, dict) and "success" in body and ("result" in body or "errors" in body):
         if body.get("success") is False or (body.get("errors") and body.get("result") is None):
             raise status_error_from_response(

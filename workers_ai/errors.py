@@ -10,6 +10,8 @@
      ├─ ``APIResponseValidationError``: a 2xx body we cannot read
      ├─ ``StreamError``: an SSE stream broke (error event, no ``[DONE]``, bad JSON)
      ├─ ``BatchJobError`` (in :mod:`workers_ai.batch_api`): a batch job or some of its items failed
+     ├─ ``EmbeddingJobError``: some batches of a bulk embedding failed; the finished vectors
+     │   are on the error, and the job can resume from it
      └─ ``APIStatusError(status_code, code, message, request_id)`` and one subclass per meaning:
         ``BadRequestError`` (``LoRANotSupportedError``), ``AuthenticationError``,
         ``PermissionDeniedError``, ``NotFoundError`` (``ModelNotFoundError``,
@@ -22,8 +24,9 @@ all its attributes and the same ``str()``, so errors can cross process boundarie
 (multiprocessing, Ray, Celery, durable agents). ``langchain_workers_ai`` declares twins of the
 API errors that are also ``langchain_core.exceptions`` types.
 
-Which class a response maps to is decided by :func:`workers_ai.retry.error_class_for`
-from the table in this module: Cloudflare's own error code first, HTTP status second.
+Which class a response maps to is decided by
+:func:`workers_ai.envelope.status_error_from_response` from the table in this module:
+Cloudflare's own error code first, HTTP status second.
 """
 
 from __future__ import annotations
@@ -108,7 +111,25 @@ class APITimeoutError(APIConnectionError):
 
 
 class APIResponseValidationError(APIError):
-    """A successful (2xx) response whose body is not what the API documents."""
+    """A reply whose body is not what the API documents (malformed, out of bounds).
+
+    Attributes:
+        status_code: The HTTP status of the reply, when there was one.
+        code: A Cloudflare error code found in it, if any.
+        body: A short excerpt of the body (never the whole body).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        code: int | None = None,
+        body: Any = None,
+    ) -> None:
+        super().__init__(message, body=body)
+        self.status_code = status_code
+        self.code = code
 
 
 class APIStatusError(APIError):
@@ -250,6 +271,36 @@ class StreamError(APIError):
 
     def __str__(self) -> str:
         return self.message if self.code is None else f"{self.message} (code {self.code})"
+
+
+class EmbeddingJobError(APIError):
+    """Some batches of a bulk embedding failed for good; the others finished and are kept.
+
+    Raised by ``embed_documents`` when a batch still fails after its retries (and a second
+    round once the rest of the job is done), or when an error makes the rest pointless
+    (authentication, permission, model not found, the daily quota). The job can resume from
+    it: ``Embedder.resume(texts, error)`` (``resume_documents`` on the framework classes)
+    embeds only ``failed_indices``.
+
+    Attributes:
+        vectors: One entry per input text, in input order: its vector, or ``None`` where its
+            batch failed.
+        failed_indices: The input indices without a vector.
+        errors: The final error of each failed batch (or the one that stopped the job).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        vectors: list[list[float] | None],
+        failed_indices: tuple[int, ...],
+        errors: tuple[APIError, ...] = (),
+    ) -> None:
+        super().__init__(message)
+        self.vectors = vectors
+        self.failed_indices = failed_indices
+        self.errors = errors
 
 
 _ACCOUNT_HINT = (

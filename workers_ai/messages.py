@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 import string
 import warnings
@@ -43,6 +44,8 @@ GENERATION_PARAMS = (
     "reasoning_effort",
 )
 _DATA_URI_RE = re.compile(r"^data:image/[a-zA-Z0-9.+-]+;base64,[A-Za-z0-9+/=\s]+$")
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+_JSON_SCALARS = (str, int, float, bool, type(None))
 _ALNUM = string.ascii_letters + string.digits
 
 
@@ -107,6 +110,60 @@ class ChatRequest:
     params: Mapping[str, Any] = field(default_factory=dict)
     extra: Mapping[str, Any] = field(default_factory=dict)
     force_tools: bool = False
+
+
+# -- what JSON cannot carry -------------------------------------------------------------------
+def find_unencodable(value: Any, path: str = "") -> tuple[str, str] | None:
+    """The first place in a JSON-like ``value`` that cannot be sent, as ``(path, problem)``.
+
+    Finds what would make encoding the request body fail after the request was built: a
+    surrogate code point in a string (UTF-8 cannot encode it; it comes from decoding bytes
+    with ``errors="surrogateescape"`` or from broken JSON ``\\ud800`` escapes), a NaN or
+    infinite float (JSON has neither) and objects JSON cannot represent. ``path`` is like
+    ``messages[2].content``. The problem never repeats the value.
+    """
+    if isinstance(value, str):
+        found = _SURROGATE_RE.search(value)
+        if found is None:
+            return None
+        return path, (
+            f"contains a surrogate code point (U+{ord(found.group()):04X} at index "
+            f"{found.start()}), which UTF-8 cannot encode; fix or re-decode the text "
+            "(e.g. with errors='replace')"
+        )
+    if isinstance(value, float):
+        return None if math.isfinite(value) else (path, f"is {value!r}, not a finite number")
+    if isinstance(value, _JSON_SCALARS):
+        return None
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            where = _key_path(path, key)
+            found_item = (find_unencodable(key, where) if isinstance(key, str) else None) or (
+                find_unencodable(item, where)
+            )
+            if found_item:
+                return found_item
+        return None
+    if isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            found_item = find_unencodable(item, f"{path}[{index}]")
+            if found_item:
+                return found_item
+        return None
+    return path, f"is a {type(value).__name__}, which JSON cannot encode"
+
+
+def _key_path(path: str, key: object) -> str:
+    if isinstance(key, str) and key.isidentifier():
+        return f"{path}.{key}" if path else key
+    return f"{path}[{key!r}]"
+
+
+def _check_encodable(wire: Mapping[str, Any], index: int) -> None:
+    found = find_unencodable(wire)
+    if found is not None:
+        path, problem = found
+        raise InvalidRequestError(f"Message {index}: its {path} {problem}")
 
 
 # -- messages -----------------------------------------------------------------------------------
@@ -190,8 +247,10 @@ def _message_to_wire(message: Message, info: ModelInfo, index: int) -> dict[str,
             f"Message {index} has role {message.role!r}; use system, user, assistant or tool."
         )
     if message.role == "assistant":
-        return _assistant_to_wire(message, info, index)
-    wire: dict[str, Any] = {
+        wire = _assistant_to_wire(message, info, index)
+        _check_encodable(wire, index)
+        return wire
+    wire = {
         "role": message.role,
         "content": _content_to_wire(message.content, info, index),
     }
@@ -206,6 +265,7 @@ def _message_to_wire(message: Message, info: ModelInfo, index: int) -> dict[str,
             wire["name"] = message.name
     elif message.name:
         wire["name"] = message.name
+    _check_encodable(wire, index)
     return wire
 
 
@@ -245,6 +305,7 @@ def _params_to_wire(info: ModelInfo, params: Mapping[str, Any]) -> dict[str, Any
                 f"Unknown generation parameter {name!r}; use one of {', '.join(GENERATION_PARAMS)}"
                 " or pass it through model_kwargs."
             )
+        _check_param(name, value)
         if name in info.unsupported_params:
             _warn_dropped(info.id, name, "the catalog marks it unsupported for this model")
             continue
@@ -258,6 +319,14 @@ def _params_to_wire(info: ModelInfo, params: Mapping[str, Any]) -> dict[str, Any
             continue
         body[name] = value
     return body
+
+
+def _check_param(name: str, value: Any) -> None:
+    """Reject what cannot be sent (NaN, infinity, surrogates); the service judges the rest."""
+    found = find_unencodable(value, name)
+    if found is not None:
+        path, problem = found
+        raise InvalidRequestError(f"{path} {problem}")
 
 
 def _tools_to_wire(info: ModelInfo, request: ChatRequest, endpoint: Endpoint) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from workers_ai import catalog
 from workers_ai.catalog import ModelInfo
 from workers_ai.client import AsyncWorkersAIClient
 from workers_ai.concurrency import AdaptiveLimiter, AdaptiveSender, LoopLocal, run_all, run_sync
+from workers_ai.envelope import value_excerpt
 from workers_ai.errors import APIResponseValidationError, ConfigurationError, InvalidRequestError
 from workers_ai.model_checks import check_model
 from workers_ai.settings import WorkersAISettings, validate_model_id
@@ -146,25 +147,36 @@ def parse_rerank_response(data: Any, indices: Sequence[int]) -> list[RerankResul
     """Map ``{"response": [{"id", "score"}]}`` back to the caller's indices.
 
     Raises:
-        APIResponseValidationError: No ``response`` list, or an id/score is unusable.
+        APIResponseValidationError: No ``response`` list, or an id/score is unusable (a score
+            must be a finite number: ``NaN``, ``1e400`` or a 400-digit integer is not).
     """
     items = data.get("response") if isinstance(data, Mapping) else data
     if not isinstance(items, list):
         raise APIResponseValidationError(
-            "The rerank response has no 'response' list", body=repr(data)[:300]
+            "The rerank response has no 'response' list", body=value_excerpt(data, 300)
         )
     results: list[RerankResult] = []
     for item in items:
         ident = item.get("id") if isinstance(item, Mapping) else None
-        score = item.get("score") if isinstance(item, Mapping) else None
-        valid_id = isinstance(ident, int) and 0 <= ident < len(indices)
-        if not valid_id or not isinstance(score, (int, float)) or isinstance(score, bool):
+        score = _score_from_wire(item.get("score") if isinstance(item, Mapping) else None)
+        if not isinstance(ident, int) or not 0 <= ident < len(indices) or score is None:
+            shown = value_excerpt(item)
             raise APIResponseValidationError(
-                f"Unusable rerank item {item!r} for {len(indices)} passages", body=item
+                f"Unusable rerank item {shown} for {len(indices)} passages", body=shown
             )
-        assert isinstance(ident, int)
-        results.append(RerankResult(indices[ident], float(score)))
+        results.append(RerankResult(indices[ident], score))
     return results
+
+
+def _score_from_wire(value: Any) -> float | None:
+    """A finite float score, or ``None`` (not a number, ``NaN``, infinite or too large)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        score = float(value)
+    except OverflowError:
+        return None
+    return score if math.isfinite(score) else None
 
 
 def _sigmoid(x: float) -> float:

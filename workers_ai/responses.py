@@ -6,12 +6,14 @@ from httpx; they hold no decoding logic of their own.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
+from workers_ai.envelope import value_excerpt
+from workers_ai.errors import APIResponseValidationError, StreamError
 from workers_ai.retry import transport_error
 from workers_ai.streaming import ChatStreamAccumulator, EventStreamReader
 from workers_ai.types import ChatDelta, ChatResult, ResponseMeta
@@ -33,12 +35,36 @@ class ChatResponse:
     meta: ResponseMeta
 
 
+def _single_event(payload: Any) -> list[dict[str, Any]]:
+    """A JSON body that answered a stream request, as the one event it stands for.
+
+    Raises:
+        APIResponseValidationError: The body is not a JSON object, so it is no event.
+    """
+    if not isinstance(payload, dict):
+        raise APIResponseValidationError(
+            "Workers AI answered a stream request with JSON that is not an object: "
+            f"{value_excerpt(payload)}",
+            body=value_excerpt(payload),
+        )
+    return [payload]
+
+
+def _closed_error(by_stream: bool) -> StreamError:
+    what = "the stream" if by_stream else "its client (close()/aclose() on the model or client)"
+    return StreamError(
+        f"The stream was closed before it finished, by {what}; start a new request to read on."
+    )
+
+
 class EventStream:
     """An open SSE stream of decoded JSON events (dicts), ending at ``data: [DONE]``.
 
     Iterate it, or use it as a context manager to be sure the connection is released.
     ``meta`` holds the response headers' information. An error event, a body that ends without
-    ``[DONE]``, or malformed JSON raise :class:`~workers_ai.errors.StreamError`.
+    ``[DONE]``, or malformed JSON raise :class:`~workers_ai.errors.StreamError`. A JSON body
+    instead of an event stream is one event; if it is not an object,
+    :class:`~workers_ai.errors.APIResponseValidationError` is raised.
     """
 
     def __init__(
@@ -47,15 +73,18 @@ class EventStream:
         response: httpx.Response | None = None,
         *,
         payload: Any = None,
+        pool_closed: Callable[[], bool] = lambda: False,
     ) -> None:
         self.meta = meta
         self._response = response
+        self._pool_closed = pool_closed
+        self._closed = False
         self._reader = EventStreamReader()
         self._pending: list[dict[str, Any]] = []
         self._lines = response.iter_lines() if response is not None else iter(())
         if response is None:
             # A JSON body answered a stream request (gpt-oss does this): one event.
-            self._pending = [payload] if isinstance(payload, dict) else []
+            self._pending = _single_event(payload)
             self._finished = True
         else:
             self._finished = False
@@ -66,12 +95,18 @@ class EventStream:
             self._pending.extend(self._read_more())
 
     def _read_more(self) -> list[dict[str, Any]]:
+        if self._closed or self._pool_closed():
+            raise _closed_error(self._closed)
         try:
             line = next(self._lines)
         except StopIteration:
             self._finished = True
             return self._reader.close()
-        except httpx.TransportError as exc:
+        except (httpx.TransportError, httpx.StreamError) as exc:
+            if self._closed or self._pool_closed():
+                raise _closed_error(self._closed) from exc
+            if not isinstance(exc, httpx.TransportError):
+                raise StreamError(f"The stream cannot be read: {exc}") from exc
             raise transport_error(exc) from exc
         events = self._reader.feed_line(line)
         if self._reader.done:
@@ -89,7 +124,9 @@ class EventStream:
             self.close()
 
     def close(self) -> None:
-        """Release the connection (safe to call twice)."""
+        """Release the connection (safe to call twice); reading on says it is closed."""
+        self._closed = not self._finished or bool(self._pending)
+        self._pending.clear()
         if self._response is not None:
             self._response.close()
 
@@ -109,14 +146,17 @@ class AsyncEventStream:
         response: httpx.Response | None = None,
         *,
         payload: Any = None,
+        pool_closed: Callable[[], bool] = lambda: False,
     ) -> None:
         self.meta = meta
         self._response = response
+        self._pool_closed = pool_closed
+        self._closed = False
         self._reader = EventStreamReader()
         self._pending: list[dict[str, Any]] = []
         self._lines: AsyncIterator[str] | None = None
         if response is None:
-            self._pending = [payload] if isinstance(payload, dict) else []
+            self._pending = _single_event(payload)
             self._finished = True
         else:
             self._lines = response.aiter_lines()
@@ -128,12 +168,18 @@ class AsyncEventStream:
 
     async def _read_more(self) -> list[dict[str, Any]]:
         assert self._lines is not None
+        if self._closed or self._pool_closed():
+            raise _closed_error(self._closed)
         try:
             line = await self._lines.__anext__()
         except StopAsyncIteration:
             self._finished = True
             return self._reader.close()
-        except httpx.TransportError as exc:
+        except (httpx.TransportError, httpx.StreamError) as exc:
+            if self._closed or self._pool_closed():
+                raise _closed_error(self._closed) from exc
+            if not isinstance(exc, httpx.TransportError):
+                raise StreamError(f"The stream cannot be read: {exc}") from exc
             raise transport_error(exc) from exc
         events = self._reader.feed_line(line)
         if self._reader.done:
@@ -151,7 +197,9 @@ class AsyncEventStream:
             await self.aclose()
 
     async def aclose(self) -> None:
-        """Release the connection (safe to call twice)."""
+        """Release the connection (safe to call twice); reading on says it is closed."""
+        self._closed = not self._finished or bool(self._pending)
+        self._pending.clear()
         if self._response is not None:
             await self._response.aclose()
 

@@ -3,6 +3,11 @@
 Retried: HTTP 408, 409, 429 (rate limit 3021, capacity 3040) and >= 500, connection errors and
 timeouts. Never retried: the exhausted daily quota (3036/4006) and other 4xx input errors, or a
 stream after its first event was handed to the caller.
+
+:class:`RetryPolicy` is the object every caller asks: the clients (``max_retries`` retries of
+anything retryable) and the embeddings and rerank engines (``adaptive=True``: throttling, i.e.
+3021/3040, gets its own, larger budget and tells the caller to slow down, so a bulk job slows
+down instead of failing; other failures get ``max_retries``).
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ import email.utils
 import random
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 
@@ -30,6 +35,8 @@ from workers_ai.errors import (
 INITIAL_DELAY = 0.5
 MAX_DELAY = 8.0
 MAX_RETRY_AFTER = 60.0
+#: Throttled attempts of one request (adaptive callers) before its error is raised.
+MAX_THROTTLE_RETRIES = 30
 
 _RETRYABLE_STATUS_CLASSES = (
     RateLimitError,
@@ -114,24 +121,84 @@ def transport_error(exc: httpx.TransportError) -> APIConnectionError:
     return APIConnectionError(f"Connection error ({type(exc).__name__}): {exc}")
 
 
+def is_throttle(error: BaseException) -> bool:
+    """A rate limit (3021) or capacity error (3040): slow down and retry, never give up early.
+
+    The exhausted daily quota (3036) is not a throttle: it lasts until midnight UTC.
+    """
+    return isinstance(error, RateLimitError) and not isinstance(error, QuotaExceededError)
+
+
 @dataclass(frozen=True)
 class RetryState:
-    """Bookkeeping for one call's attempts."""
+    """What one call has spent so far: ordinary retries and (adaptive callers) throttles."""
 
-    max_retries: int
     retries_done: int = 0
+    throttles_done: int = 0
 
-    def next(self, error: BaseException) -> RetryState | None:
-        """The state for the next attempt, or ``None`` when ``error`` must be raised."""
-        if self.retries_done >= self.max_retries or not is_retryable(error):
+
+@dataclass(frozen=True)
+class RetryStep:
+    """The decision to retry: the next state, how long to wait, and whether it was throttling
+    (adaptive callers then lower their concurrency and pause instead of sleeping)."""
+
+    state: RetryState
+    delay: float
+    throttle: bool = False
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Whether and when to retry a failed attempt; one object for every caller.
+
+    Attributes:
+        max_retries: Retries of any retryable failure (non-adaptive), or of the failures that are
+            not throttling (adaptive).
+        adaptive: Throttling (:func:`is_throttle`) is counted apart, up to
+            ``max_throttle_retries``, and flagged so the caller slows down.
+        max_throttle_retries: Throttled attempts of one request before its error is raised.
+        delay: ``(retries_done, headers) -> seconds`` (:func:`retry_delay`; tests inject one).
+    """
+
+    max_retries: int = 2
+    adaptive: bool = False
+    max_throttle_retries: int = MAX_THROTTLE_RETRIES
+    delay: Callable[[int, Mapping[str, str]], float] = field(
+        default=lambda n, headers: retry_delay(n, headers), compare=False
+    )
+
+    def next(
+        self, state: RetryState, error: BaseException, *, throttle_streak: int | None = None
+    ) -> RetryStep | None:
+        """The retry after ``error``, or ``None`` when it must be raised.
+
+        Args:
+            state: What this call has spent.
+            error: The failed attempt's error.
+            throttle_streak: For adaptive callers: throttles in a row across the whole job (the
+                backoff exponent when the server sends no ``retry-after``).
+        """
+        headers = error_headers(error)
+        if self.adaptive and is_throttle(error):
+            if state.throttles_done >= self.max_throttle_retries:
+                return None
+            streak = state.throttles_done if throttle_streak is None else throttle_streak
+            nxt = RetryState(state.retries_done, state.throttles_done + 1)
+            return RetryStep(nxt, self.delay(streak, headers), throttle=True)
+        if state.retries_done >= self.max_retries or not is_retryable(error):
             return None
-        return RetryState(self.max_retries, self.retries_done + 1)
+        nxt = RetryState(state.retries_done + 1, state.throttles_done)
+        return RetryStep(nxt, self.delay(state.retries_done, headers))
 
 
 __all__ = [
+    "MAX_THROTTLE_RETRIES",
+    "RetryPolicy",
     "RetryState",
+    "RetryStep",
     "error_headers",
     "is_retryable",
+    "is_throttle",
     "retry_delay",
     "transport_error",
 ]

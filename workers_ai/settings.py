@@ -20,13 +20,19 @@ from urllib.parse import quote, urlsplit
 import httpx
 from pydantic import SecretStr
 
-from workers_ai.errors import ConfigurationError, InvalidRequestError
+from workers_ai.errors import ConfigurationError, InvalidRequestError, WorkersAIError
 
 DEFAULT_BASE_URL = "https://api.cloudflare.com/client/v4"
 DEFAULT_GATEWAY_BASE_URL = "https://gateway.ai.cloudflare.com/v1"
 #: Connect fast, but give generation time: non-streaming calls to large models can take minutes.
 DEFAULT_TIMEOUT = httpx.Timeout(300.0, connect=10.0)
+#: How long a request may wait for a free connection of the pool when the user gave the timeout
+#: as a number: waiting behind other requests is not the request being slow (500 concurrent
+#: calls with ``timeout=2`` must not fail while 100 connections serve them).
+DEFAULT_POOL_TIMEOUT = 300.0
 DEFAULT_MAX_RETRIES = 2
+DEFAULT_MAX_CONNECTIONS = 100
+DEFAULT_MAX_KEEPALIVE_CONNECTIONS = 20
 
 ACCOUNT_ID_ENV_VARS = ("CLOUDFLARE_ACCOUNT_ID", "CF_ACCOUNT_ID")
 API_TOKEN_ENV_VARS = ("CLOUDFLARE_API_TOKEN", "CF_AI_API_TOKEN")
@@ -45,8 +51,20 @@ TimeoutTypes = float | httpx.Timeout | tuple[float | None, float | None] | None
 given, or a ``(connect, read)`` tuple as requests and langchain-openai take it."""
 
 _GATEWAY_CACHE_TTL_MAX = 30 * 24 * 3600  # "max 1 month" (spec §11)
+#: One URL path segment we build (account id, gateway id, batch request id, route part).
 _ID_RE = re.compile(r"^[A-Za-z0-9_.:@-]+$")
-_MODEL_RE = re.compile(r"^[A-Za-z0-9_.:@/+-]+$")
+#: One ``/``-separated part of a model id (``@cf``, ``meta``, ``llama-3.1-8b-instruct``).
+_MODEL_PART_RE = re.compile(r"^[A-Za-z0-9_.:@+-]+$")
+_DOT_SEGMENTS = frozenset({".", ".."})
+#: RFC 9110 ``token``: the characters a header name may have.
+_HEADER_NAME_RE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+#: A header value httpx and h11 accept: visible ASCII, inner spaces and tabs, nothing else.
+_HEADER_VALUE_RE = re.compile(r"^(?:[\x21-\x7e](?:[ \t]*[\x21-\x7e])*)?$")
+#: Substrings of header names whose values are masked in reprs (``Authorization``,
+#: ``cf-aig-authorization``, ``x-api-key``, ``Cookie``...).
+_SECRET_HEADER_WORDS = ("auth", "token", "secret", "passw", "cookie", "credential", "signature")
+#: What a masked header value shows (httpx shows the same).
+MASK = "[secure]"
 
 
 @dataclass(frozen=True)
@@ -89,8 +107,8 @@ class GatewayOptions:
         _validate_gateway(self)
 
     def headers(self) -> dict[str, str]:
-        """The ``cf-aig-*`` request headers for these options."""
-        headers: dict[str, str] = {}
+        """The ``cf-aig-*`` request headers for these options (the token masked in ``repr``)."""
+        headers: dict[str, str] = RedactedHeaders()
         if self.routing == "header":
             headers["cf-aig-gateway-id"] = self.id
         simple = {
@@ -117,8 +135,7 @@ def _validate_gateway(options: GatewayOptions) -> None:
     def bad(what: str) -> ConfigurationError:
         return ConfigurationError(f"Invalid AI Gateway option: {what}")
 
-    if not options.id or not _ID_RE.match(options.id):
-        raise bad(f"gateway id {options.id!r} must be a non-empty name without spaces or '/'")
+    validate_gateway_id(options.id)
     if options.routing not in ("url", "header"):
         raise bad(f"routing must be 'url' or 'header', not {options.routing!r}")
     ttl = options.cache_ttl
@@ -138,6 +155,14 @@ def _validate_gateway(options: GatewayOptions) -> None:
     for key, value in metadata.items():
         if not isinstance(value, (str, int, float, bool)):
             raise bad(f"metadata[{key!r}] is {type(value).__name__}; use str, number or bool")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise bad(f"metadata[{key!r}]={value!r}: use a finite number")
+    if options.cache_key is not None:
+        validate_header_value(
+            options.cache_key, "Invalid AI Gateway option: cache_key", header="cf-aig-cache-key"
+        )
+    if options.auth_token is not None:
+        _validate_token(options.auth_token.get_secret_value(), "AI Gateway token")
 
 
 @dataclass(frozen=True)
@@ -153,6 +178,9 @@ class WorkersAISettings:
         timeout: Default timeout of every request.
         max_retries: Retries after the first attempt (0 disables retrying).
         default_headers: Extra headers sent with every request.
+        max_connections: Most connections of the pool (requests beyond it wait, up to the
+            timeout's ``pool`` part).
+        max_keepalive_connections: Idle connections kept open for reuse.
     """
 
     account_id: str
@@ -163,6 +191,16 @@ class WorkersAISettings:
     timeout: httpx.Timeout = field(default_factory=lambda: DEFAULT_TIMEOUT)
     max_retries: int = DEFAULT_MAX_RETRIES
     default_headers: Mapping[str, str] = field(default_factory=dict)
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
+    max_keepalive_connections: int = DEFAULT_MAX_KEEPALIVE_CONNECTIONS
+
+    @property
+    def limits(self) -> httpx.Limits:
+        """The connection-pool limits for httpx."""
+        return httpx.Limits(
+            max_connections=self.max_connections,
+            max_keepalive_connections=self.max_keepalive_connections,
+        )
 
     def with_options(self, **changes: object) -> WorkersAISettings:
         """A copy with some fields replaced (validated again)."""
@@ -171,6 +209,17 @@ class WorkersAISettings:
     def __post_init__(self) -> None:
         if self.max_retries < 0:
             raise ConfigurationError(f"max_retries={self.max_retries}: use 0 or more")
+        if self.max_connections < 1 or not self.max_keepalive_connections >= 0:
+            raise ConfigurationError(
+                f"max_connections={self.max_connections} / max_keepalive_connections="
+                f"{self.max_keepalive_connections}: use 1 or more / 0 or more"
+            )
+        validate_account_id(self.account_id)
+        _check_base_url(self.base_url, "base_url")
+        _check_base_url(self.gateway_base_url, "gateway_base_url")
+        _validate_token(self.api_token.get_secret_value(), "API token")
+        validate_headers(self.default_headers, "default_headers")
+        _check_timeout(self.timeout, "timeout")
 
     # -- routes ---------------------------------------------------------------------------
     def run_url(self, model: str) -> str:
@@ -182,44 +231,269 @@ class WorkersAISettings:
 
     def openai_url(self, path: str) -> str:
         """URL of an OpenAI-compatible route, ``path`` like ``chat/completions``."""
-        path = path.strip("/")
+        path = validate_route_path(path)
         if self.gateway is not None and self.gateway.routing == "url":
             return f"{self._gateway_root()}/workers-ai/v1/{path}"
         return f"{self._account_root()}/ai/v1/{path}"
 
     def account_url(self, path: str) -> str:
         """URL of another account route (``ai/models/search``...), never via the gateway."""
-        return f"{self._account_root()}/{path.strip('/')}"
+        return f"{self._account_root()}/{validate_route_path(path)}"
 
     def _account_root(self) -> str:
-        return f"{self.base_url}/accounts/{quote(self.account_id, safe='')}"
+        return f"{self.base_url}/accounts/{quote_segment(self.account_id)}"
 
     def _gateway_root(self) -> str:
         assert self.gateway is not None
-        return f"{self.gateway_base_url}/{quote(self.account_id, safe='')}/{self.gateway.id}"
+        account, gateway = quote_segment(self.account_id), quote_segment(self.gateway.id)
+        return f"{self.gateway_base_url}/{account}/{gateway}"
 
     def headers(self) -> dict[str, str]:
-        """Headers of every request: auth, gateway options, then ``default_headers``."""
-        headers = {"Authorization": f"Bearer {self.api_token.get_secret_value()}"}
+        """Headers of every request: auth, gateway options, then ``default_headers``.
+
+        A :class:`RedactedHeaders`: its ``repr`` masks the tokens.
+        """
+        headers = RedactedHeaders(Authorization=f"Bearer {self.api_token.get_secret_value()}")
         if self.gateway is not None:
             headers.update(self.gateway.headers())
         headers.update(self.default_headers)
         return headers
 
 
+# -- validation of everything that goes into a URL or a header --------------------------------
+def _segment_problem(value: str, pattern: re.Pattern[str]) -> str | None:
+    """Why ``value`` cannot be one URL path segment, or ``None`` if it can."""
+    if not value:
+        return "is empty"
+    if value in _DOT_SEGMENTS:
+        return "is a dot segment ('.' or '..'), which URLs resolve away"
+    if not pattern.match(value):
+        return (
+            "contains a character a URL path segment cannot carry here (a space, '/', '?', '#', "
+            "'%', a control or a non-ASCII character)"
+        )
+    return None
+
+
+def validate_path_segment(
+    value: object,
+    argument: str,
+    *,
+    error: type[WorkersAIError] = InvalidRequestError,
+) -> str:
+    """Return ``value`` if it can be one URL path segment we build, else raise ``error``.
+
+    Accepts letters, digits and ``_ . : @ -``; rejects empty values, the dot segments ``.``
+    and ``..`` (httpx and servers resolve them, so ``account_id=".."`` would drop
+    ``/accounts``), and anything that would need percent-encoding to stay one segment.
+    Callers still percent-encode with :func:`quote_segment`.
+
+    Args:
+        value: The value to check.
+        argument: The argument's name, for the message.
+        error: The error class: ``ConfigurationError`` for settings, ``InvalidRequestError``
+            (default) for per-call values.
+    """
+    if not isinstance(value, str):
+        raise error(f"{argument} must be a string, got {type(value).__name__}")
+    problem = _segment_problem(value, _ID_RE)
+    if problem:
+        raise error(f"{argument} {value!r} {problem}")
+    return value
+
+
+def quote_segment(value: str) -> str:
+    """``value`` percent-encoded as one URL path segment (``/`` included)."""
+    return quote(value, safe="")
+
+
+def validate_account_id(account_id: object) -> str:
+    """Return ``account_id`` if usable in ``/accounts/{account_id}/...``, else raise.
+
+    Raises:
+        ConfigurationError: naming ``account_id``.
+    """
+    if not isinstance(account_id, str):
+        problem = f"is a {type(account_id).__name__}, not a string"
+    else:
+        problem = _segment_problem(account_id, _ID_RE) or ""
+        if not problem:
+            return account_id
+    raise ConfigurationError(
+        f"account_id {account_id!r} {problem}; it is the 32-character hex id shown in the "
+        "Cloudflare dashboard URL"
+    )
+
+
+def validate_gateway_id(gateway_id: object) -> str:
+    """Return ``gateway_id`` if usable as an AI Gateway id (a URL segment and a header value).
+
+    Raises:
+        ConfigurationError: naming the gateway id.
+    """
+    if isinstance(gateway_id, str) and _segment_problem(gateway_id, _ID_RE) is None:
+        return gateway_id
+    raise ConfigurationError(
+        f"Invalid AI Gateway option: gateway id {gateway_id!r} must be a non-empty name without "
+        "spaces, '/', '?' or '#', and not '.' or '..'"
+    )
+
+
 def validate_model_id(model: object) -> str:
-    """Return ``model`` if it is a usable model id, else raise a clear error (no I/O)."""
+    """Return ``model`` if it is a usable model id, else raise a clear error (no I/O).
+
+    A model id is ``/``-separated parts (``@cf/meta/llama-3.1-8b-instruct``); each part is
+    checked like a path segment (no empty part, no ``.`` or ``..``, no ``?``, ``#``, spaces).
+
+    Raises:
+        InvalidRequestError: naming ``model``.
+    """
     if not isinstance(model, str) or not model.strip():
         raise InvalidRequestError(
             f"model must be a non-empty string such as '@cf/meta/llama-3.1-8b-instruct', "
             f"got {model!r}"
         )
-    if not _MODEL_RE.match(model) or ".." in model:
-        raise InvalidRequestError(
-            f"model {model!r} is not a valid Workers AI model id; ids look like "
-            "'@cf/meta/llama-3.1-8b-instruct' (no spaces, '?', '#' or '..')"
-        )
+    for part in model.split("/"):
+        problem = _segment_problem(part, _MODEL_PART_RE)
+        if problem:
+            raise InvalidRequestError(
+                f"model {model!r} is not a valid Workers AI model id: a '/'-separated part "
+                f"{problem}. Ids look like '@cf/meta/llama-3.1-8b-instruct' (no spaces, '?', "
+                "'#', empty, '.' or '..' parts)"
+            )
     return model
+
+
+def validate_batch_request_id(request_id: object) -> str:
+    """Return ``request_id`` if it can be a batch job's id (as the batch API returns it).
+
+    Raises:
+        InvalidRequestError: naming ``request_id``.
+    """
+    return validate_path_segment(request_id, "batch request_id")
+
+
+def validate_route_path(path: object, argument: str = "path") -> str:
+    """Return ``path`` stripped of outer slashes if every ``/``-separated part is a segment.
+
+    Raises:
+        InvalidRequestError: naming ``argument``.
+    """
+    if not isinstance(path, str):
+        raise InvalidRequestError(f"{argument} must be a string, got {type(path).__name__}")
+    stripped = path.strip("/")
+    for part in stripped.split("/"):
+        problem = _segment_problem(part, _ID_RE)
+        if problem:
+            raise InvalidRequestError(
+                f"{argument} {path!r} is not a route such as 'chat/completions': a part {problem}"
+            )
+    return stripped
+
+
+def validate_header(
+    name: object,
+    value: object,
+    argument: str,
+    *,
+    error: type[WorkersAIError] = ConfigurationError,
+) -> None:
+    """Raise ``error`` unless ``name: value`` can be sent as an HTTP header.
+
+    Rejects CR, LF and other control characters (header injection; h11 would fail the request
+    as a connection error, which would be retried), non-ASCII characters (httpx cannot encode
+    them) and leading or trailing whitespace. The message names ``argument`` and the header,
+    never the value (it may be a credential).
+
+    Args:
+        name: The header name (an RFC 9110 token).
+        value: The header value.
+        argument: What the user set, e.g. ``"default_headers"`` or ``"session_affinity"``.
+        error: ``ConfigurationError`` (default) for settings, ``InvalidRequestError`` for
+            per-call headers.
+    """
+    if not isinstance(name, str) or not _HEADER_NAME_RE.match(name):
+        shown = name if isinstance(name, str) else type(name).__name__
+        raise error(
+            f"{argument}: {shown!r} is not a valid header name (letters, digits and "
+            "!#$%&'*+-.^_`|~ only; no spaces, ':' or control characters)"
+        )
+    if not isinstance(value, str):
+        raise error(f"{argument}[{name!r}] must be a string, got {type(value).__name__}")
+    if not _HEADER_VALUE_RE.match(value):
+        raise error(f"{argument}[{name!r}] {_header_value_problem(value)}")
+
+
+def validate_header_value(value: object, argument: str, *, header: str | None = None) -> str:
+    """Return ``value`` if it can be an HTTP header value, else raise ``ConfigurationError``.
+
+    For settings that become one header, e.g. ``session_affinity`` (``x-session-affinity``):
+    call it where the setting is validated, so a bad value fails at construction.
+    """
+    if not isinstance(value, str):
+        raise ConfigurationError(f"{argument} must be a string, got {type(value).__name__}")
+    if not _HEADER_VALUE_RE.match(value):
+        where = f" (sent as the {header} header)" if header else ""
+        raise ConfigurationError(f"{argument}{where} {_header_value_problem(value)}")
+    return value
+
+
+def validate_headers(
+    headers: Mapping[str, str],
+    argument: str,
+    *,
+    error: type[WorkersAIError] = ConfigurationError,
+) -> None:
+    """:func:`validate_header` for every entry of ``headers``."""
+    if not isinstance(headers, Mapping):
+        raise error(f"{argument} must be a mapping of header names to values")
+    for name, value in headers.items():
+        validate_header(name, value, argument, error=error)
+
+
+def _header_value_problem(value: str) -> str:
+    """Why a value fails :data:`_HEADER_VALUE_RE`, without showing the value."""
+    for index, char in enumerate(value):
+        if char in "\r\n":
+            return f"contains a line break (CR or LF) at position {index}; use one line"
+        if ord(char) > 0x7E:
+            return f"contains a non-ASCII character at position {index}; headers are ASCII"
+        if (ord(char) < 0x20 and char != "\t") or ord(char) == 0x7F:
+            return f"contains a control character at position {index}"
+    return "has leading or trailing whitespace"
+
+
+def _validate_token(token: str, what: str) -> None:
+    """Raise ``ConfigurationError`` (never showing the token) unless it fits a header."""
+    if any(ch.isspace() for ch in token):
+        raise ConfigurationError(f"The {what} contains whitespace; copy it again without it.")
+    for index, char in enumerate(token):
+        if not "\x21" <= char <= "\x7e":
+            kind = "a non-ASCII" if ord(char) > 0x7F else "a control"
+            raise ConfigurationError(
+                f"The {what} contains {kind} character (at position {index}), which HTTP "
+                "headers cannot carry; copy it again."
+            )
+
+
+def is_secret_header(name: str) -> bool:
+    """Whether a header's value is a credential to mask (``Authorization``, ``*-token``...)."""
+    lowered = name.lower()
+    return lowered.endswith("key") or any(word in lowered for word in _SECRET_HEADER_WORDS)
+
+
+class RedactedHeaders(dict[str, str]):
+    """A headers ``dict`` whose ``repr``/``str`` masks credentials (as httpx does).
+
+    Request headers are locals of every frame of an error's traceback (``pytest -l``, rich,
+    Sentry); this keeps ``Authorization: Bearer ...`` out of those reports.
+    """
+
+    def __repr__(self) -> str:
+        shown = {k: MASK if is_secret_header(k) else v for k, v in self.items()}
+        return f"{type(self).__name__}({shown!r})"
+
+    __str__ = __repr__
 
 
 def first_env(names: tuple[str, ...], env: Mapping[str, str]) -> str | None:
@@ -232,13 +506,47 @@ def first_env(names: tuple[str, ...], env: Mapping[str, str]) -> str | None:
 
 def _normalize_base_url(url: str, what: str) -> str:
     url = url.strip().rstrip("/")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigurationError(
-            f"{what} {url!r} is not an http(s) URL; use e.g. "
-            "'https://api.cloudflare.com/client/v4' or an emulator's 'http://127.0.0.1:8787/client/v4'"
-        )
+    _check_base_url(url, what)
     return url
+
+
+def _check_base_url(url: str, what: str) -> None:
+    """Raise ``ConfigurationError`` unless route paths can be appended to ``url`` as is.
+
+    A query or fragment would swallow the appended path, dot segments would be resolved away,
+    and credentials (``user:password@``) would show wherever the URL is shown (they are not
+    echoed in the message either).
+    """
+    example = (
+        "use e.g. 'https://api.cloudflare.com/client/v4' or an emulator's "
+        "'http://127.0.0.1:8787/client/v4'"
+    )
+    if not isinstance(url, str):
+        raise ConfigurationError(f"{what} must be a string URL; {example}")
+    try:
+        parts = urlsplit(url)
+        has_userinfo = "@" in parts.netloc
+        parts.port  # noqa: B018 -- raises ValueError for a malformed port
+    except ValueError:
+        raise ConfigurationError(f"{what} is not a valid URL; {example}") from None
+    if has_userinfo:
+        raise ConfigurationError(
+            f"{what} must not contain credentials ('user:password@host'); they would show in "
+            "logs and error reports. Pass headers with default_headers instead."
+        )
+    if any(ch.isspace() or not ch.isprintable() for ch in url):
+        raise ConfigurationError(f"{what} {url!r} contains whitespace or control characters")
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigurationError(f"{what} {url!r} is not an http(s) URL; {example}")
+    if "?" in url or "#" in url:
+        raise ConfigurationError(
+            f"{what} {url!r} has a query ('?') or fragment ('#'); the API paths are appended "
+            f"to it, so they would end up inside it. {example[0].upper()}{example[1:]}."
+        )
+    if any(segment in _DOT_SEGMENTS for segment in parts.path.split("/")):
+        raise ConfigurationError(
+            f"{what} {url!r} has a '.' or '..' path segment; write the resolved path instead"
+        )
 
 
 def _derive_gateway_base(base_url: str) -> str:
@@ -258,19 +566,41 @@ def _seconds(value: object, what: str) -> float:
     return float(value)
 
 
+def _check_timeout(timeout: object, what: str) -> None:
+    """Raise unless ``timeout`` is an ``httpx.Timeout`` of finite, non-negative seconds."""
+    if not isinstance(timeout, httpx.Timeout):
+        raise ConfigurationError(f"{what} must be an httpx.Timeout, got {type(timeout).__name__}")
+    for name, value in timeout.as_dict().items():
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigurationError(f"{what}: {name}={value!r} is not a number of seconds")
+        if not 0 <= value < math.inf:
+            raise ConfigurationError(
+                f"{what}: {name}={value!r}; use a finite, non-negative number of seconds or None"
+            )
+
+
 def coerce_timeout(timeout: TimeoutTypes) -> httpx.Timeout:
-    """The ``httpx.Timeout`` for a ``timeout`` argument (see :data:`TimeoutTypes`)."""
+    """The ``httpx.Timeout`` for a ``timeout`` argument (see :data:`TimeoutTypes`).
+
+    Raises:
+        ConfigurationError: naming ``timeout``, for NaN, infinite, negative or non-numbers.
+    """
     if timeout is None:
         return DEFAULT_TIMEOUT
     if isinstance(timeout, httpx.Timeout):
+        _check_timeout(timeout, "timeout")
         return timeout
     if isinstance(timeout, tuple):
         if len(timeout) != 2:
             raise ConfigurationError(f"timeout={timeout!r}: a tuple is (connect, read) seconds")
         connect, read = (None if t is None else _seconds(t, "timeout") for t in timeout)
-        return httpx.Timeout(read, connect=connect)
+        return httpx.Timeout(read, connect=connect, pool=max(read or 0.0, DEFAULT_POOL_TIMEOUT))
     seconds = _seconds(timeout, "timeout")
-    return httpx.Timeout(seconds, connect=min(10.0, seconds))
+    return httpx.Timeout(
+        seconds, connect=min(10.0, seconds), pool=max(seconds, DEFAULT_POOL_TIMEOUT)
+    )
 
 
 def resolve_settings(
@@ -285,6 +615,8 @@ def resolve_settings(
     timeout: TimeoutTypes = None,
     max_retries: int | None = None,
     default_headers: Mapping[str, str] | None = None,
+    max_connections: int | None = None,
+    max_keepalive_connections: int | None = None,
     env: Mapping[str, str] | None = None,
 ) -> WorkersAISettings:
     """Resolve settings from arguments and environment; raise before any network I/O.
@@ -302,13 +634,9 @@ def resolve_settings(
     token = (token_value or "").strip() or first_env(API_TOKEN_ENV_VARS, env)
     _require_credentials(account, token)
     assert account is not None and token is not None
-    if not _ID_RE.match(account):
-        raise ConfigurationError(
-            f"account id {account!r} contains spaces or '/'; it is the 32-character hex id "
-            "shown in the Cloudflare dashboard URL"
-        )
-    if any(ch.isspace() for ch in token):
-        raise ConfigurationError("The API token contains whitespace; copy it again without it.")
+    validate_account_id(account)
+    _validate_token(token, "API token")
+    validate_headers(default_headers or {}, "default_headers")
     base_raw = base_url or env.get(BASE_URL_ENV_VAR) or DEFAULT_BASE_URL
     base = _normalize_base_url(base_raw, "base_url")
     gw_base_raw = gateway_base_url or env.get(GATEWAY_BASE_URL_ENV_VAR)
@@ -326,6 +654,12 @@ def resolve_settings(
         timeout=coerce_timeout(timeout),
         max_retries=DEFAULT_MAX_RETRIES if max_retries is None else max_retries,
         default_headers=dict(default_headers or {}),
+        max_connections=max_connections or DEFAULT_MAX_CONNECTIONS,
+        max_keepalive_connections=(
+            DEFAULT_MAX_KEEPALIVE_CONNECTIONS
+            if max_keepalive_connections is None
+            else max_keepalive_connections
+        ),
     )
 
 

@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import enum
-import json
 import math
 import re
 from collections.abc import Collection, Iterable, Mapping
@@ -18,7 +17,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Final, Literal
 
 from workers_ai.chat import normalize_chat_result, usage_from_wire
-from workers_ai.errors import CODE_TABLE, StreamError
+from workers_ai.envelope import MAX_EVENT_CHARS, error_details_from_body, loads_json, value_excerpt
+from workers_ai.errors import StreamError
 from workers_ai.tools import parse_text_tool_calls, parse_tool_call
 from workers_ai.types import ChatDelta, ChatResult, ToolCall, ToolCallDelta, Usage
 
@@ -28,6 +28,7 @@ __all__ = [
 ]  # fmt: skip
 
 _EXCERPT_CHARS = 160
+_MAX_RETRY_DIGITS = 10
 _LINE_BREAK_RE = re.compile(r"\r\n|\r|\n")
 
 # --- SSE framing -------------------------------------------------------------------------------
@@ -69,10 +70,15 @@ class SSEDecoder:
     dropped, and a blank line dispatches the event. An event without ``data`` is not
     dispatched. Unlike a browser, :meth:`flush` also dispatches a last event the server did not
     terminate with a blank line (some servers end the body right after ``data: [DONE]``).
+
+    Raises:
+        StreamError: An event's data grows over
+            :data:`~workers_ai.envelope.MAX_EVENT_CHARS` (16 MiB).
     """
 
     def __init__(self) -> None:
         self._data: list[str] = []
+        self._size = 0
         self._event = ""
         self._last_id: str | None = None
         self._retry: int | None = None
@@ -91,13 +97,19 @@ class SSEDecoder:
         name, _, value = line.partition(":")
         value = value.removeprefix(" ")
         if name == "data":
+            self._size += len(value) + 1
+            if self._size > MAX_EVENT_CHARS:
+                self._data, self._size = [], 0
+                raise StreamError(
+                    f"Workers AI stream event data is over {MAX_EVENT_CHARS:,} characters"
+                )
             self._data.append(value)
         elif name == "event":
             self._event = value
         elif name == "id" and "\0" not in value:
             self._last_id = value
         elif name == "retry" and value.isascii() and value.isdigit():
-            self._retry = int(value)
+            self._retry = int(value) if len(value) <= _MAX_RETRY_DIGITS else self._retry
         return None
 
     def flush(self) -> SSEEvent | None:
@@ -106,7 +118,7 @@ class SSEDecoder:
 
     def _dispatch(self) -> SSEEvent | None:
         data, event, retry = self._data, self._event, self._retry
-        self._data, self._event, self._retry = [], "", None
+        self._data, self._event, self._retry, self._size = [], "", None, 0
         if not data:
             return None
         return SSEEvent(
@@ -128,32 +140,8 @@ DONE: Final = StreamSentinel.DONE
 
 
 def _excerpt(text: str, limit: int = _EXCERPT_CHARS) -> str:
-    flat = " ".join(text.split())
+    flat = " ".join(text[: 64 * limit].split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
-def _code_from_wire(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
-    return None
-
-
-def _error_items_from_payload(payload: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Error objects of the documented shapes: ``errors: [...]``, ``error: {...}|[...]|str``."""
-    raw: Any = payload.get("errors") or payload.get("error") or []
-    if isinstance(raw, (dict, str)):
-        raw = [raw]
-    items: list[dict[str, Any]] = []
-    for item in raw if isinstance(raw, list) else []:
-        if isinstance(item, dict):
-            items.append(item)
-        elif isinstance(item, str) and item:
-            items.append({"message": item})
-    return items
 
 
 def stream_error_from_payload(
@@ -165,19 +153,17 @@ def stream_error_from_payload(
     OpenAI ``{"error": {"message", "code" | "type"}}``, AI Gateway ``{"error": [{code,
     message}]}``. ``"errors": []`` on a normal event is not an error.
     ``force`` treats the payload as an error whatever its shape (an ``event: error`` event).
+    Items, codes and messages are read by :func:`~workers_ai.envelope.error_details_from_body`,
+    exactly as for an HTTP error response.
     """
-    items = _error_items_from_payload(payload)
-    if not items and not force and payload.get("success") is not False:
+    details = error_details_from_body(payload)
+    if not details.items and not force and payload.get("success") is not False:
         return None
-    codes = [c for c in (_code_from_wire(i.get("code")) for i in items) if c is not None]
-    known = next((c for c in codes if c in CODE_TABLE), None)
-    code = known if known is not None else (codes[0] if codes else None)
-    texts = [str(i.get("message") or i.get("type") or "") for i in items]
-    message = "; ".join(t for t in texts if t) or _excerpt(json.dumps(payload, default=str))
+    message = details.message or value_excerpt(payload, _EXCERPT_CHARS)
     return StreamError(
         f"Workers AI stream error: {_excerpt(message)}",
-        code=code,
-        error_class=CODE_TABLE[known][0] if known is not None else None,
+        code=details.code,
+        error_class=details.error_class,
         body=dict(payload),
     )
 
@@ -194,13 +180,14 @@ def parse_event_data(event: SSEEvent) -> dict[str, Any] | Literal[StreamSentinel
         return DONE
     is_error = event.event == "error"
     try:
-        payload = json.loads(data)
-    except ValueError:
-        what = "stream error" if is_error else "malformed JSON in stream event"
+        payload = loads_json(data, max_size=MAX_EVENT_CHARS)
+    except ValueError as exc:  # not JSON, or beyond the bounds
+        reason = _excerpt(str(exc), 60)
+        what = "stream error" if is_error else f"malformed JSON in stream event ({reason})"
         raise StreamError(f"Workers AI {what}: {_excerpt(data)!r}", body=_excerpt(data)) from None
     if not isinstance(payload, dict):
         kind = "error" if is_error else "stream event data is not a JSON object"
-        raise StreamError(f"Workers AI {kind}: {_excerpt(data)!r}", body=payload)
+        raise StreamError(f"Workers AI {kind}: {_excerpt(data)!r}", body=_excerpt(data))
     error = stream_error_from_payload(payload, force=is_error)
     if error is not None:
         raise error
@@ -486,8 +473,12 @@ class _CallState:
 
 
 def _is_json_object(text: str) -> bool:
+    """Whether ``text`` is a whole JSON object (the cheap ``}`` test first: this runs for every
+    fragment of an id-less call; calls longer than one event's bound wait for the end)."""
+    if not text.rstrip().endswith("}") or len(text) > MAX_EVENT_CHARS:
+        return False
     try:
-        return isinstance(json.loads(text), dict)
+        return isinstance(loads_json(text), dict)
     except ValueError:
         return False
 
@@ -713,9 +704,20 @@ class ChatStreamAccumulator:
         self._finished = False
 
     def feed(self, event: Mapping[str, Any]) -> ChatDelta | None:
-        """Add one decoded event; return its delta, or ``None`` if nothing is visible yet."""
+        """Add one decoded event; return its delta, or ``None`` if nothing is visible yet.
+
+        Raises:
+            StreamError: ``event`` is not an object.
+            APIResponseValidationError: A complete result of no known shape (as
+                :func:`~workers_ai.chat.normalize_chat_result`).
+        """
         if self._finished:
             raise RuntimeError("ChatStreamAccumulator.feed() called after finish()")
+        value: object = event
+        if not isinstance(value, Mapping):
+            raise StreamError(
+                f"Workers AI stream event is not a JSON object: {value_excerpt(value)}", body=None
+            )
         if _is_complete_result(event):
             return self._feed_complete_result(event)
         wire = _wire_delta_from_event(event)

@@ -24,6 +24,7 @@ import re
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any, Literal
 
+from workers_ai.envelope import json_too_deep, loads_json
 from workers_ai.errors import InvalidRequestError
 from workers_ai.types import ToolCall
 
@@ -56,6 +57,7 @@ def synthesize_tool_call_id(name: str, raw_arguments: str, index: int) -> str:
     The id is ``"call_"`` followed by 24 hex characters of a SHA-256 over the name, the raw
     arguments and the call's position, so the same response always yields the same ids (which
     keeps recorded cassettes and retries reproducible) and two calls in one message differ.
+    Lone surrogates (from JSON escapes such as ``"\\ud83d"``) are hashed as they are.
 
     Args:
         name: The tool's name.
@@ -65,7 +67,8 @@ def synthesize_tool_call_id(name: str, raw_arguments: str, index: int) -> str:
     Returns:
         An id such as ``"call_3f1c0a9b2d4e5f60718293a4"``.
     """
-    digest = hashlib.sha256(f"{index}\x00{name}\x00{raw_arguments}".encode()).hexdigest()
+    text = f"{index}\x00{name}\x00{raw_arguments}"
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
     return "call_" + digest[:24]
 
 
@@ -87,14 +90,14 @@ def _wire_arguments_to_object(value: Any) -> tuple[dict[str, Any] | None, str, s
     if not value.strip():
         return {}, "{}", None
     try:
-        parsed = json.loads(value)
-    except (ValueError, RecursionError) as exc:  # ValueError: also > 4300-digit integers
+        parsed = loads_json(value)
+    except ValueError as exc:  # also > 4300-digit integers, too deep, too long
         return None, value, f"tool call arguments are not valid JSON: {exc}"
     if parsed is None:  # the JSON text "null": no arguments
         return {}, "{}", None
     if isinstance(parsed, str) and parsed.lstrip().startswith("{"):  # double-encoded object
-        with contextlib.suppress(ValueError, RecursionError):
-            parsed = json.loads(parsed)
+        with contextlib.suppress(ValueError):
+            parsed = loads_json(parsed)
     if not isinstance(parsed, dict):
         error = f"tool call arguments must be a JSON object, got JSON {_json_type_of(parsed)}"
         return None, value, error
@@ -213,13 +216,15 @@ def _unwrap_text_call(text: str) -> list[str]:
 
 def _decode_json_values(chunk: str) -> list[Any] | None:
     """Decode one JSON value, or several objects separated by whitespace or ``;``."""
+    if json_too_deep(chunk):
+        return None
     decoder = json.JSONDecoder()
     values: list[Any] = []
     pos = 0
     while pos < len(chunk):
         try:
             value, pos = decoder.raw_decode(chunk, pos)
-        except (ValueError, RecursionError):
+        except (ValueError, RecursionError, MemoryError):
             return None
         values.append(value)
         while pos < len(chunk) and (chunk[pos].isspace() or chunk[pos] == ";"):
@@ -411,8 +416,8 @@ def _string_to_type(text: str, json_type: str) -> tuple[bool, Any]:
         stripped = text.lstrip()
         if stripped.startswith("[" if json_type == "array" else "{"):
             try:
-                decoded = json.loads(text, parse_float=_finite_float, parse_constant=_no_constant)
-            except (ValueError, RecursionError):  # also too many digits, NaN, 1e999
+                decoded = loads_json(text, parse_float=_finite_float, parse_constant=_no_constant)
+            except ValueError:  # also too many digits, NaN, 1e999, too deep
                 return _python_literal_to_type(text, json_type)
             return _matches_type(decoded, json_type), decoded
         if json_type == "array" and stripped.startswith("("):

@@ -24,6 +24,10 @@ class Usage:
         cached_tokens: Prompt tokens served from the prefix cache
             (``prompt_tokens_details.cached_tokens``), when reported.
         neurons: Neurons billed for the request, when reported (a float).
+
+    A wire number that is negative, not finite, or 2**53 or more (beyond what a JavaScript
+    server counts exactly) is read as unknown: ``None`` for ``cached_tokens`` and
+    ``neurons``, ``0`` for the token counts (see :func:`workers_ai.chat.usage_from_wire`).
     """
 
     input_tokens: int = 0

@@ -142,6 +142,21 @@ USAGES: list[tuple[str, Any, Usage | None]] = [
         Usage(0, 0, 9),
     ),
     ("bool_is_not_a_count", {"prompt_tokens": True, "total_tokens": 4}, Usage(0, 0, 4)),
+    # Out of range means unknown: negative, not finite, or 2**53 and above (what a JavaScript
+    # server cannot count exactly); never OverflowError (hardening issue, item 1).
+    (
+        "largest_exact",
+        {"prompt_tokens": 2**53 - 1, "neurons": 2**53 - 1},
+        Usage(2**53 - 1, 0, 2**53 - 1, neurons=float(2**53 - 1)),
+    ),
+    ("two_to_the_53", {"prompt_tokens": 2**53, "total_tokens": 2**53, "neurons": 2**53}, None),
+    ("huge_int_neurons", {"prompt_tokens": 3, "neurons": 10**400}, Usage(3, 0, 3)),
+    ("huge_int_tokens", {"prompt_tokens": 10**400, "completion_tokens": 2}, Usage(0, 2, 2)),
+    ("huge_float_tokens", {"prompt_tokens": 1e300, "completion_tokens": 2}, Usage(0, 2, 2)),
+    ("huge_string", {"prompt_tokens": "9" * 5000, "neurons": "1e400"}, None),
+    ("negative", {"prompt_tokens": -1, "completion_tokens": 4, "neurons": -0.5}, Usage(0, 4, 4)),
+    ("negative_cached", {"prompt_tokens": 4, "cached_tokens": -1}, Usage(4, 0, 4)),
+    ("not_finite", {"prompt_tokens": float("inf"), "neurons": float("nan")}, None),
     ("none", None, None),
     ("empty", {}, None),
     ("not_an_object", "12 tokens", None),
@@ -683,7 +698,16 @@ def test_normalize_rejects_unrecognised_results(result: Any, fragment: str) -> N
     with pytest.raises(APIResponseValidationError) as excinfo:
         normalize_chat_result(result)
     assert fragment in str(excinfo.value)
-    assert excinfo.value.body is result
+    body = excinfo.value.body
+    assert isinstance(body, str) and len(body) <= 200  # an excerpt, never the value itself
+
+
+def test_unrecognised_result_error_carries_only_a_short_excerpt() -> None:
+    result = {f"key{i}": "x" * 10_000 for i in range(1_000)}
+    with pytest.raises(APIResponseValidationError) as excinfo:
+        normalize_chat_result(result)
+    assert isinstance(excinfo.value.body, str) and len(excinfo.value.body) <= 200
+    assert len(str(excinfo.value)) < 1_000
 
 
 @given(st.text(max_size=80).filter(lambda s: "</think>" not in s))

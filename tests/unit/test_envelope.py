@@ -6,9 +6,22 @@ import json
 import pickle
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from workers_ai import errors as E
-from workers_ai.envelope import meta_from_headers, status_error_from_response, unwrap_response
+from workers_ai.envelope import (
+    MAX_JSON_DEPTH,
+    code_from_wire,
+    error_details_from_body,
+    excerpt,
+    json_too_deep,
+    loads_json,
+    meta_from_headers,
+    status_error_from_response,
+    unwrap_response,
+    value_excerpt,
+)
 
 
 def body(code: int | None, message: str) -> bytes:
@@ -185,3 +198,142 @@ def test_status_errors_pickle_round_trip():
     assert clone.code == 3040
     assert clone.headers == {"retry-after": "3"}
     assert str(clone) == str(error)
+
+
+# --- Hardening (issue "Reliability and security hardening", item 1) ----------------------------
+
+CODES = [
+    (3040, 3040),
+    ("3040", 3040),
+    (" 3040\n", 3040),
+    ("0", 0),
+    (999_999_999, 999_999_999),
+    (10**9, None),
+    ("1234567890", None),
+    ("²", None),  # str.isdigit() is True, int() raises
+    ("\uff13\uff10\uff14\uff10", None),  # fullwidth digits: int() would accept them
+    ("٣٠٤٠", None),  # Arabic-Indic digits: int() would accept them
+    ("9" * 5000, None),  # int() would raise past 4300 digits
+    (-1, None),
+    ("-1", None),
+    ("+1", None),
+    ("3_040", None),
+    (3040.0, None),
+    ("3040.0", None),
+    ([3040], None),
+    ({"code": 3040}, None),
+    (True, None),
+    (None, None),
+    ("", None),
+    (10**400, None),
+]
+
+
+@pytest.mark.parametrize(("value", "expected"), CODES, ids=[repr(c[0])[:20] for c in CODES])
+def test_code_from_wire_accepts_only_ascii_digits(value: object, expected: int | None) -> None:
+    assert code_from_wire(value) == expected
+
+
+ERROR_BODIES = [
+    # (body, codes, message)  -- every documented form, plus junk where objects are expected
+    ({"errors": [{"code": 3040, "message": "Capacity"}]}, (3040,), "Capacity"),
+    (
+        {"success": False, "error": [{"code": 2009, "message": "Unauthorized"}]},
+        (2009,),
+        "Unauthorized",
+    ),
+    ({"error": {"message": "boom", "type": "server_error"}}, (), "boom"),
+    ({"error": {"type": "server_error"}}, (), "server_error"),
+    ({"error": "plain text"}, (), "plain text"),
+    ({"errors": ["", "a", 3, None, ["x"]]}, (), "a"),
+    ({"errors": [{"code": "²"}, {"code": "5007", "message": "m"}]}, (5007,), "m"),
+    ({"errors": [{"message": {"nested": [1, 2]}}]}, (), "{'nested': [1, 2]}"),
+    ({"errors": {"code": 3021}}, (3021,), ""),
+    ({"errors": 42}, (), ""),
+    ([{"code": 3040}], (), ""),
+    ("error", (), ""),
+    (None, (), ""),
+]
+
+
+@pytest.mark.parametrize(("body", "codes", "message"), ERROR_BODIES)
+def test_error_details_from_body(body: object, codes: tuple[int, ...], message: str) -> None:
+    details = error_details_from_body(body)
+    assert details.codes == codes
+    assert details.message == message
+
+
+def test_error_details_message_is_bounded() -> None:
+    details = error_details_from_body({"errors": [{"message": "x" * 5000}] * 10})
+    assert len(details.message) <= 1000
+
+
+def test_error_messages_from_huge_bodies_are_bounded() -> None:
+    content = json.dumps({"errors": [{"code": 3040, "message": "x" * 100_000}]}).encode()
+    error = status_error_from_response(429, {}, content)
+    assert type(error) is E.CapacityError
+    assert len(str(error)) < 1_500
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"\xff\xfe\x00garbage", "é".encode("latin-1"), b"{" * 10, b"\x00", b'{"a": 1} trailing'],
+)
+def test_non_json_bodies_are_typed_errors(content: bytes) -> None:
+    with pytest.raises(E.APIResponseValidationError, match="non-JSON"):
+        unwrap_response(200, {}, content)
+    assert type(status_error_from_response(503, {}, content)) is E.InternalServerError
+
+
+def test_empty_2xx_body_is_a_validation_error() -> None:
+    with pytest.raises(E.APIResponseValidationError, match="empty body with HTTP 204"):
+        unwrap_response(204, {}, b"")
+
+
+def test_utf16_json_body_is_read_like_json_loads() -> None:
+    assert unwrap_response(200, {}, '{"result": 1, "success": true}'.encode("utf-16")) == 1
+
+
+def test_loads_json_bounds() -> None:
+    depth = MAX_JSON_DEPTH
+    assert loads_json("[" * depth + "]" * depth) == json.loads("[" * depth + "]" * depth)
+    for text in ["[" * (depth + 1) + "]" * (depth + 1), "[" * 100_000, '{"a":' * 100_000]:
+        with pytest.raises(ValueError, match=f"deeper than {depth}"):
+            loads_json(text)
+    with pytest.raises(ValueError, match="over the limit"):
+        loads_json('"' + "x" * 100 + '"', max_size=50)
+    with pytest.raises(ValueError):
+        loads_json("1" * 5000)  # Python refuses int strings over 4300 digits: still ValueError
+    assert loads_json('"\\ud83d"') == "\ud83d"
+
+
+def _depth(value: object) -> int:
+    if isinstance(value, list):
+        return 1 + max(map(_depth, value), default=0)
+    if isinstance(value, dict):
+        return 1 + max(map(_depth, value.values()), default=0)
+    return 0
+
+
+_tricky_strings = st.text(alphabet='[]{}"\\ab\n/u', max_size=6)
+_nested = st.recursive(
+    st.none() | st.integers() | _tricky_strings,
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(_tricky_strings, children, max_size=3)
+    ),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=_nested, limit=st.integers(min_value=0, max_value=6), ascii_only=st.booleans())
+def test_json_too_deep_is_exact_for_valid_json(value: object, limit: int, ascii_only: bool) -> None:
+    text = json.dumps(value, ensure_ascii=ascii_only)
+    assert json_too_deep(text, limit) == (_depth(value) > limit)
+    assert json_too_deep(text.encode(), limit) == (_depth(value) > limit)
+
+
+def test_excerpts_are_short_and_cheap() -> None:
+    assert len(excerpt(b"<p>" + b"x" * 10_000_000 + b"</p>")) == 200
+    assert value_excerpt(10**5000) == "<int>"  # str() of it would raise
+    assert len(value_excerpt({"a": [[[[["x" * 1000]]]]] * 1000})) <= 200

@@ -7,7 +7,7 @@ import email.utils
 import pytest
 
 from workers_ai import errors as E
-from workers_ai.retry import RetryState, is_retryable, retry_delay
+from workers_ai.retry import RetryPolicy, RetryState, is_retryable, is_throttle, retry_delay
 
 
 def status_error(cls, status, code=None):
@@ -68,13 +68,43 @@ def test_retry_after_http_date():
     assert retry_delay(0, {"retry-after": date}, now=lambda: now) == pytest.approx(5.0)
 
 
-def test_retry_state_counts_and_stops():
+def test_retry_policy_counts_and_stops():
     error = E.APIConnectionError()
-    state = RetryState(max_retries=2)
-    state = state.next(error)
-    assert state is not None and state.retries_done == 1
-    state = state.next(error)
-    assert state is not None and state.retries_done == 2
-    assert state.next(error) is None
-    assert RetryState(max_retries=0).next(error) is None
-    assert RetryState(max_retries=5).next(status_error(E.BadRequestError, 400)) is None
+    policy = RetryPolicy(max_retries=2, delay=lambda n, _h: float(n))
+    step = policy.next(RetryState(), error)
+    assert step is not None and step.state.retries_done == 1 and step.delay == 0.0
+    step = policy.next(step.state, error)
+    assert step is not None and step.state.retries_done == 2 and step.delay == 1.0
+    assert policy.next(step.state, error) is None
+    assert RetryPolicy(max_retries=0).next(RetryState(), error) is None
+    assert (
+        RetryPolicy(max_retries=5).next(RetryState(), status_error(E.BadRequestError, 400)) is None
+    )
+
+
+@pytest.mark.parametrize("adaptive", [False, True])
+def test_throttling_has_its_own_budget_only_for_adaptive_callers(adaptive: bool) -> None:
+    throttle = status_error(E.CapacityError, 429)
+    policy = RetryPolicy(max_retries=1, adaptive=adaptive, max_throttle_retries=3)
+    state, steps = RetryState(), []
+    while (step := policy.next(state, throttle, throttle_streak=0)) is not None:
+        steps.append(step)
+        state = step.state
+    if adaptive:  # slows the job down, retried past max_retries, and flagged as throttling
+        assert len(steps) == 3 and all(s.throttle for s in steps)
+        assert state == RetryState(retries_done=0, throttles_done=3)
+    else:  # an ordinary retry for the clients
+        assert len(steps) == 1 and not steps[0].throttle
+
+
+def test_the_daily_quota_is_never_a_throttle_or_retried() -> None:
+    quota = status_error(E.QuotaExceededError, 429)
+    assert not is_throttle(quota)
+    assert RetryPolicy(max_retries=5, adaptive=True).next(RetryState(), quota) is None
+
+
+def test_adaptive_throttle_delays_follow_the_job_streak() -> None:
+    policy = RetryPolicy(adaptive=True, delay=lambda n, _h: float(n))
+    throttle = status_error(E.RateLimitError, 429)
+    step = policy.next(RetryState(), throttle, throttle_streak=4)
+    assert step is not None and step.delay == 4.0

@@ -173,7 +173,8 @@ def test_gateway_id_validation():
 
 def test_timeout_and_retries():
     s = settings(account_id="a", api_token="t", timeout=12, max_retries=0)
-    assert s.timeout == httpx.Timeout(12.0, connect=10.0)
+    # Waiting for a pooled connection is not the request being slow: it gets its own bound.
+    assert s.timeout == httpx.Timeout(12.0, connect=10.0, pool=300.0)
     assert s.max_retries == 0
     with pytest.raises(ConfigurationError):
         settings(account_id="a", api_token="t", timeout=-1)

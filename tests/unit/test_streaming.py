@@ -17,7 +17,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from workers_ai.chat import normalize_chat_result, split_think
+from workers_ai.envelope import status_error_from_response
 from workers_ai.errors import (
+    CODE_TABLE,
     AuthenticationError,
     BadRequestError,
     CapacityError,
@@ -32,6 +34,7 @@ from workers_ai.streaming import (
     SSEEvent,
     parse_event_data,
     split_sse_lines,
+    stream_error_from_payload,
 )
 from workers_ai.tools import synthesize_tool_call_id
 from workers_ai.types import ChatDelta, ChatResult, Usage
@@ -785,6 +788,30 @@ def test_error_events_raise_stream_error(
     assert info.value.code == code
     assert info.value.error_class is error_class
     assert message in str(info.value)
+
+
+SHARED_ERROR_BODIES = [
+    {"errors": [{"code": 3040, "message": "Capacity exceeded"}]},
+    {"errors": [{"code": "3021", "message": "Rate limited"}]},
+    {"errors": [{"code": "²", "message": "odd code"}]},  # no code, not a ValueError
+    {"errors": [{"code": -5}, {"code": " 5007 ", "message": "No such model"}]},
+    {"success": False, "error": [{"code": 2009, "message": "Unauthorized"}]},
+    {"error": {"message": "boom", "type": "server_error", "code": 3040.0}},
+    {"error": {"type": "invalid_request_error"}},
+    {"errors": ["plain", "", {"message": {"detail": "nested"}}]},
+]
+
+
+@pytest.mark.parametrize("payload", SHARED_ERROR_BODIES)
+def test_sse_error_events_are_read_like_http_error_bodies(payload: dict[str, Any]) -> None:
+    # One reading of failure bodies (workers_ai.envelope.error_details_from_body) for both.
+    http = status_error_from_response(400, {}, json.dumps(payload).encode())
+    stream = stream_error_from_payload(payload)
+    assert stream is not None
+    assert stream.code == http.code
+    expected_class = type(http) if http.code in CODE_TABLE else None
+    assert stream.error_class is expected_class
+    assert http.message[:100] in str(stream)
 
 
 def test_empty_errors_list_is_not_an_error() -> None:  # spec §1 envelope-style fields

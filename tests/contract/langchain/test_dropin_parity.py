@@ -126,9 +126,10 @@ def test_model_and_model_name_both_choose_the_model(cls: type[Any], keyword: str
 @pytest.mark.parametrize(
     ("timeout", "expected"),
     [
-        (5, {"connect": 5.0, "read": 5.0, "write": 5.0, "pool": 5.0}),
-        (30.0, {"connect": 10.0, "read": 30.0, "write": 30.0, "pool": 30.0}),
-        ((2, 40), {"connect": 2.0, "read": 40.0, "write": 40.0, "pool": 40.0}),
+        # A number or tuple bounds the request; waiting for a pooled connection gets 300 s.
+        (5, {"connect": 5.0, "read": 5.0, "write": 5.0, "pool": 300.0}),
+        (30.0, {"connect": 10.0, "read": 30.0, "write": 30.0, "pool": 300.0}),
+        ((2, 40), {"connect": 2.0, "read": 40.0, "write": 40.0, "pool": 300.0}),
         (
             httpx.Timeout(7.0, connect=1.0, pool=99.0),
             {"connect": 1.0, "read": 7.0, "write": 7.0, "pool": 99.0},

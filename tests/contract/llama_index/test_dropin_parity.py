@@ -384,8 +384,8 @@ def test_llm_connection_keywords_shape_the_request(kind: str, token_keyword: str
     ("timeout", "expected"),
     [
         (None, {"connect": 10.0, "read": 300.0, "write": 300.0, "pool": 300.0}),
-        (7.0, {"connect": 7.0, "read": 7.0, "write": 7.0, "pool": 7.0}),
-        ((2.0, 30.0), {"connect": 2.0, "read": 30.0, "write": 30.0, "pool": 30.0}),
+        (7.0, {"connect": 7.0, "read": 7.0, "write": 7.0, "pool": 300.0}),
+        ((2.0, 30.0), {"connect": 2.0, "read": 30.0, "write": 30.0, "pool": 300.0}),
         (
             httpx.Timeout(connect=1.0, read=2.0, write=3.0, pool=4.0),
             {"connect": 1.0, "read": 2.0, "write": 3.0, "pool": 4.0},
@@ -413,7 +413,7 @@ def test_per_call_timeout_applies_to_that_call_only(kind: str) -> None:
     run(kind, llm.chat, llm.achat, QUESTION)
 
     first, second = (r.extensions["timeout"] for r in wire.requests)
-    assert first == {"connect": 1.5, "read": 1.5, "write": 1.5, "pool": 1.5}
+    assert first == {"connect": 1.5, "read": 1.5, "write": 1.5, "pool": 300.0}
     assert second["read"] == 60.0
     assert "timeout" not in wire.body(0) and "timeout" not in wire.body(1)
 
@@ -527,8 +527,8 @@ def test_embedding_and_rerank_timeout_applies_to_requests(
 @pytest.mark.parametrize(
     ("timeout", "expected"),
     [
-        (7.0, httpx.Timeout(7.0)),
-        ((2.0, 30.0), httpx.Timeout(30.0, connect=2.0)),
+        (7.0, httpx.Timeout(7.0, pool=300.0)),
+        ((2.0, 30.0), httpx.Timeout(30.0, connect=2.0, pool=300.0)),
         (httpx.Timeout(1.0, read=None), httpx.Timeout(1.0, read=None)),
     ],
 )
