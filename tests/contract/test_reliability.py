@@ -354,3 +354,32 @@ def test_an_async_stream_read_after_close_says_it_is_closed(
 
     message = asyncio.run(main())
     assert "closed before it finished" in message
+
+
+def test_cancelled_streams_release_their_connections(
+    emulator: EmulatorServer, unraisable: list[str]
+) -> None:
+    """Tasks cancelled mid-stream (a user closing a chat tab) leave no connection behind."""
+    emulator.configure(stream_event_delay_ms=2.0)
+    llm = ChatWorkersAI(model=CHAT, **credentials(emulator))
+
+    async def consume() -> None:
+        async for _ in llm.astream("Count slowly to fifty."):
+            await asyncio.sleep(0)
+
+    async def main() -> None:
+        for _ in range(4):
+            tasks = [asyncio.create_task(consume()) for _ in range(10)]
+            await asyncio.sleep(0.02)  # a few events in
+            for task in tasks:
+                task.cancel()
+            results = await asyncio.gather(*tasks, return_exceptions=True)
+            assert all(isinstance(r, asyncio.CancelledError) for r in results)
+        await llm.aclose()
+
+    before = open_fds()
+    asyncio.run(main())
+    gc.collect()
+    assert unraisable == []
+    assert open_fds() <= before + 1
+    assert asyncio.run(llm.ainvoke("Still fine?")).content

@@ -12,7 +12,8 @@
    ``mypy --strict`` and runs a user's pytest suite that uses our pytest plugin.
 
 Run by ``dev.py`` with the project's ``.venv`` interpreter: ``python tests/installed/stage.py``
-(``--build-only`` stops after step 1: ``python3 dev.py build``).
+(``--build-only`` stops after step 1: ``python3 dev.py build``; ``--use-built`` checks what
+it left in ``dist/`` instead of building again).
 """
 
 from __future__ import annotations
@@ -75,6 +76,14 @@ def build() -> tuple[Path, Path]:
     shutil.rmtree(DIST, ignore_errors=True)
     venv_python = Path(sys.executable)
     run([UV, "build", "--no-build-isolation", "--python", venv_python, "-o", DIST], quiet=True)
+    wheels, sdists = sorted(DIST.glob("*.whl")), sorted(DIST.glob("*.tar.gz"))
+    if len(wheels) != 1 or len(sdists) != 1:
+        raise StageError(f"expected one wheel and one sdist in dist/, found {wheels + sdists}")
+    return wheels[0], sdists[0]
+
+
+def built() -> tuple[Path, Path]:
+    """The artefacts ``--build-only`` left in dist/ (the test command builds once)."""
     wheels, sdists = sorted(DIST.glob("*.whl")), sorted(DIST.glob("*.tar.gz"))
     if len(wheels) != 1 or len(sdists) != 1:
         raise StageError(f"expected one wheel and one sdist in dist/, found {wheels + sdists}")
@@ -221,7 +230,7 @@ def main(argv: list[str]) -> int:
     started = time.monotonic()
     try:
         check_variants_cover_extras()
-        wheel, sdist = build()
+        wheel, sdist = built() if argv == ["--use-built"] else build()
         print(f"built {wheel.name} and {sdist.name}", flush=True)
         if argv == ["--build-only"]:
             return 0
