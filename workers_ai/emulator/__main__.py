@@ -17,6 +17,8 @@ from workers_ai.emulator.server import (
 )
 from workers_ai.errors import ConfigurationError
 
+__all__ = ["main"]
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(

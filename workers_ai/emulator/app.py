@@ -3,7 +3,8 @@
 A raw ASGI app (no web framework): the routes are few and fixed, and staying close to the
 protocol keeps per-request overhead low enough that the emulator is never a benchmark's
 bottleneck. Model behaviour comes from :mod:`workers_ai.emulator.tasks` (deterministic
-stand-ins, not real models).
+stand-ins, not real models); which models exist, and their limits, from
+:mod:`workers_ai.emulator.facts`.
 """
 
 from __future__ import annotations
@@ -19,10 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
-from workers_ai import catalog
-from workers_ai.catalog import TEXT_GENERATION
-from workers_ai.emulator import jsonbody, tasks
+from workers_ai.emulator import facts, jsonbody, tasks
 from workers_ai.emulator.config import CachedResponse, EmulatorConfig, EmulatorState
+from workers_ai.emulator.facts import TEXT_EMBEDDINGS, TEXT_GENERATION
 from workers_ai.emulator.faults import (
     ERROR_FAULTS,
     LATE_FAULTS,
@@ -34,8 +34,22 @@ from workers_ai.emulator.faults import (
 )
 from workers_ai.emulator.media import BINARY_INPUT_FIELDS
 from workers_ai.emulator.routing import Route, match_route
-from workers_ai.emulator.shapes import sse_frame
+from workers_ai.emulator.shapes import render_search_item, sse_frame
 from workers_ai.emulator.validation import EmulatorError
+
+__all__ = [
+    "LABEL",
+    "EmulatorApp",
+    "Message",
+    "Receive",
+    "Request",
+    "Response",
+    "Scope",
+    "Send",
+    "envelope",
+    "error_response",
+    "json_response",
+]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -217,8 +231,9 @@ class EmulatorApp:
         if setting is None:
             return None
         task = _task_for(route, model)
-        if isinstance(setting, str):
-            limit: int | None = catalog.get(model).rate_limit_per_minute if model else None
+        if isinstance(setting, str):  # "catalog": Workers AI's published limits
+            info = facts.get(model) if model else None
+            limit = info.rate_limit_per_minute if info is not None else None
         elif isinstance(setting, int):
             limit = setting
         else:
@@ -293,10 +308,10 @@ class EmulatorApp:
 
         ``stream: true`` on any other model (embeddings, gpt-oss...) answers JSON.
         """
-        info = catalog.get(model)
+        info = facts.get(model)
         session = self._session(request, model, body)
         cached = None if session is None else self.state.prompt_cache.match(*session)
-        streams = not info.known or (info.task == TEXT_GENERATION and info.streaming)
+        streams = info is None or (info.task == TEXT_GENERATION and info.streaming)
         if body.get("stream") and streams:
             per_chunk = self._usage_per_chunk(request)
             events = tasks.stream_model(
@@ -376,8 +391,8 @@ class EmulatorApp:
             raise EmulatorError(
                 400, 5006, "AiError: Bad input: 'requests' must be a non-empty list"
             )
-        info = catalog.get(model)
-        if info.known and not info.async_queue:
+        info = facts.get(model)
+        if info is not None and not info.async_queue:
             raise EmulatorError(400, 5006, f"AiError: Model {model} does not support async batch")
         request_id = str(uuid.uuid4())
         job = {"model": model, "items": requests, "polls": 0}
@@ -461,11 +476,11 @@ def _body_model(body: bytes) -> str | None:
 
 def _task_for(route: Route, model: str | None) -> str:
     if route.openai_path == "embeddings":
-        return "Text Embeddings"
+        return TEXT_EMBEDDINGS
     if route.kind == "openai":
-        return "Text Generation"
-    task = catalog.get(model).task if model else None
-    return task or "Text Generation"
+        return TEXT_GENERATION
+    info = facts.get(model) if model else None
+    return info.task if info is not None else TEXT_GENERATION
 
 
 def _parse_body(raw: bytes) -> dict[str, Any]:
@@ -488,7 +503,8 @@ def _parse_run_body(request: Request, model: str) -> dict[str, Any]:
     Such a body (spec §1/§8: ``--data-binary @file.mp3``, any content type) becomes
     ``{"audio": <bytes>}`` or ``{"image": <bytes>}``; a JSON object body is read as JSON.
     """
-    field = BINARY_INPUT_FIELDS.get(catalog.get(model).task or "")
+    info = facts.get(model)
+    field = BINARY_INPUT_FIELDS.get(info.task) if info is not None else None
     raw = request.body
     if field is None or not raw:
         return _parse_body(raw)
@@ -565,14 +581,14 @@ def _models_search(query: dict[str, list[str]]) -> Response:
     def q(name: str) -> str | None:
         return query.get(name, [None])[-1]
 
-    infos = catalog.models()
+    infos = facts.models()
     task, author, search = q("task"), q("author"), q("search")
     if task:
-        infos = [i for i in infos if (i.task or "").lower() == task.lower()]
+        infos = [i for i in infos if i.task.lower() == task.lower()]
     if author:
         infos = [i for i in infos if i.id.split("/")[1:2] == [author]]
     if search:
-        infos = [i for i in infos if search.lower() in f"{i.id} {i.description or ''}".lower()]
+        infos = [i for i in infos if search.lower() in f"{i.id} {i.description}".lower()]
     if (q("hide_experimental") or "").lower() == "true":
         infos = [i for i in infos if not i.beta]
     try:
@@ -583,7 +599,7 @@ def _models_search(query: dict[str, list[str]]) -> Response:
     items = infos[(page - 1) * per_page : page * per_page]
     info = {"count": len(items), "page": page, "per_page": per_page, "total_count": len(infos)}
     body = {
-        "result": [catalog.to_search_result(i) for i in items],
+        "result": [render_search_item(i) for i in items],
         "result_info": info,
         "success": True,
         "errors": [],
@@ -598,8 +614,7 @@ def _models_schema(query: dict[str, list[str]]) -> dict[str, Any]:
         raise EmulatorError(
             400, 5006, "AiError: Bad input: the 'model' query parameter is required"
         )
-    info = catalog.get(model)
-    if not info.known:
+    if facts.get(model) is None:
         raise EmulatorError(400, 5007, f"No such model {model} or task")
     return tasks.model_schema(model)
 

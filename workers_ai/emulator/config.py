@@ -12,6 +12,14 @@ from typing import Any
 from workers_ai.emulator.caching import PromptCache
 from workers_ai.emulator.faults import FaultPlan, FaultSpec, RateLimiter
 
+__all__ = [
+    "DEFAULT_ACCOUNT_ID",
+    "DEFAULT_API_TOKEN",
+    "CachedResponse",
+    "EmulatorConfig",
+    "EmulatorState",
+]
+
 DEFAULT_ACCOUNT_ID = "emulator-account"
 DEFAULT_API_TOKEN = "emulator-token"  # noqa: S105 - the emulator's documented local token
 
@@ -31,7 +39,8 @@ class EmulatorConfig:
         jitter_ms: Extra uniformly random latency (seeded) on top of ``latency_ms``.
         stream_event_delay_ms: Pause between streamed events (for demos of streaming UIs).
         rate_limit_per_minute: ``None`` (off), a number for every task, a mapping of task name
-            to number, or ``"catalog"`` for Workers AI's published limits (spec §9).
+            to number, or ``"catalog"`` for Workers AI's published limits (spec §9, as
+            :mod:`workers_ai.emulator.facts` records them).
         faults: Server-wide fault rules (see :mod:`workers_ai.emulator.faults`).
         gateway_token: When set, AI Gateway requests must send ``cf-aig-authorization``.
         max_body_bytes: Larger request bodies get 413 / code 3006.

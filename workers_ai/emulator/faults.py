@@ -31,6 +31,20 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+__all__ = [
+    "ERROR_FAULTS",
+    "FAULT_KINDS",
+    "LATE_FAULTS",
+    "RUNTIME_SETTINGS",
+    "FaultConfigError",
+    "FaultPlan",
+    "FaultSpec",
+    "RateLimiter",
+    "check_runtime_setting",
+    "parse_fault_header",
+    "retry_after_header",
+]
+
 FAULT_KINDS = frozenset(
     {
         "capacity",

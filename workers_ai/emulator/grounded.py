@@ -14,6 +14,8 @@ from collections.abc import Sequence
 
 from workers_ai.emulator.standins import content_terms
 
+__all__ = ["grounded_answer"]
+
 _QUESTION_MARKERS = re.compile(r"(?:^|\n)\s*(?:query|question)\s*:\s*(.+)", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n{2,}")
 _MIN_CONTEXT_CHARS = 200

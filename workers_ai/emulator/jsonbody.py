@@ -13,6 +13,13 @@ import json
 import re
 from typing import Any
 
+__all__ = [
+    "MAX_DEPTH",
+    "JSONDepthError",
+    "loads",
+    "nesting_depth",
+]
+
 #: Deepest nesting of arrays and objects accepted. Real inputs (chat messages, tool schemas,
 #: JSON-mode schemas) stay well under 32.
 MAX_DEPTH = 128

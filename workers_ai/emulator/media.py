@@ -33,13 +33,22 @@ import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from workers_ai.catalog import ModelInfo
+from workers_ai.emulator.facts import (
+    ASR,
+    IMAGE_CLASSIFICATION,
+    IMAGE_TO_TEXT,
+    OBJECT_DETECTION,
+    TEXT_TO_IMAGE,
+    TEXT_TO_SPEECH,
+    ModelFacts,
+)
 from workers_ai.emulator.standins import content_terms, truncate_tokens
 from workers_ai.emulator.validation import EmulatorError, bad_input, validate_text_field
 
 __all__ = [
     "BINARY_INPUT_FIELDS",
     "MEDIA_TASKS",
+    "binary_input",
     "classify_image",
     "detect_objects",
     "image_size",
@@ -50,13 +59,6 @@ __all__ = [
     "synthesize_speech",
     "transcribe",
 ]
-
-ASR = "Automatic Speech Recognition"
-IMAGE_CLASSIFICATION = "Image Classification"
-OBJECT_DETECTION = "Object Detection"
-IMAGE_TO_TEXT = "Image-to-Text"
-TEXT_TO_IMAGE = "Text-to-Image"
-TEXT_TO_SPEECH = "Text-to-Speech"
 
 #: Tasks whose model takes the file itself as the request body, and the field it stands for.
 BINARY_INPUT_FIELDS: Mapping[str, str] = {
@@ -69,9 +71,6 @@ MEDIA_TASKS = frozenset(
     {ASR, IMAGE_CLASSIFICATION, OBJECT_DETECTION, IMAGE_TO_TEXT, TEXT_TO_IMAGE, TEXT_TO_SPEECH}
 )
 
-# whisper-large-v3-turbo: segments + transcription_info (spec §8); plain whisper (and
-# whisper-tiny-en) answer text, word_count, words and vtt.
-_RICH_ASR_MODELS = frozenset({"@cf/openai/whisper-large-v3-turbo"})
 # Text-to-image families that answer {"image": <base64>} rather than raw PNG bytes (spec §8).
 _BASE64_IMAGE_PREFIXES = ("@cf/black-forest-labs/", "@cf/leonardo/")
 
@@ -113,7 +112,7 @@ _STANDIN_MARK = b"workers-ai-python emulator: stand-in media, not a real model o
 _TEXT_CHUNK = b"ICMT"  # a RIFF INFO comment carries the spoken text
 
 
-def run_media(info: ModelInfo, body: Mapping[str, Any]) -> Any:
+def run_media(info: ModelFacts, body: Mapping[str, Any]) -> Any:
     """Answer a media-task ``/ai/run`` call (``info.task`` is one of :data:`MEDIA_TASKS`).
 
     Returns:
@@ -126,7 +125,7 @@ def run_media(info: ModelInfo, body: Mapping[str, Any]) -> Any:
     task = info.task
     if task == ASR:
         audio = binary_input(body, "audio")
-        return transcribe(audio, rich=info.id in _RICH_ASR_MODELS, options=_asr_options(body))
+        return transcribe(audio, rich=info.asr_segments, options=_asr_options(body))
     if task == IMAGE_CLASSIFICATION:
         return classify_image(binary_input(body, "image"))
     if task == OBJECT_DETECTION:
@@ -540,7 +539,7 @@ def png_image(seed: bytes, width: int, height: int) -> bytes:
     )
 
 
-def _text_to_image(info: ModelInfo, body: Mapping[str, Any]) -> Any:
+def _text_to_image(info: ModelFacts, body: Mapping[str, Any]) -> Any:
     prompt = validate_text_field(body, "prompt")
     seed = _optional_int(body, "seed", 0, 9_999_999_999)
     extra = str(seed).encode() if seed is not None else b""
@@ -602,7 +601,7 @@ _BYTES: dict[str, Any] = {
 _PROMPT: dict[str, Any] = {"type": "string", "minLength": 1}
 
 
-def media_schema(info: ModelInfo) -> dict[str, Any]:
+def media_schema(info: ModelFacts) -> dict[str, Any]:
     """``{"input", "output"}`` JSON Schemas for a media task's stand-in."""
     task = str(info.task)
     if task in BINARY_INPUT_FIELDS:

@@ -21,6 +21,8 @@ import pytest
 
 from workers_ai.emulator.server import EmulatorServer
 
+__all__ = ["workers_ai_emulator", "workers_ai_emulator_env"]
+
 
 @pytest.fixture(scope="session")
 def workers_ai_emulator() -> Iterator[EmulatorServer]:

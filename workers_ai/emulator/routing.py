@@ -5,6 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import unquote
 
+__all__ = [
+    "API_PREFIX",
+    "GATEWAY_PREFIX",
+    "Route",
+    "match_route",
+]
+
 API_PREFIX = "/client/v4/accounts/"
 GATEWAY_PREFIX = "/v1/"
 

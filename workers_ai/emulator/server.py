@@ -14,9 +14,18 @@ from typing import TYPE_CHECKING, Any
 from workers_ai._distribution import install_hint
 from workers_ai.emulator.config import DEFAULT_API_TOKEN, EmulatorConfig
 from workers_ai.errors import ConfigurationError
+from workers_ai.settings import ACCOUNT_ID_ENV_VARS, API_TOKEN_ENV_VARS, BASE_URL_ENV_VAR
 
 if TYPE_CHECKING:  # the clients are imported when asked for, keeping the emulator import light
     from workers_ai.client import AsyncWorkersAIClient, WorkersAIClient
+
+__all__ = [
+    "EmulatorExposedWarning",
+    "EmulatorServer",
+    "exposure_warning",
+    "is_loopback",
+    "require_uvicorn",
+]
 
 _MISSING_EXTRA = f"The emulator needs uvicorn, which is not installed: {install_hint('emulator')}"
 
@@ -158,9 +167,9 @@ class EmulatorServer:
     def env(self) -> dict[str, str]:
         """Environment variables that point any client of this package at the emulator."""
         return {
-            "CLOUDFLARE_ACCOUNT_ID": self.account_id,
-            "CLOUDFLARE_API_TOKEN": self.api_token,
-            "WORKERS_AI_BASE_URL": self.base_url,
+            ACCOUNT_ID_ENV_VARS[0]: self.account_id,
+            API_TOKEN_ENV_VARS[0]: self.api_token,
+            BASE_URL_ENV_VAR: self.base_url,
         }
 
     def client_kwargs(self) -> dict[str, str]:

@@ -7,6 +7,7 @@
   events mixed with native fields; both end with ``{"response": "", "usage": {...}}`` (with a
   float ``neurons``), or carry usage deltas on every event (the opt-in per-chunk variant).
 * ``/ai/v1/chat/completions`` bodies and chunk streams, and the Responses shape.
+* ``GET /ai/models/search`` items (§1) from the emulator's model facts.
 
 Ids, timestamps and the ``p`` padding derive from the generation's seed, so the same request
 always renders the same bytes. Events are dicts; :func:`sse_frame` turns one into bytes.
@@ -17,11 +18,12 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from workers_ai import catalog
-from workers_ai.catalog import ModelInfo
+from workers_ai.emulator import facts
+from workers_ai.emulator.facts import ModelFacts
 from workers_ai.emulator.standins import Generation, split_tokens
 from workers_ai.tools import synthesize_tool_call_id
 
@@ -31,6 +33,7 @@ __all__ = [
     "render_openai_completion",
     "render_openai_stream",
     "render_responses",
+    "render_search_item",
     "sse_frame",
 ]
 
@@ -63,10 +66,10 @@ def _created_from_seed(seed: int) -> int:
     return _CREATED_BASE + seed % 40_000_000
 
 
-def _usage_to_wire(gen: Generation, info: ModelInfo | None = None) -> dict[str, Any]:
+def _usage_to_wire(gen: Generation, info: ModelFacts | None = None) -> dict[str, Any]:
     """``{prompt_tokens, completion_tokens, total_tokens}``, ``prompt_tokens_details`` when the
     request named a session (``x-session-affinity``), and with ``info`` (native ``/ai/run``
-    answers) the float ``neurons`` when the catalog knows the model's rates."""
+    answers) the float ``neurons`` when the model has neuron rates."""
     if info is not None:
         return _native_usage(info, gen.prompt_tokens, gen.completion_tokens, gen.cached_tokens)
     usage: dict[str, Any] = {
@@ -79,8 +82,8 @@ def _usage_to_wire(gen: Generation, info: ModelInfo | None = None) -> dict[str, 
     return usage
 
 
-def _neurons(info: ModelInfo, prompt: int, completion: int, cached: int = 0) -> float | None:
-    """Neurons billed for the tokens at the catalog's rates; ``None`` when a rate is unknown.
+def _neurons(info: ModelFacts, prompt: int, completion: int, cached: int = 0) -> float | None:
+    """Neurons billed for the tokens at the model's rates; ``None`` when a rate is unknown.
 
     Cached prompt tokens are billed at the cached-input rate when the model has one.
     """
@@ -94,7 +97,7 @@ def _neurons(info: ModelInfo, prompt: int, completion: int, cached: int = 0) -> 
 
 
 def _native_usage(
-    info: ModelInfo, prompt: int, completion: int, cached: int | None
+    info: ModelFacts, prompt: int, completion: int, cached: int | None
 ) -> dict[str, Any]:
     """A native usage object: counts, ``prompt_tokens_details`` and float ``neurons``.
 
@@ -161,7 +164,7 @@ def _inline_think_pieces(gen: Generation) -> list[str]:
     return pieces
 
 
-def _reasoning_key(info: ModelInfo) -> str | None:
+def _reasoning_key(info: ModelFacts) -> str | None:
     """The message field reasoning goes in, or ``None`` for think tags / no reasoning."""
     if info.reasoning_format in ("reasoning_content", "reasoning"):
         return info.reasoning_format
@@ -219,7 +222,7 @@ def _chat_completion_body(
     gen: Generation,
     reasoning_key: str | None,
     inline_think: bool,
-    native: ModelInfo | None = None,
+    native: ModelFacts | None = None,
 ) -> dict[str, Any]:
     choice = {
         "index": 0,
@@ -238,7 +241,7 @@ def _chat_completion_body(
     }
 
 
-def _text_completion_body(info: ModelInfo, gen: Generation) -> dict[str, Any]:
+def _text_completion_body(info: ModelFacts, gen: Generation) -> dict[str, Any]:
     """qwen3's typed ``text_completion`` variant for prompt input (``choices[0].text``)."""
     return {
         "id": "cmpl-" + _hex_for(gen.seed, "completion", 32),
@@ -313,7 +316,7 @@ def _text_completion_chunks(model: str, gen: Generation) -> list[dict[str, Any]]
 # ---------------------------------------------------------------------------------------------
 
 
-def _classic_result(info: ModelInfo, gen: Generation) -> dict[str, Any]:
+def _classic_result(info: ModelFacts, gen: Generation) -> dict[str, Any]:
     response: Any = gen.parsed if gen.parsed is not None else gen.text
     if gen.parsed is None and info.think_tags:
         response = _inline_think_text(gen)
@@ -330,11 +333,11 @@ def _classic_result(info: ModelInfo, gen: Generation) -> dict[str, Any]:
     return result
 
 
-def render_native(info: ModelInfo, gen: Generation, body: Mapping[str, Any]) -> dict[str, Any]:
+def render_native(info: ModelFacts, gen: Generation, body: Mapping[str, Any]) -> dict[str, Any]:
     """Render the ``result`` object of a non-streamed ``/ai/run`` call.
 
     Args:
-        info: The model's catalog entry (its ``output_shape``, ``tool_call_format`` and
+        info: The model's facts (its ``output_shape``, ``tool_call_format`` and
             ``reasoning_format`` pick the shape).
         gen: The generation.
         body: The request body (prompt input gets ``text_completion`` on chat-completion
@@ -352,7 +355,7 @@ def render_native(info: ModelInfo, gen: Generation, body: Mapping[str, Any]) -> 
     return _classic_result(info, gen)
 
 
-def _classic_stream(info: ModelInfo, gen: Generation) -> list[dict[str, Any]]:
+def _classic_stream(info: ModelFacts, gen: Generation) -> list[dict[str, Any]]:
     rng = random.Random(gen.seed)
     pieces = _inline_think_pieces(gen) if info.think_tags else split_tokens(gen.text)
     events: list[dict[str, Any]] = []
@@ -397,7 +400,7 @@ def _has_token_piece(event: Mapping[str, Any]) -> bool:
 
 
 def _with_usage_per_chunk(
-    info: ModelInfo, gen: Generation, events: list[dict[str, Any]]
+    info: ModelFacts, gen: Generation, events: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
     """The per-chunk variant (reference inline-values.json): usage deltas on every event.
 
@@ -418,7 +421,7 @@ def _with_usage_per_chunk(
 
 
 def render_native_stream(
-    info: ModelInfo, gen: Generation, body: Mapping[str, Any], *, usage_per_chunk: bool = False
+    info: ModelFacts, gen: Generation, body: Mapping[str, Any], *, usage_per_chunk: bool = False
 ) -> list[dict[str, Any]]:
     """Render the events of a streamed ``/ai/run`` call (without ``[DONE]``).
 
@@ -428,7 +431,7 @@ def render_native_stream(
     Chat-completion models: ``chat.completion.chunk`` events (``reasoning_content`` deltas,
     ``content`` deltas that also carry ``response``, tool-call fragments by ``index``), then a
     finish chunk. Both end with the native usage event ``{"response": "", "usage": {...}}``,
-    whose usage adds a float ``neurons`` when the catalog knows the model's neuron rates.
+    whose usage adds a float ``neurons`` when the model has neuron rates.
 
     With ``usage_per_chunk`` (opt-in) there is no final usage event: every event carries its
     usage delta instead (see :func:`_with_usage_per_chunk`).
@@ -452,10 +455,11 @@ def render_native_stream(
 
 def _openai_reasoning(model: str) -> tuple[str | None, bool]:
     """``(reasoning field, inline think tags)`` for ``model`` on ``/ai/v1``."""
-    info = catalog.get(model)
-    if info.think_tags:
+    info = facts.get(model)
+    if info is not None and info.think_tags:
         return None, True
-    return info.reasoning_format or "reasoning_content", False
+    reasoning = info.reasoning_format if info is not None else None
+    return reasoning or "reasoning_content", False
 
 
 def render_openai_completion(model: str, gen: Generation) -> dict[str, Any]:
@@ -547,3 +551,76 @@ def render_responses(model: str, gen: Generation) -> dict[str, Any]:
     if gen.finish_reason == "length":
         body["incomplete_details"] = {"reason": "max_output_tokens"}
     return body
+
+
+# ---------------------------------------------------------------------------------------------
+# GET /ai/models/search
+# ---------------------------------------------------------------------------------------------
+
+#: Stable ids derived from the names (Cloudflare's own are random UUIDs).
+_SEARCH_ID_NAMESPACE = uuid.UUID("6f1d3c2e-5b7a-4c1e-9a0d-2f8e4b6c7d90")
+#: ``property_id`` -> facts field, for numbers (reported as strings, as Cloudflare does).
+_NUMBER_PROPERTIES = {
+    "context_window": "context_window",
+    "max_input_tokens": "max_input_tokens",
+    "output_dimensions": "dimensions",
+}
+#: ``property_id`` -> facts field, for flags (reported as ``"true"`` only when true).
+_FLAG_PROPERTIES = {
+    "function_calling": "function_calling",
+    "reasoning": "reasoning",
+    "reasoning_effort": "reasoning_effort",
+    "async_queue": "async_queue",
+    "lora": "lora",
+    "beta": "beta",
+}
+#: Price unit -> facts field with the USD price per million tokens.
+_TOKEN_PRICE_UNITS = {
+    "per M input tokens": "price_usd_per_m_input",
+    "per M cached input tokens": "price_usd_per_m_cached_input",
+    "per M output tokens": "price_usd_per_m_output",
+}
+
+
+def _search_prices(info: ModelFacts) -> list[dict[str, Any]]:
+    usd_by_unit = [(unit, getattr(info, name)) for unit, name in _TOKEN_PRICE_UNITS.items()]
+    usd_by_unit += [(price.unit, price.usd) for price in info.other_prices]
+    return [
+        {"unit": unit, "price": usd, "currency": "USD"}
+        for unit, usd in usd_by_unit
+        if usd is not None
+    ]
+
+
+def render_search_item(info: ModelFacts) -> dict[str, Any]:
+    """One ``GET /ai/models/search`` result item (spec §1 [R2]).
+
+    ``properties`` holds the known numbers as strings, the flags that are true as ``"true"``,
+    the USD ``price`` list and ``planned_deprecation_date``; ``id`` and ``task.id`` are UUIDs
+    derived from the names.
+    """
+    properties: list[dict[str, Any]] = [
+        {"property_id": prop, "value": str(getattr(info, name))}
+        for prop, name in _NUMBER_PROPERTIES.items()
+        if getattr(info, name) is not None
+    ]
+    properties += [
+        {"property_id": prop, "value": "true"}
+        for prop, name in _FLAG_PROPERTIES.items()
+        if getattr(info, name) is True
+    ]
+    prices = _search_prices(info)
+    if prices:
+        properties.append({"property_id": "price", "value": prices})
+    if info.deprecated is not None:
+        properties.append({"property_id": "planned_deprecation_date", "value": info.deprecated})
+    task_id = str(uuid.uuid5(_SEARCH_ID_NAMESPACE, f"task:{info.task}"))
+    return {
+        "id": str(uuid.uuid5(_SEARCH_ID_NAMESPACE, f"model:{info.id}")),
+        "source": 1,
+        "name": info.id,
+        "description": info.description,
+        "task": {"id": task_id, "name": info.task, "description": ""},
+        "tags": [],
+        "properties": properties,
+    }

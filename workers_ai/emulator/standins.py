@@ -17,8 +17,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from workers_ai.catalog import ModelInfo
 from workers_ai.emulator import jsonbody
+from workers_ai.emulator.facts import ModelFacts
 
 __all__ = [
     "Generation",
@@ -27,6 +27,7 @@ __all__ = [
     "count_prompt_tokens",
     "count_tokens",
     "generate_chat",
+    "json_schema_from_body",
     "messages_from_body",
     "seed_for",
     "split_tokens",
@@ -683,7 +684,7 @@ def _reasoning_text(kind: str, subject: str, effort: Any) -> str:
     return sentence
 
 
-def _thinking_enabled(info: ModelInfo, body: Mapping[str, Any]) -> bool:
+def _thinking_enabled(info: ModelFacts, body: Mapping[str, Any]) -> bool:
     """Whether the model reasons for this request (gpt-oss always does)."""
     if info.reasoning_format is None:
         return False
@@ -704,7 +705,7 @@ def _stop_sequences(body: Mapping[str, Any]) -> list[str]:
     return [s for s in stop if isinstance(s, str) and s] if isinstance(stop, list) else []
 
 
-def _max_tokens(info: ModelInfo, body: Mapping[str, Any]) -> int:
+def _max_tokens(info: ModelFacts, body: Mapping[str, Any]) -> int:
     for key in ("max_tokens", "max_completion_tokens", "max_output_tokens"):
         value = body.get(key)
         if isinstance(value, int) and not isinstance(value, bool) and value > 0:
@@ -736,7 +737,7 @@ def _limit_output(
 
 
 def _plan_answer(
-    info: ModelInfo, body: Mapping[str, Any], messages: Sequence[Mapping[str, Any]], seed: int
+    info: ModelFacts, body: Mapping[str, Any], messages: Sequence[Mapping[str, Any]], seed: int
 ) -> tuple[str, str, list[tuple[str, dict[str, Any]]], Any]:
     """Decide ``(kind, text, tool_calls, parsed)`` for the conversation."""
     user_text = _last_user_text(messages)
@@ -758,7 +759,7 @@ def _plan_answer(
     return ("results" if results else "text"), reply, [], None
 
 
-def generate_chat(info: ModelInfo, body: Mapping[str, Any]) -> Generation:
+def generate_chat(info: ModelFacts, body: Mapping[str, Any]) -> Generation:
     """Produce the stand-in answer to a (validated) chat or prompt request.
 
     Tool calls win when ``tool_choice`` forces one or the last user message shares words with a
@@ -770,7 +771,7 @@ def generate_chat(info: ModelInfo, body: Mapping[str, Any]) -> Generation:
     models reason first; ``max_tokens`` covers reasoning and answer, ``stop`` cuts the answer.
 
     Args:
-        info: The model's catalog entry.
+        info: The model's facts.
         body: The request body (``messages`` or ``prompt`` form).
 
     Returns:

@@ -3,10 +3,11 @@
 The server calls :func:`run_model` / :func:`stream_model` for ``/ai/run/{model}`` (and once
 per item of an async batch), :func:`openai_chat`, :func:`openai_embeddings` and
 :func:`responses` for ``/ai/v1/...``, and :func:`model_schema` for ``/ai/models/schema``.
-The task comes from the catalog; unknown models are 5007 errors. The non-chat stand-ins
-(hashed-feature embeddings, a BM25 reranker, a lexicon sentiment classifier, tagged
-"translation", lead-sentence summaries) live here too; the media tasks of spec §8 (speech,
-images) are in :mod:`workers_ai.emulator.media`. Pure: no I/O.
+The task and every other model fact come from :mod:`workers_ai.emulator.facts`; unknown
+models are 5007 errors. The non-chat stand-ins (hashed-feature embeddings, a BM25 reranker, a
+lexicon sentiment classifier, tagged "translation", lead-sentence summaries) live here too;
+the media tasks of spec §8 (speech, images) are in :mod:`workers_ai.emulator.media`. Pure: no
+I/O.
 """
 
 from __future__ import annotations
@@ -19,9 +20,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from workers_ai import catalog
-from workers_ai.catalog import TEXT_CLASSIFICATION, TEXT_EMBEDDINGS, TEXT_GENERATION, ModelInfo
-from workers_ai.emulator import media, shapes, standins
+from workers_ai.emulator import facts, media, shapes, standins
+from workers_ai.emulator.facts import (
+    SUMMARIZATION,
+    TEXT_CLASSIFICATION,
+    TEXT_EMBEDDINGS,
+    TEXT_GENERATION,
+    TRANSLATION,
+    ModelFacts,
+)
 from workers_ai.emulator.standins import (
     Generation,
     content_terms,
@@ -58,21 +65,18 @@ __all__ = [
     "translate",
 ]
 
-# bge-m3 alone also takes {query, contexts} (scores) or {contexts} (embeddings); the catalog
-# has no field for this input form (spec §6).
-_QUERY_CONTEXT_MODELS = frozenset({"@cf/baai/bge-m3"})
 _M3_POOLING = "cls"
 _SUMMARY_DEFAULT_MAX_LENGTH = 1024
 
 
-def _known_model(model: str) -> ModelInfo:
-    info = catalog.get(model)
-    if not info.known:
+def _known_model(model: str) -> ModelFacts:
+    info = facts.get(model)
+    if info is None:
         raise EmulatorError(400, 5007, f"No such model {model} or task")
     return info
 
 
-def _unsupported_task(info: ModelInfo) -> EmulatorError:
+def _unsupported_task(info: ModelFacts) -> EmulatorError:
     return EmulatorError(
         400,
         5006,
@@ -80,7 +84,7 @@ def _unsupported_task(info: ModelInfo) -> EmulatorError:
     )
 
 
-def _is_responses_input(info: ModelInfo, body: Mapping[str, Any]) -> bool:
+def _is_responses_input(info: ModelFacts, body: Mapping[str, Any]) -> bool:
     if not info.responses_api or "messages" in body or "prompt" in body:
         return False
     return "input" in body or "instructions" in body
@@ -119,9 +123,9 @@ def run_model(model: str, body: Mapping[str, Any], *, cached_tokens: int | None 
         return _run_embeddings(info, body)
     if info.task == TEXT_CLASSIFICATION:
         return _run_rerank(info, body) if info.reranker else _run_sentiment(body)
-    if info.task == "Translation":
+    if info.task == TRANSLATION:
         return _run_translation(body)
-    if info.task == "Summarization":
+    if info.task == SUMMARIZATION:
         return _run_summarization(body)
     if info.task in media.MEDIA_TASKS:
         return media.run_media(info, body)
@@ -163,7 +167,7 @@ def stream_model(
 
 
 def _generate_native(
-    info: ModelInfo, body: Mapping[str, Any], cached_tokens: int | None
+    info: ModelFacts, body: Mapping[str, Any], cached_tokens: int | None
 ) -> Generation:
     """Validate a native chat/prompt body, generate, and apply the model's quirks."""
     validate_chat_body(info, body)
@@ -194,8 +198,8 @@ def prompt_keys(model: str, body: Mapping[str, Any]) -> list[int] | None:
         The keys (see :func:`_prompt_token_keys`), or ``None`` when the model is not a
         known text-generation model or the body is not a chat/prompt/Responses body.
     """
-    info = catalog.get(model)
-    if info.task != TEXT_GENERATION:
+    info = facts.get(model)
+    if info is None or info.task != TEXT_GENERATION:
         return None
     if _is_responses_input(info, body):
         try:
@@ -370,27 +374,27 @@ def summarize(text: str, max_length: int) -> str:
 # --- Embeddings, reranking, other tasks --------------------------------------------------------
 
 
-def _embedding_salt(info: ModelInfo, pooling: str) -> int:
+def _embedding_salt(info: ModelFacts, pooling: str) -> int:
     return zlib.crc32(f"{info.id}|{pooling}".encode())
 
 
-def _embed_all(info: ModelInfo, texts: list[str], pooling: str = "mean") -> list[list[float]]:
+def _embed_all(info: ModelFacts, texts: list[str], pooling: str = "mean") -> list[list[float]]:
     dims = info.dimensions or 768
     salt = _embedding_salt(info, pooling)
     return [embed_text(text, dims, salt) for text in texts]
 
 
-def _pooling_from_body(info: ModelInfo, body: Mapping[str, Any]) -> str:
+def _pooling_from_body(info: ModelFacts, body: Mapping[str, Any]) -> str:
     pooling = body.get("pooling", "mean")
     if pooling not in ("mean", "cls"):
         raise bad_input("/pooling", "enum", "'pooling' must be one of mean, cls")
     return str(pooling) if info.pooling else "mean"
 
 
-def _run_embeddings(info: ModelInfo, body: Mapping[str, Any]) -> dict[str, Any]:
+def _run_embeddings(info: ModelFacts, body: Mapping[str, Any]) -> dict[str, Any]:
     if info.input_style == "qwen3":
         return _run_qwen3_embeddings(info, body)
-    if info.id in _QUERY_CONTEXT_MODELS and "text" not in body and "contexts" in body:
+    if info.query_contexts and "text" not in body and "contexts" in body:
         return _run_query_contexts(info, body)
     truncate = bool(body.get("truncate_inputs")) and info.truncate_inputs
     texts = validate_embedding_texts(info, body.get("text"), "text", truncate=truncate)
@@ -400,17 +404,17 @@ def _run_embeddings(info: ModelInfo, body: Mapping[str, Any]) -> dict[str, Any]:
     result: dict[str, Any] = {"shape": [len(vectors), len(vectors[0])], "data": vectors}
     if info.pooling:
         result["pooling"] = pooling
-    elif info.id in _QUERY_CONTEXT_MODELS:
+    elif info.query_contexts:
         result["pooling"] = _M3_POOLING
     return result
 
 
-def _truncated(info: ModelInfo, texts: list[str]) -> list[str]:
+def _truncated(info: ModelFacts, texts: list[str]) -> list[str]:
     limit = info.max_input_tokens
     return texts if limit is None else [truncate_tokens(t, limit) for t in texts]
 
 
-def _run_qwen3_embeddings(info: ModelInfo, body: Mapping[str, Any]) -> dict[str, Any]:
+def _run_qwen3_embeddings(info: ModelFacts, body: Mapping[str, Any]) -> dict[str, Any]:
     """``queries`` then ``documents`` (``text`` is an alias of ``documents``)."""
     fields = [f for f in ("queries", "documents", "text") if body.get(f) is not None]
     if not fields:
@@ -427,7 +431,7 @@ def _run_qwen3_embeddings(info: ModelInfo, body: Mapping[str, Any]) -> dict[str,
     return {"data": vectors, "shape": [len(vectors), len(vectors[0])]}
 
 
-def _run_query_contexts(info: ModelInfo, body: Mapping[str, Any]) -> dict[str, Any]:
+def _run_query_contexts(info: ModelFacts, body: Mapping[str, Any]) -> dict[str, Any]:
     """bge-m3: scores of contexts against ``query``, or context embeddings without one."""
     query, texts, _ = validate_rerank_body(info, body, query_required=False)
     vectors = _embed_all(info, texts, _M3_POOLING)
@@ -441,7 +445,7 @@ def _run_query_contexts(info: ModelInfo, body: Mapping[str, Any]) -> dict[str, A
     return {"response": sorted(scores, key=lambda item: -item["score"])}
 
 
-def _run_rerank(info: ModelInfo, body: Mapping[str, Any]) -> dict[str, Any]:
+def _run_rerank(info: ModelFacts, body: Mapping[str, Any]) -> dict[str, Any]:
     query, texts, top_k = validate_rerank_body(info, body)
     assert query is not None
     scores = rerank_scores(query, texts)
@@ -478,7 +482,7 @@ def _run_summarization(body: Mapping[str, Any]) -> dict[str, Any]:
 # --- /ai/v1 and the Responses API --------------------------------------------------------------
 
 
-def _model_from_body(body: Mapping[str, Any], task: str) -> ModelInfo:
+def _model_from_body(body: Mapping[str, Any], task: str) -> ModelFacts:
     model = body.get("model")
     if not isinstance(model, str) or not model:
         raise bad_input("/", "required", "must have required property 'model'")
@@ -549,7 +553,7 @@ def responses(body: Mapping[str, Any], *, cached_tokens: int | None = None) -> d
 
 
 def _responses_for(
-    info: ModelInfo, body: Mapping[str, Any], cached_tokens: int | None = None
+    info: ModelFacts, body: Mapping[str, Any], cached_tokens: int | None = None
 ) -> dict[str, Any]:
     chat_body = _responses_to_chat(body)
     validate_chat_body(info, chat_body, openai=True)
@@ -633,7 +637,7 @@ _USAGE: dict[str, Any] = {
 }
 
 
-def _text_generation_schema(info: ModelInfo) -> dict[str, Any]:
+def _text_generation_schema(info: ModelFacts) -> dict[str, Any]:
     common = {
         "stream": {"type": "boolean", "default": False},
         "max_tokens": {"type": "integer", "default": info.default_max_tokens or 256},
@@ -667,7 +671,7 @@ def _text_generation_schema(info: ModelInfo) -> dict[str, Any]:
     }
 
 
-def _output_schema(info: ModelInfo) -> dict[str, Any]:
+def _output_schema(info: ModelFacts) -> dict[str, Any]:
     if info.task == TEXT_GENERATION and info.output_shape == "chat_completion":
         return {"type": "object", "properties": {"choices": {"type": "array"}, "usage": _USAGE}}
     if info.task == TEXT_GENERATION:
@@ -685,7 +689,7 @@ def _output_schema(info: ModelInfo) -> dict[str, Any]:
     return {"type": ["object", "array"]}
 
 
-def _input_schema(info: ModelInfo) -> dict[str, Any]:
+def _input_schema(info: ModelFacts) -> dict[str, Any]:
     if info.task == TEXT_GENERATION:
         return _text_generation_schema(info)
     if info.task == TEXT_EMBEDDINGS:

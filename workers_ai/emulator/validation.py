@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from workers_ai.catalog import ModelInfo
+from workers_ai.emulator.facts import ModelFacts
 from workers_ai.emulator.standins import count_tokens
 
 __all__ = [
@@ -81,7 +81,7 @@ def _is_int(value: Any) -> bool:
 # ---------------------------------------------------------------------------------------------
 
 
-def validate_lora(info: ModelInfo, body: Mapping[str, Any]) -> None:
+def validate_lora(info: ModelFacts, body: Mapping[str, Any]) -> None:
     """Reject ``lora`` on a model that cannot load adapters (5005, HTTP 405)."""
     if body.get("lora") is not None and not info.lora:
         raise EmulatorError(405, 5005, "Model does not support LoRA")
@@ -257,11 +257,11 @@ def _validate_generation_options(body: Mapping[str, Any]) -> None:
         raise bad_input("/guided_json", "type", "'guided_json' must be a JSON Schema object")
 
 
-def validate_chat_body(info: ModelInfo, body: Mapping[str, Any], *, openai: bool = False) -> None:
+def validate_chat_body(info: ModelFacts, body: Mapping[str, Any], *, openai: bool = False) -> None:
     """Check a text-generation body: exactly one of ``prompt``/``messages``, then the rest.
 
     Args:
-        info: The model's catalog entry (``vision`` decides whether images are accepted).
+        info: The model's facts (``vision`` decides whether images are accepted).
         body: The request body.
         openai: Apply ``/ai/v1/chat/completions`` rules (``messages`` only).
 
@@ -285,14 +285,14 @@ def validate_chat_body(info: ModelInfo, body: Mapping[str, Any], *, openai: bool
     _validate_generation_options(body)
 
 
-#: What Workers AI does when a request sends one of the model's catalog ``unsupported_params``
+#: What Workers AI does when a request sends one of the model's ``unsupported_params``
 #: (reference observed-api-behaviors.json, "glm-4.7-flash params"): ``max_tokens`` gives null
 #: content and ``repetition_penalty`` times out (answered at once here, 408 / 3007). Any other
 #: listed parameter is rejected with 400 / 5006 ("mistral-small-3.1 tool_choice": HTTP 400).
 _UNSUPPORTED_EFFECTS = {"max_tokens": "null_content", "repetition_penalty": "timeout"}
 
 
-def unsupported_param_effects(info: ModelInfo, body: Mapping[str, Any]) -> frozenset[str]:
+def unsupported_param_effects(info: ModelFacts, body: Mapping[str, Any]) -> frozenset[str]:
     """Apply the model's ``unsupported_params`` to a native text-generation body.
 
     Returns:
@@ -356,12 +356,12 @@ def _texts_from_value(value: Any, path: str) -> tuple[list[str], list[str]]:
 
 
 def validate_embedding_texts(
-    info: ModelInfo, value: Any, field: str, *, truncate: bool = False
+    info: ModelFacts, value: Any, field: str, *, truncate: bool = False
 ) -> list[str]:
     """Check and return the texts of an embedding field (``text``, ``input``, ``queries``...).
 
     Args:
-        info: The model's catalog entry (``max_batch``, ``max_input_tokens``).
+        info: The model's facts (``max_batch``, ``max_input_tokens``).
         value: The field's value: a string or an array of strings.
         field: The field name, for messages.
         truncate: Cut over-long texts to ``max_input_tokens`` instead of failing.
@@ -416,7 +416,7 @@ def _contexts_from_value(contexts: Any, limit: int | None) -> list[str]:
 
 
 def validate_rerank_body(
-    info: ModelInfo, body: Mapping[str, Any], *, query_required: bool = True
+    info: ModelFacts, body: Mapping[str, Any], *, query_required: bool = True
 ) -> tuple[str | None, list[str], int | None]:
     """Check a reranker (or bge-m3 query/contexts) body.
 
