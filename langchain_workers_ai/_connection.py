@@ -9,6 +9,10 @@ from typing import ClassVar
 from workers_ai.connection import ConnectionModel
 from workers_ai.model_checks import Kind
 
+__all__ = [
+    "WorkersAIConnection",
+]
+
 
 class WorkersAIConnection(ConnectionModel):
     """Credentials, base URL, AI Gateway, timeout, retries and headers, as

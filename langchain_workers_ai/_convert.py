@@ -28,6 +28,18 @@ from workers_ai.messages import ContentPart, ImagePart, Message, TextPart
 from workers_ai.tools import coerce_arguments, synthesize_tool_call_id
 from workers_ai.types import ChatDelta, ChatResult, ResponseMeta, ToolCall, Usage
 
+__all__ = [
+    "PROVIDER",
+    "catalog_to_profile",
+    "delta_to_ai_chunk",
+    "lc_messages_to_neutral",
+    "response_metadata",
+    "result_to_ai_message",
+    "tool_calls_to_chunks",
+    "tool_calls_to_lc",
+    "usage_to_lc",
+]
+
 PROVIDER = "cloudflare-workers-ai"
 
 # Blocks that carry no content the model should see again (they are our own output).
@@ -237,16 +249,13 @@ def result_to_ai_message(
     )
 
 
-def delta_to_ai_chunk(delta: ChatDelta, *, last: bool = False) -> AIMessageChunk:
+def delta_to_ai_chunk(delta: ChatDelta) -> AIMessageChunk:
     """One streamed increment (text, reasoning) as an ``AIMessageChunk``.
 
     Tool calls and usage are added by the caller at the end of the stream, once.
     """
     additional = {"reasoning_content": delta.reasoning} if delta.reasoning else {}
-    chunk = AIMessageChunk(content=delta.text, additional_kwargs=additional)
-    if last:
-        chunk.chunk_position = "last"
-    return chunk
+    return AIMessageChunk(content=delta.text, additional_kwargs=additional)
 
 
 def tool_calls_to_chunks(

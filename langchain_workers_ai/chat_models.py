@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any, Literal
 
@@ -43,38 +42,18 @@ from langchain_workers_ai._convert import (
 from langchain_workers_ai.errors import langchain_errors
 from workers_ai import catalog
 from workers_ai.arguments import argument_names, caller_stacklevel, check_arguments
-from workers_ai.client import AsyncWorkersAIClient, WorkersAIClient
+from workers_ai.client import AsyncWorkersAIClient, ClientPair, WorkersAIClient
 from workers_ai.errors import ConfigurationError, InvalidRequestError, WorkersAIError
-from workers_ai.messages import GENERATION_PARAMS, ChatRequest, build_chat_body
-from workers_ai.settings import TimeoutTypes, WorkersAISettings, validate_header_value
+from workers_ai.prepare import PreparedChat, check_n, generation_params, prepare_chat
+from workers_ai.settings import (
+    API_TOKEN_ENV_VARS,
+    GATEWAY_TOKEN_ENV_VAR,
+    WorkersAISettings,
+    validate_header_value,
+)
 from workers_ai.tokens import count_text_tokens, estimate_chat_tokens, estimate_token_ids
 from workers_ai.tools import tool_choice_to_wire
 from workers_ai.types import ChatResult, ResponseMeta
-
-#: Per-call keywords that are client options, never request-body fields.
-_TIMEOUT_KEYS = ("timeout", "request_timeout")
-
-
-@dataclass
-class _Prepared:
-    """Everything one call needs, built once for invoke and stream alike."""
-
-    model: str
-    body: dict[str, Any]
-    headers: dict[str, str]
-    schemas: dict[str, Any] = field(default_factory=dict)
-    think_tags: bool = False
-    tool_names: tuple[str, ...] = ()
-    timeout: TimeoutTypes = None
-    stream_usage: bool = True
-
-
-def _check_n(n: object) -> None:
-    if n not in (None, 1):
-        raise InvalidRequestError(
-            f"n={n!r}: Workers AI returns one completion per request; call batch() or invoke() "
-            "several times for more."
-        )
 
 
 def _is_pydantic_class(obj: Any) -> bool:
@@ -207,8 +186,7 @@ class ChatWorkersAI(WorkersAIConnection, BaseChatModel):
     """An ``httpx.AsyncClient`` to use instead of the built-in pool (you close it)."""
 
     _settings: WorkersAISettings = PrivateAttr()
-    _client: WorkersAIClient | None = PrivateAttr(default=None)
-    _aclient: AsyncWorkersAIClient | None = PrivateAttr(default=None)
+    _clients: ClientPair = PrivateAttr()
 
     @model_validator(mode="before")
     @classmethod
@@ -242,7 +220,7 @@ class ChatWorkersAI(WorkersAIConnection, BaseChatModel):
         """Check the model against the catalog and resolve the settings (no I/O)."""
         self._check_model(self.model, "chat")
         try:
-            _check_n(self.n)
+            check_n(self.n)
         except InvalidRequestError as error:
             raise ConfigurationError(str(error)) from None
         if self.session_affinity is not None:
@@ -250,6 +228,9 @@ class ChatWorkersAI(WorkersAIConnection, BaseChatModel):
                 self.session_affinity, "session_affinity", header="x-session-affinity"
             )
         self._settings = self._resolve_settings()
+        self._clients = ClientPair(
+            self._settings, http_client=self.http_client, async_http_client=self.http_async_client
+        )
 
     def _resolve_model_profile(self) -> ModelProfile | None:
         return catalog_to_profile(catalog.get(self.model))
@@ -298,11 +279,11 @@ class ChatWorkersAI(WorkersAIConnection, BaseChatModel):
 
     @property
     def lc_secrets(self) -> dict[str, str]:
-        return {"api_token": "CLOUDFLARE_API_TOKEN", "gateway_token": "CF_AIG_TOKEN"}
+        return {"api_token": API_TOKEN_ENV_VARS[0], "gateway_token": GATEWAY_TOKEN_ENV_VAR}
 
     @property
     def _identifying_params(self) -> dict[str, Any]:
-        return {"model": self.model, "endpoint": self.endpoint, **self._set_params()}
+        return {"model": self.model, "endpoint": self.endpoint, **generation_params(self)}
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
         params = LangSmithParams(
@@ -319,79 +300,42 @@ class ChatWorkersAI(WorkersAIConnection, BaseChatModel):
         return params
 
     def _sync_client(self) -> WorkersAIClient:
-        if self._client is None:
-            self._client = WorkersAIClient(settings=self._settings, http_client=self.http_client)
-        return self._client
+        return self._clients.sync
 
     def _async_client(self) -> AsyncWorkersAIClient:
-        if self._aclient is None:
-            self._aclient = AsyncWorkersAIClient(
-                settings=self._settings, http_client=self.http_async_client
-            )
-        return self._aclient
+        return self._clients.async_
 
     def close(self) -> None:
         """Close the connection pool (an injected ``http_client`` is left open)."""
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        self._clients.close()
 
     async def aclose(self) -> None:
-        """Close the async connection pool (an injected ``http_async_client`` is left open)."""
-        if self._aclient is not None:
-            await self._aclient.aclose()
-            self._aclient = None
+        """Close the async connection pool (an injected async client is left open)."""
+        await self._clients.aclose()
 
     # -- request building --------------------------------------------------------------------------
-    def _set_params(self) -> dict[str, Any]:
-        """Generation parameters the user set on the model (defaults are not sent)."""
-        return {n: getattr(self, n) for n in GENERATION_PARAMS if getattr(self, n) is not None}
-
     def _prepare(
         self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
-    ) -> _Prepared:
-        kwargs = dict(kwargs)
-        model = kwargs.pop("model", None) or kwargs.pop("model_name", None) or self.model
-        if model != self.model:
-            self._check_model(model, "chat")
-        kwargs.pop("stream", None)
-        _check_n(kwargs.pop("n", None))
-        timeout = next((kwargs.pop(k) for k in _TIMEOUT_KEYS if k in kwargs), None)
-        stream_usage = kwargs.pop("stream_usage", self.stream_usage)
-        if "max_completion_tokens" in kwargs:
-            kwargs["max_tokens"] = kwargs.pop("max_completion_tokens")
-        tools = list(kwargs.pop("tools", None) or [])
-        response_format = kwargs.pop("response_format", None) or {}
-        params = self._set_params()
-        params.update({k: kwargs.pop(k) for k in list(kwargs) if k in GENERATION_PARAMS})
-        if stop is not None:
-            params["stop"] = stop
-        request = ChatRequest(
-            messages=lc_messages_to_neutral(messages),
-            tools=tools,
-            tool_choice=kwargs.pop("tool_choice", None),
-            parallel_tool_calls=kwargs.pop("parallel_tool_calls", None),
-            json_schema=response_format.get("json_schema"),
-            json_object=response_format.get("type") == "json_object",
-            params=params,
-            extra={**self.model_kwargs, **kwargs},
+    ) -> tuple[PreparedChat, bool]:
+        """The prepared call (the core's one preparation) and whether streams carry usage."""
+        options = dict(kwargs)
+        stream_usage = bool(options.pop("stream_usage", self.stream_usage))
+        prep = prepare_chat(
+            lc_messages_to_neutral(messages),
+            options,
+            model=self.model,
+            params=generation_params(self),
+            extra=self.model_kwargs,
+            endpoint=self.endpoint,
             force_tools=self.force_tools,
+            session_affinity=self.session_affinity,
+            stop=stop,
+            check_model=lambda model: self._check_model(model, "chat"),
         )
-        info = catalog.get(model)
-        names = tuple(t["function"]["name"] for t in tools if "function" in t)
-        return _Prepared(
-            model=model,
-            body=build_chat_body(model, request, endpoint=self.endpoint),
-            headers={"x-session-affinity": self.session_affinity} if self.session_affinity else {},
-            schemas={t["function"]["name"]: t["function"].get("parameters") for t in tools},
-            think_tags=info.think_tags,
-            tool_names=names,
-            timeout=timeout,
-            stream_usage=bool(stream_usage),
-        )
+        return prep, stream_usage
 
     def _to_lc_result(
-        self, result: ChatResult, meta: ResponseMeta, prep: _Prepared
+        self, result: ChatResult, meta: ResponseMeta, prep: PreparedChat
     ) -> LCChatResult:
         message = result_to_ai_message(result, meta, prep.model, prep.schemas)
         llm_output: dict[str, Any] = {"model_name": result.model or prep.model}
@@ -403,11 +347,11 @@ class ChatWorkersAI(WorkersAIConnection, BaseChatModel):
         return LCChatResult(generations=[generation], llm_output=llm_output)
 
     def _final_chunk(
-        self, result: ChatResult, meta: ResponseMeta, prep: _Prepared
+        self, result: ChatResult, meta: ResponseMeta, prep: PreparedChat, stream_usage: bool
     ) -> ChatGenerationChunk:
         """The last chunk: complete tool calls (coerced), usage once (``stream_usage``),
         metadata."""
-        usage = result.usage if prep.stream_usage else None
+        usage = result.usage if stream_usage else None
         chunk = AIMessageChunk(
             content="",
             tool_call_chunks=tool_calls_to_chunks(
@@ -439,17 +383,9 @@ class ChatWorkersAI(WorkersAIConnection, BaseChatModel):
     ) -> LCChatResult:
         if self.streaming and not kwargs.get("response_format"):
             return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
-        prep = self._prepare(messages, stop, kwargs)
+        prep, _ = self._prepare(messages, stop, kwargs)
         with langchain_errors():
-            response = self._sync_client().chat(
-                prep.model,
-                prep.body,
-                endpoint=self.endpoint,
-                think_tags=prep.think_tags,
-                tool_names=prep.tool_names,
-                headers=prep.headers,
-                timeout=prep.timeout,
-            )
+            response = self._sync_client().chat(prep.model, prep.body, **prep.call_options())
         return self._to_lc_result(response.result, response.meta, prep)
 
     async def _agenerate(
@@ -461,17 +397,9 @@ class ChatWorkersAI(WorkersAIConnection, BaseChatModel):
     ) -> LCChatResult:
         if self.streaming and not kwargs.get("response_format"):
             return await agenerate_from_stream(self._astream(messages, stop, run_manager, **kwargs))
-        prep = self._prepare(messages, stop, kwargs)
+        prep, _ = self._prepare(messages, stop, kwargs)
         with langchain_errors():
-            response = await self._async_client().chat(
-                prep.model,
-                prep.body,
-                endpoint=self.endpoint,
-                think_tags=prep.think_tags,
-                tool_names=prep.tool_names,
-                headers=prep.headers,
-                timeout=prep.timeout,
-            )
+            response = await self._async_client().chat(prep.model, prep.body, **prep.call_options())
         return self._to_lc_result(response.result, response.meta, prep)
 
     def _stream(
@@ -481,17 +409,9 @@ class ChatWorkersAI(WorkersAIConnection, BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        prep = self._prepare(messages, stop, kwargs)
+        prep, stream_usage = self._prepare(messages, stop, kwargs)
         with langchain_errors():
-            stream = self._sync_client().stream_chat(
-                prep.model,
-                prep.body,
-                endpoint=self.endpoint,
-                think_tags=prep.think_tags,
-                tool_names=prep.tool_names,
-                headers=prep.headers,
-                timeout=prep.timeout,
-            )
+            stream = self._sync_client().stream_chat(prep.model, prep.body, **prep.call_options())
             for delta in stream:
                 if not (delta.text or delta.reasoning):
                     continue
@@ -499,7 +419,7 @@ class ChatWorkersAI(WorkersAIConnection, BaseChatModel):
                 if run_manager:
                     run_manager.on_llm_new_token(chunk.text, chunk=chunk)
                 yield chunk
-            final = self._final_chunk(stream.result(), stream.meta, prep)
+            final = self._final_chunk(stream.result(), stream.meta, prep, stream_usage)
         if run_manager:
             run_manager.on_llm_new_token(final.text, chunk=final)
         yield final
@@ -511,16 +431,10 @@ class ChatWorkersAI(WorkersAIConnection, BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        prep = self._prepare(messages, stop, kwargs)
+        prep, stream_usage = self._prepare(messages, stop, kwargs)
         with langchain_errors():
             stream = await self._async_client().stream_chat(
-                prep.model,
-                prep.body,
-                endpoint=self.endpoint,
-                think_tags=prep.think_tags,
-                tool_names=prep.tool_names,
-                headers=prep.headers,
-                timeout=prep.timeout,
+                prep.model, prep.body, **prep.call_options()
             )
             async for delta in stream:
                 if not (delta.text or delta.reasoning):
@@ -529,7 +443,7 @@ class ChatWorkersAI(WorkersAIConnection, BaseChatModel):
                 if run_manager:
                     await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
                 yield chunk
-            final = self._final_chunk(stream.result(), stream.meta, prep)
+            final = self._final_chunk(stream.result(), stream.meta, prep, stream_usage)
         if run_manager:
             await run_manager.on_llm_new_token(final.text, chunk=final)
         yield final

@@ -12,6 +12,11 @@ from pydantic import AliasChoices
 from workers_ai.connection import ConnectionModel
 from workers_ai.model_checks import Kind
 
+__all__ = [
+    "WorkersAIConnection",
+    "model_field",
+]
+
 
 def model_field(default_factory: Any, description: str) -> Any:
     """A model-id field that also accepts ``model_name`` (and ``model``)."""

@@ -20,6 +20,15 @@ from workers_ai.messages import ContentPart, ImagePart, Message, TextPart
 from workers_ai.tools import coerce_arguments, synthesize_tool_call_id
 from workers_ai.types import ChatResult, ToolCall, Usage
 
+__all__ = [
+    "assistant_message",
+    "coerced_calls",
+    "li_messages_to_neutral",
+    "result_to_message",
+    "tool_calls_to_kwargs",
+    "usage_to_kwargs",
+]
+
 _ROLES = {
     MessageRole.SYSTEM: "system",
     MessageRole.DEVELOPER: "system",
@@ -164,13 +173,7 @@ def tool_calls_to_kwargs(calls: Sequence[ToolCall]) -> list[dict[str, Any]]:
     ]
 
 
-def assistant_message(
-    text: str,
-    reasoning: str | None,
-    calls: Sequence[ToolCall],
-    *,
-    partial_args: Mapping[int, str] | None = None,
-) -> ChatMessage:
+def assistant_message(text: str, reasoning: str | None, calls: Sequence[ToolCall]) -> ChatMessage:
     """An assistant ``ChatMessage``: thinking, text and tool-call blocks (+ kwargs copy)."""
     blocks: list[Any] = []
     if reasoning:

@@ -23,6 +23,10 @@ from workers_ai.embeddings import (
 )
 from workers_ai.errors import EmbeddingJobError
 
+__all__ = [
+    "WorkersAIEmbedding",
+]
+
 dispatcher = get_dispatcher(__name__)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Generator, Sequence
-from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from llama_index.core.base.llms.generic_utils import (
@@ -42,24 +41,13 @@ from llama_index_workers_ai._convert import (
     usage_to_kwargs,
 )
 from workers_ai import catalog
-from workers_ai.client import AsyncWorkersAIClient, WorkersAIClient
+from workers_ai.client import AsyncWorkersAIClient, ClientPair, WorkersAIClient
 from workers_ai.envelope import json_too_deep
-from workers_ai.messages import GENERATION_PARAMS, ChatRequest, build_chat_body
-from workers_ai.settings import TimeoutTypes, WorkersAISettings, validate_header_value
+from workers_ai.prepare import PreparedChat, generation_params, prepare_chat
+from workers_ai.settings import WorkersAISettings, validate_header_value
 from workers_ai.types import ChatDelta, ToolCall
 
 _DEFAULT_CONTEXT_WINDOW = 8192
-
-
-@dataclass
-class _Prepared:
-    model: str
-    body: dict[str, Any]
-    headers: dict[str, str]
-    schemas: dict[str, Any] = field(default_factory=dict)
-    think_tags: bool = False
-    tool_names: tuple[str, ...] = ()
-    timeout: TimeoutTypes = None
 
 
 class _StreamState:
@@ -153,8 +141,7 @@ class WorkersAI(WorkersAIConnection, FunctionCallingLLM):
     """An ``httpx.AsyncClient`` to use instead of the built-in pool (you close it)."""
 
     _settings: WorkersAISettings = PrivateAttr()
-    _client: WorkersAIClient | None = PrivateAttr(default=None)
-    _aclient: AsyncWorkersAIClient | None = PrivateAttr(default=None)
+    _clients: ClientPair = PrivateAttr()
 
     def _after_init(self) -> None:
         """Check the model against the catalog and resolve the settings (no I/O)."""
@@ -164,6 +151,9 @@ class WorkersAI(WorkersAIConnection, FunctionCallingLLM):
                 self.session_affinity, "session_affinity", header="x-session-affinity"
             )
         self._settings = self._resolve_settings()
+        self._clients = ClientPair(
+            self._settings, http_client=self.http_client, async_http_client=self.async_http_client
+        )
 
     @classmethod
     def class_name(cls) -> str:
@@ -182,75 +172,38 @@ class WorkersAI(WorkersAIConnection, FunctionCallingLLM):
         )
 
     def _sync_client(self) -> WorkersAIClient:
-        if self._client is None:
-            self._client = WorkersAIClient(settings=self._settings, http_client=self.http_client)
-        return self._client
+        return self._clients.sync
 
     def _async_client(self) -> AsyncWorkersAIClient:
-        if self._aclient is None:
-            self._aclient = AsyncWorkersAIClient(
-                settings=self._settings, http_client=self.async_http_client
-            )
-        return self._aclient
+        return self._clients.async_
 
     def close(self) -> None:
         """Close the connection pool (an injected ``http_client`` is left open)."""
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        self._clients.close()
 
     async def aclose(self) -> None:
-        """Close the async connection pool."""
-        if self._aclient is not None:
-            await self._aclient.aclose()
-            self._aclient = None
+        """Close the async connection pool (an injected async client is left open)."""
+        await self._clients.aclose()
 
     # -- request building -------------------------------------------------------------------------
-    def _prepare(self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]) -> _Prepared:
-        kwargs = dict(kwargs)
-        model = kwargs.pop("model", None) or self.model
-        if model != self.model:
-            self._check_model(model, "chat")
-        timeout = kwargs.pop("timeout", None)
-        tools = list(kwargs.pop("tools", None) or [])
-        response_format = kwargs.pop("response_format", None) or {}
-        params = {n: getattr(self, n) for n in GENERATION_PARAMS if getattr(self, n) is not None}
-        params.update({k: kwargs.pop(k) for k in list(kwargs) if k in GENERATION_PARAMS})
-        request = ChatRequest(
-            messages=li_messages_to_neutral(messages),
-            tools=tools,
-            tool_choice=kwargs.pop("tool_choice", None),
-            parallel_tool_calls=kwargs.pop("parallel_tool_calls", None),
-            json_schema=response_format.get("json_schema"),
-            json_object=response_format.get("type") == "json_object",
-            params=params,
-            extra={**self.additional_kwargs, **kwargs},
+    def _prepare(self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]) -> PreparedChat:
+        return prepare_chat(
+            li_messages_to_neutral(messages),
+            kwargs,
+            model=self.model,
+            params=generation_params(self),
+            extra=self.additional_kwargs,
+            endpoint=self.endpoint,
             force_tools=self.force_tools,
+            session_affinity=self.session_affinity,
+            check_model=lambda model: self._check_model(model, "chat"),
         )
-        return _Prepared(
-            model=model,
-            body=build_chat_body(model, request, endpoint=self.endpoint),
-            headers={"x-session-affinity": self.session_affinity} if self.session_affinity else {},
-            schemas={t["function"]["name"]: t["function"].get("parameters") for t in tools},
-            think_tags=catalog.get(model).think_tags,
-            tool_names=tuple(t["function"]["name"] for t in tools),
-            timeout=timeout,
-        )
-
-    def _call_kwargs(self, prep: _Prepared) -> dict[str, Any]:
-        return {
-            "endpoint": self.endpoint,
-            "think_tags": prep.think_tags,
-            "tool_names": prep.tool_names,
-            "headers": prep.headers,
-            "timeout": prep.timeout,
-        }
 
     # -- chat -----------------------------------------------------------------------------------
     @llm_chat_callback()
     def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         prep = self._prepare(messages, kwargs)
-        response = self._sync_client().chat(prep.model, prep.body, **self._call_kwargs(prep))
+        response = self._sync_client().chat(prep.model, prep.body, **prep.call_options())
         return ChatResponse(
             message=result_to_message(response.result, prep.schemas),
             raw=response.result.raw,
@@ -261,7 +214,7 @@ class WorkersAI(WorkersAIConnection, FunctionCallingLLM):
     async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         prep = self._prepare(messages, kwargs)
         client = self._async_client()
-        response = await client.chat(prep.model, prep.body, **self._call_kwargs(prep))
+        response = await client.chat(prep.model, prep.body, **prep.call_options())
         return ChatResponse(
             message=result_to_message(response.result, prep.schemas),
             raw=response.result.raw,
@@ -273,9 +226,7 @@ class WorkersAI(WorkersAIConnection, FunctionCallingLLM):
         prep = self._prepare(messages, kwargs)
 
         def gen() -> Generator[ChatResponse, None, None]:
-            stream = self._sync_client().stream_chat(
-                prep.model, prep.body, **self._call_kwargs(prep)
-            )
+            stream = self._sync_client().stream_chat(prep.model, prep.body, **prep.call_options())
             state = _StreamState()
             for delta in stream:
                 state.add(delta)
@@ -299,7 +250,7 @@ class WorkersAI(WorkersAIConnection, FunctionCallingLLM):
 
         async def gen() -> AsyncGenerator[ChatResponse, None]:
             stream = await self._async_client().stream_chat(
-                prep.model, prep.body, **self._call_kwargs(prep)
+                prep.model, prep.body, **prep.call_options()
             )
             state = _StreamState()
             async for delta in stream:

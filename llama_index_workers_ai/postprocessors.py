@@ -16,6 +16,10 @@ from workers_ai import catalog
 from workers_ai.errors import ConfigurationError
 from workers_ai.rerank import Reranker, RerankResult, rerank_spec
 
+__all__ = [
+    "WorkersAIRerank",
+]
+
 dispatcher = get_dispatcher(__name__)
 
 

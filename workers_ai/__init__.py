@@ -1,7 +1,12 @@
 """Cloudflare Workers AI core: settings, sync/async clients, typed errors, normalisation.
 
-Framework-free: the LangChain and LlamaIndex adapters build on this package.
+Framework-free: the LangChain and LlamaIndex adapters build on this package, and so can any
+other framework: the building blocks they use (:class:`Embedder`, :class:`Reranker`,
+:func:`prepare_chat` with the neutral :class:`Message`, :class:`RetryPolicy`...) are importable
+from here. Those are loaded on first use, so ``import workers_ai`` stays light.
 """
+
+from typing import TYPE_CHECKING, Any
 
 from workers_ai._distribution import __version__
 from workers_ai.batch_api import BatchJobError
@@ -46,6 +51,49 @@ from workers_ai.responses import (
 from workers_ai.settings import GatewayOptions, WorkersAISettings, resolve_settings
 from workers_ai.types import ChatDelta, ChatResult, ResponseMeta, ToolCall, ToolCallDelta, Usage
 
+#: Building blocks loaded on first use: name -> module.
+_LAZY = {
+    "ChatRequest": "workers_ai.messages",
+    "ChatStreamAccumulator": "workers_ai.streaming",
+    "Embedder": "workers_ai.embedder",
+    "EmbeddingSpec": "workers_ai.embeddings",
+    "ImagePart": "workers_ai.messages",
+    "Message": "workers_ai.messages",
+    "PreparedChat": "workers_ai.prepare",
+    "RerankResult": "workers_ai.rerank",
+    "RerankSpec": "workers_ai.rerank",
+    "Reranker": "workers_ai.rerank",
+    "RetryPolicy": "workers_ai.retry",
+    "TextPart": "workers_ai.messages",
+    "build_chat_body": "workers_ai.messages",
+    "embedding_spec": "workers_ai.embeddings",
+    "normalize_chat_result": "workers_ai.chat",
+    "prepare_chat": "workers_ai.prepare",
+    "rerank_spec": "workers_ai.rerank",
+}
+
+if TYPE_CHECKING:
+    from workers_ai.chat import normalize_chat_result
+    from workers_ai.embedder import Embedder
+    from workers_ai.embeddings import EmbeddingSpec, embedding_spec
+    from workers_ai.messages import ChatRequest, ImagePart, Message, TextPart, build_chat_body
+    from workers_ai.prepare import PreparedChat, prepare_chat
+    from workers_ai.rerank import Reranker, RerankResult, RerankSpec, rerank_spec
+    from workers_ai.retry import RetryPolicy
+    from workers_ai.streaming import ChatStreamAccumulator
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'workers_ai' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
 __all__ = [
     "APIConnectionError",
     "APIError",
@@ -63,27 +111,39 @@ __all__ = [
     "CapacityError",
     "CatalogError",
     "ChatDelta",
+    "ChatRequest",
     "ChatResponse",
     "ChatResult",
     "ChatStream",
+    "ChatStreamAccumulator",
     "ConfigurationError",
     "ConflictError",
+    "Embedder",
     "EmbeddingJobError",
+    "EmbeddingSpec",
     "EventStream",
     "GatewayOptions",
+    "ImagePart",
     "InternalServerError",
     "InvalidRequestError",
     "LoRANotSupportedError",
+    "Message",
     "ModelDeprecatedWarning",
     "ModelNotFoundError",
     "NotFoundError",
     "PayloadTooLargeError",
     "PermissionDeniedError",
+    "PreparedChat",
     "QuotaExceededError",
     "RateLimitError",
     "RequestTimeoutError",
+    "RerankResult",
+    "RerankSpec",
+    "Reranker",
     "ResponseMeta",
+    "RetryPolicy",
     "StreamError",
+    "TextPart",
     "ToolCall",
     "ToolCallDelta",
     "UnknownArgumentError",
@@ -93,5 +153,10 @@ __all__ = [
     "WorkersAIError",
     "WorkersAISettings",
     "__version__",
+    "build_chat_body",
+    "embedding_spec",
+    "normalize_chat_result",
+    "prepare_chat",
+    "rerank_spec",
     "resolve_settings",
 ]

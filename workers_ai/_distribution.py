@@ -11,6 +11,14 @@ import re
 from collections.abc import Iterator
 from importlib import metadata
 
+__all__ = [
+    "DISTRIBUTION",
+    "__version__",
+    "extra_requirement",
+    "framework_imports",
+    "install_hint",
+]
+
 DISTRIBUTION = "workers-ai-python"
 
 try:

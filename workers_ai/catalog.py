@@ -22,14 +22,12 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import difflib
 import functools
 import json
 import math
 import re
-import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
@@ -44,6 +42,7 @@ __all__ = [
     "CatalogError", "Cost", "ModelInfo", "UnitPrice", "default_chat_model",
     "default_embedding_model", "default_reranker_model", "estimate_cost", "get", "load_catalog",
     "model_info_from_search_result", "models", "packaged_catalog", "to_search_result",
+    "tool_call_id_shape",
 ]
 # fmt: on
 
@@ -73,7 +72,6 @@ ReasoningFormat = Literal["think_tags", "reasoning_content", "reasoning"]
 InputStyle = Literal["text", "qwen3"]
 
 _PROVIDER_PREFIX = "workers-ai/"
-_UUID_NAMESPACE = uuid.UUID("6f1d3c2e-5b7a-4c1e-9a0d-2f8e4b6c7d90")
 
 
 class CatalogError(WorkersAIError, ValueError):
@@ -549,8 +547,35 @@ def _check_model_values(where: str, values: Mapping[str, Any]) -> None:
             raise CatalogError(
                 f"{where}: field 'tool_call_id_pattern' is not a regex: {exc}"
             ) from None
+    if pattern is not None and tool_call_id_shape(pattern) is None:
+        raise CatalogError(
+            f"{where}: field 'tool_call_id_pattern' must look like '^[a-zA-Z0-9]{{9}}$' (a "
+            "character class and a length), so clients can make ids that match it"
+        )
     if values.get("reranker") and values.get("task") != TEXT_CLASSIFICATION:
         raise CatalogError(f"{where}: a reranker must have task {TEXT_CLASSIFICATION!r}")
+
+
+_ID_SHAPE_RE = re.compile(r"\^?\[((?:[^\]\\]|\\.)+)\]\{([1-9][0-9]?)\}\$?")
+
+
+@functools.cache
+def tool_call_id_shape(pattern: str) -> tuple[str, int] | None:
+    """The alphabet and length a ``tool_call_id_pattern`` such as ``^[a-zA-Z0-9]{9}$`` allows,
+    or ``None`` for another kind of pattern."""
+    match = _ID_SHAPE_RE.fullmatch(pattern)
+    if match is None:
+        return None
+    spec, i = match.group(1), 0
+    alphabet: list[str] = []
+    while i < len(spec):
+        if i + 2 < len(spec) and spec[i + 1] == "-":
+            alphabet.extend(chr(c) for c in range(ord(spec[i]), ord(spec[i + 2]) + 1))
+            i += 3
+        else:
+            alphabet.append(spec[i + 1] if spec[i] == "\\" and i + 1 < len(spec) else spec[i])
+            i += 2 if spec[i] == "\\" else 1
+    return "".join(dict.fromkeys(alphabet)), int(match.group(2))
 
 
 def _check_date(value: str, where: str) -> None:
@@ -685,141 +710,9 @@ def estimate_cost(
     )
 
 
-# ---------------------------------------------------------- models/search conversion
-
-# property_id -> ModelInfo field
-# fmt: off
-_INT_PROPERTIES = {"context_window": "context_window", "max_input_tokens": "max_input_tokens",
-                   "output_dimensions": "dimensions"}
-_BOOL_PROPERTIES = {"function_calling": "function_calling", "reasoning": "reasoning",
-                    "reasoning_effort": "reasoning_effort", "async_queue": "async_queue",
-                    "lora": "lora", "beta": "beta"}
-# fmt: on
-# Flags whose permissive default for unknown models is True: not reported for unknown models.
-_PERMISSIVE_TRUE = {"reasoning_effort", "async_queue", "lora"}
-# price unit -> (USD field, neurons field)
-_TOKEN_PRICE_UNITS = {
-    "per M input tokens": ("price_usd_per_m_input", "neurons_per_m_input"),
-    "per M cached input tokens": ("price_usd_per_m_cached_input", "neurons_per_m_cached_input"),
-    "per M output tokens": ("price_usd_per_m_output", "neurons_per_m_output"),
-}
-_TOKEN_PRICE_UNITS_LOWER = {unit.lower(): fields for unit, fields in _TOKEN_PRICE_UNITS.items()}
-
-
-def model_info_from_search_result(
-    obj: Mapping[str, Any], *, merge: bool = True, catalog: Catalog | None = None
-) -> ModelInfo:
-    """Parse one item of ``GET /accounts/{id}/ai/models/search``'s ``result`` list.
-
-    The reported facts (task, description, context window, function calling, prices, ...)
-    override the catalog entry; facts the API does not report (output shape, tool-call
-    format, parameter quirks, neurons for an unchanged USD price) are kept. A USD price
-    that changed drops the now-stale neuron price. Unknown property ids are ignored.
-
-    Args:
-        obj: The search item (``name``, ``description``, ``task.name``, ``properties``).
-        merge: Merge onto the catalog entry when the model is known; ``False`` starts from
-            the permissive unknown-model defaults.
-        catalog: Catalog to merge onto and take task rate limits from; the packaged one
-            by default.
-
-    Raises:
-        CatalogError: ``obj`` is not an object or has no ``name``.
-    """
-    cat = catalog if catalog is not None else packaged_catalog()
-    name = obj.get("name") if isinstance(obj, Mapping) else None
-    if not isinstance(name, str) or not name:
-        raise CatalogError("a models/search item needs a non-empty string 'name'")
-    base = cat.get(name) if merge else ModelInfo(id=name)
-    changes: dict[str, Any] = {}
-    if isinstance(obj.get("description"), str) and obj["description"]:
-        changes["description"] = obj["description"]
-    task = obj.get("task")
-    if isinstance(task, Mapping) and isinstance(task.get("name"), str) and task["name"]:
-        changes["task"] = task["name"]
-        changes["task_rate_limit"] = cat.task_rate_limits.get(task["name"])
-    props = _properties(obj.get("properties"))
-    changes.update(_changes_from_properties(props, base))
-    return dataclasses.replace(base, **changes)
-
-
-def _properties(raw: Any) -> dict[str, Any]:
-    if not isinstance(raw, list):
-        return {}
-    return {
-        p["property_id"]: p.get("value")
-        for p in raw
-        if isinstance(p, Mapping) and isinstance(p.get("property_id"), str)
-    }
-
-
-def _changes_from_properties(props: Mapping[str, Any], base: ModelInfo) -> dict[str, Any]:
-    changes: dict[str, Any] = {}
-    for prop, field in _INT_PROPERTIES.items():
-        number = _as_int(props.get(prop))
-        if number is not None:
-            changes[field] = number
-    for prop, field in _BOOL_PROPERTIES.items():
-        flag = _as_bool(props.get(prop))
-        if flag is not None:
-            changes[field] = flag
-    deprecation = props.get("planned_deprecation_date")
-    if isinstance(deprecation, str) and _is_date(deprecation[:10]):
-        changes["deprecated"] = deprecation[:10]
-    if isinstance(props.get("price"), list):
-        changes.update(_prices_from_search(props["price"], base))
-    return changes
-
-
-def _prices_from_search(items: list[Any], base: ModelInfo) -> dict[str, Any]:
-    changes: dict[str, Any] = {}
-    others = {p.unit: p for p in base.other_prices}
-    for item in items:
-        if not isinstance(item, Mapping) or item.get("currency", "USD") != "USD":
-            continue
-        price, unit = item.get("price"), item.get("unit")
-        usd = _as_number(price)
-        if usd is None or not isinstance(unit, str):
-            continue
-        fields = _TOKEN_PRICE_UNITS_LOWER.get(" ".join(unit.lower().split()))
-        if fields is not None:
-            usd_field, neurons_field = fields
-            changes[usd_field] = usd
-            if not _same_price(getattr(base, usd_field), usd):
-                changes[neurons_field] = None
-        else:
-            old = others.get(unit)
-            keep = old is not None and _same_price(old.usd, usd)
-            others[unit] = UnitPrice(
-                unit=unit, usd=usd, neurons=old.neurons if keep and old else None
-            )
-    if tuple(others.values()) != base.other_prices:
-        changes["other_prices"] = tuple(others.values())
-    return changes
-
-
-def _same_price(old: float | None, new: float) -> bool:
-    """A catalog neuron price stays valid if the USD price did not change (or was unknown)."""
-    return old is None or math.isclose(old, new, rel_tol=1e-9)
-
-
 def _as_number(value: Any) -> float | None:
     ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
     return float(value) if ok else None
-
-
-def _as_int(value: Any) -> int | None:
-    """Read an integer property (Cloudflare sends ``"24000"``; a JSON number is accepted)."""
-    text = str(value).strip() if isinstance(value, (str, int)) else ""
-    return int(text) if text.isdigit() and not isinstance(value, bool) else None
-
-
-def _as_bool(value: Any) -> bool | None:
-    """Read a flag property (``"true"``/``"false"`` strings or JSON booleans)."""
-    if isinstance(value, bool):
-        return value
-    text = value.strip().lower() if isinstance(value, str) else ""
-    return text == "true" if text in ("true", "false") else None
 
 
 def _is_date(value: str) -> bool:
@@ -830,45 +723,8 @@ def _is_date(value: str) -> bool:
     return True
 
 
-def to_search_result(info: ModelInfo) -> dict[str, Any]:
-    """Render ``info`` as a ``GET /ai/models/search`` result item (for the emulator).
-
-    Numbers and flags are strings, as Cloudflare sends them; flags appear only when true,
-    and only known facts are reported (not an unknown model's permissive defaults). The
-    ``id``s are stable UUIDs derived from the names, not Cloudflare's own.
-    """
-    props: list[dict[str, Any]] = []
-    for prop, field in _INT_PROPERTIES.items():
-        if getattr(info, field) is not None:
-            props.append({"property_id": prop, "value": str(getattr(info, field))})
-    for prop, field in _BOOL_PROPERTIES.items():
-        if getattr(info, field) is True and (info.known or field not in _PERMISSIVE_TRUE):
-            props.append({"property_id": prop, "value": "true"})
-    prices = _prices_to_search(info)
-    if prices:
-        props.append({"property_id": "price", "value": prices})
-    if info.deprecated is not None:
-        props.append({"property_id": "planned_deprecation_date", "value": info.deprecated})
-    task = None
-    if info.task is not None:
-        task_id = str(uuid.uuid5(_UUID_NAMESPACE, f"task:{info.task}"))
-        task = {"id": task_id, "name": info.task, "description": ""}
-    return {
-        "id": str(uuid.uuid5(_UUID_NAMESPACE, f"model:{info.id}")),
-        "source": 1,
-        "name": info.id,
-        "description": info.description,
-        "task": task,
-        "tags": [],
-        "properties": props,
-    }
-
-
-def _prices_to_search(info: ModelInfo) -> list[dict[str, Any]]:
-    usd_by_unit = [(unit, getattr(info, fields[0])) for unit, fields in _TOKEN_PRICE_UNITS.items()]
-    usd_by_unit += [(p.unit, p.usd) for p in info.other_prices]
-    return [
-        {"unit": unit, "price": usd, "currency": "USD"}
-        for unit, usd in usd_by_unit
-        if usd is not None
-    ]
+# The models/search conversion lives in its own module; these names stay importable from here.
+from workers_ai.catalog_search import (  # noqa: E402 - needs the classes above
+    model_info_from_search_result,
+    to_search_result,
+)

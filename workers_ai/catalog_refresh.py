@@ -10,8 +10,8 @@ clients) and compares what the API reports with ``workers_ai/data/catalog.json``
   API, so a person adds them (unknown models still work with permissive defaults);
 - catalog models the account no longer lists are reported (they may be deprecated).
 
-The pure part (:func:`diff_catalog`) is tested against the emulator, which serves model
-search from the same catalog.
+The pure part (:func:`diff_catalog`) is tested against the emulator, which serves model search
+from its own facts (transcribed from the spec): an empty diff means the two agree.
 """
 
 from __future__ import annotations
@@ -26,6 +26,14 @@ from pathlib import Path
 from typing import Any
 
 from workers_ai import catalog
+
+__all__ = [
+    "REPORTED_FIELDS",
+    "Change",
+    "apply_changes",
+    "diff_catalog",
+    "main",
+]
 
 #: ModelInfo field -> JSON key, for the facts the search API reports.
 REPORTED_FIELDS = {

@@ -343,21 +343,37 @@ def _body_from_wire(result: Any) -> Mapping[str, Any]:
     return checked
 
 
-def _merge_parts(choice: _Parts, responses: _Parts, classic: _Parts) -> _Parts:
-    """Apply the robust client rule: message content, then Responses text, then ``response``."""
+#: When a reply carries several output shapes, which one wins, field by field (first first):
+#: the chat-completion message (``choices[0].message``), the Responses ``output``, or the classic
+#: ``response``/``tool_calls``. Text: visible text wins over whitespace-only text; reasoning:
+#: every source's, in this order, without repeats; tool calls: top-level ``tool_calls`` win.
+_PRIORITY: dict[str, tuple[str, ...]] = {
+    "text": ("choice", "responses", "classic"),
+    "reasoning": ("choice", "responses", "classic"),
+    "tool_calls": ("classic", "choice", "responses"),
+    "finish_reason": ("choice", "classic", "responses"),
+}
+
+
+def _merge_parts(sources: Mapping[str, _Parts]) -> _Parts:
+    """Merge the shapes found in one reply per :data:`_PRIORITY`."""
+
+    def ordered(field_name: str) -> list[_Parts]:
+        return [sources[name] for name in _PRIORITY[field_name]]
+
     merged = _Parts()
-    sources = (choice, responses, classic)
-    # Prefer a source with visible text; else keep whitespace-only text rather than drop it.
-    for source in (*(s for s in sources if s.text.strip()), *(s for s in sources if s.text)):
+    texts = ordered("text")
+    for source in (*(s for s in texts if s.text.strip()), *(s for s in texts if s.text)):
         merged.text, merged.parsed = source.text, source.parsed
         break
-    for source in sources:
+    for source in ordered("reasoning"):
         merged.reasoning.extend(r for r in source.reasoning if r not in merged.reasoning)
-    for source in (classic, choice, responses):  # top-level tool_calls win
-        if source.raw_tool_calls:
-            merged.raw_tool_calls = source.raw_tool_calls
-            break
-    merged.finish_reason = choice.finish_reason or classic.finish_reason or responses.finish_reason
+    merged.raw_tool_calls = next(
+        (s.raw_tool_calls for s in ordered("tool_calls") if s.raw_tool_calls), merged.raw_tool_calls
+    )
+    merged.finish_reason = next(
+        (s.finish_reason for s in ordered("finish_reason") if s.finish_reason), None
+    )
     return merged
 
 
@@ -386,9 +402,11 @@ def normalize_chat_result(
     """
     body = _body_from_wire(result)
     parts = _merge_parts(
-        _choice_message_from_wire(body),
-        _responses_output_to_result(body),
-        _classic_response_from_wire(body),
+        {
+            "choice": _choice_message_from_wire(body),
+            "responses": _responses_output_to_result(body),
+            "classic": _classic_response_from_wire(body),
+        }
     )
     text, reasoning = parts.text, list(parts.reasoning)
     if parts.parsed is None and (think_tags or (think_tags is None and _THINK_CLOSE in text)):

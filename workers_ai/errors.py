@@ -33,6 +33,37 @@ from __future__ import annotations
 
 from typing import Any
 
+__all__ = [
+    "CODE_TABLE",
+    "STATUS_HINTS",
+    "STATUS_TABLE",
+    "APIConnectionError",
+    "APIError",
+    "APIResponseValidationError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AccountNotFoundError",
+    "AuthenticationError",
+    "BadRequestError",
+    "CapacityError",
+    "ConfigurationError",
+    "ConflictError",
+    "EmbeddingJobError",
+    "InternalServerError",
+    "InvalidRequestError",
+    "LoRANotSupportedError",
+    "ModelNotFoundError",
+    "NotFoundError",
+    "PayloadTooLargeError",
+    "PermissionDeniedError",
+    "QuotaExceededError",
+    "RateLimitError",
+    "RequestTimeoutError",
+    "StreamError",
+    "UnknownArgumentError",
+    "WorkersAIError",
+]
+
 
 class WorkersAIError(Exception):
     """Base class of every error raised by this package.

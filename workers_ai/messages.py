@@ -14,7 +14,6 @@ import hashlib
 import json
 import math
 import re
-import string
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +24,20 @@ from workers_ai.catalog import ModelInfo
 from workers_ai.errors import InvalidRequestError
 from workers_ai.tools import tool_choice_to_wire, tool_to_wire
 from workers_ai.types import ToolCall
+
+__all__ = [
+    "GENERATION_PARAMS",
+    "ChatRequest",
+    "ContentPart",
+    "Endpoint",
+    "ImagePart",
+    "Message",
+    "Role",
+    "TextPart",
+    "build_chat_body",
+    "find_unencodable",
+    "messages_to_wire",
+]
 
 Role = Literal["system", "user", "assistant", "tool"]
 Endpoint = Literal["native", "openai"]
@@ -46,7 +59,6 @@ GENERATION_PARAMS = (
 _DATA_URI_RE = re.compile(r"^data:image/[a-zA-Z0-9.+-]+;base64,[A-Za-z0-9+/=\s]+$")
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
 _JSON_SCALARS = (str, int, float, bool, type(None))
-_ALNUM = string.ascii_letters + string.digits
 
 
 @dataclass(frozen=True)
@@ -199,12 +211,18 @@ def _content_to_wire(
     return wire
 
 
-def _mistral_id(call_id: str) -> str:
-    """A deterministic ``[a-zA-Z0-9]{9}`` id (Mistral rejects other tool-call ids)."""
-    if re.fullmatch(r"[a-zA-Z0-9]{9}", call_id):
+def _id_matching(call_id: str, pattern: str) -> str:
+    """``call_id`` if it matches the model's ``tool_call_id_pattern``, else a deterministic id
+    that does (Mistral rejects ids other than ``[a-zA-Z0-9]{9}``)."""
+    if re.fullmatch(pattern, call_id):
         return call_id
-    digest = hashlib.sha256(call_id.encode()).digest()
-    return "".join(_ALNUM[b % len(_ALNUM)] for b in digest[:9])
+    shape = catalog.tool_call_id_shape(pattern)
+    assert shape is not None  # the catalog checks every pattern has a shape
+    alphabet, length = shape
+    digest = hashlib.sha256(call_id.encode("utf-8", "surrogatepass")).digest()
+    while len(digest) < length:
+        digest += hashlib.sha256(digest).digest()
+    return "".join(alphabet[b % len(alphabet)] for b in digest[:length])
 
 
 def _tool_call_to_wire(call: ToolCall, call_id: str) -> dict[str, Any]:
@@ -238,7 +256,8 @@ def _assistant_to_wire(message: Message, info: ModelInfo, index: int) -> dict[st
 
 def _wire_call_id(call_id: str | None, info: ModelInfo) -> str:
     call_id = call_id or "000000001"
-    return _mistral_id(call_id) if info.tool_call_id_pattern else call_id
+    pattern = info.tool_call_id_pattern
+    return _id_matching(call_id, pattern) if pattern else call_id
 
 
 def _message_to_wire(message: Message, info: ModelInfo, index: int) -> dict[str, Any]:

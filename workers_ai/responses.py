@@ -13,10 +13,19 @@ from typing import Any
 import httpx
 
 from workers_ai.envelope import value_excerpt
-from workers_ai.errors import APIResponseValidationError, StreamError
+from workers_ai.errors import APIError, APIResponseValidationError, StreamError
 from workers_ai.retry import transport_error
 from workers_ai.streaming import ChatStreamAccumulator, EventStreamReader
 from workers_ai.types import ChatDelta, ChatResult, ResponseMeta
+
+__all__ = [
+    "APIResponse",
+    "AsyncChatStream",
+    "AsyncEventStream",
+    "ChatResponse",
+    "ChatStream",
+    "EventStream",
+]
 
 
 @dataclass(frozen=True)
@@ -57,7 +66,54 @@ def _closed_error(by_stream: bool) -> StreamError:
     )
 
 
-class EventStream:
+class _StreamState:
+    """What both event streams share: the decoder, pending events, and the end/closed rules."""
+
+    def __init__(
+        self,
+        meta: ResponseMeta,
+        response: httpx.Response | None,
+        payload: Any,
+        pool_closed: Callable[[], bool],
+    ) -> None:
+        self.meta = meta
+        self._response = response
+        self._pool_closed = pool_closed
+        self._closed = False
+        self._reader = EventStreamReader()
+        # A JSON body answered a stream request (gpt-oss does this): one event.
+        self._pending: list[dict[str, Any]] = _single_event(payload) if response is None else []
+        self._finished = response is None
+
+    def _check_open(self) -> None:
+        if self._closed or self._pool_closed():
+            raise _closed_error(self._closed)
+
+    def _read_failed(self, exc: httpx.TransportError | httpx.StreamError) -> APIError:
+        """The typed error for a failed read: closed by us, unreadable, or the network."""
+        if self._closed or self._pool_closed():
+            return _closed_error(self._closed)
+        if not isinstance(exc, httpx.TransportError):
+            return StreamError(f"The stream cannot be read: {exc}")
+        return transport_error(exc)
+
+    def _ended(self) -> list[dict[str, Any]]:
+        self._finished = True
+        return self._reader.close()
+
+    def _feed(self, line: str) -> list[dict[str, Any]]:
+        events = self._reader.feed_line(line)
+        if self._reader.done:
+            self._finished = True
+        return events
+
+    def _mark_closed(self) -> None:
+        """Closing before the end makes later reads say the stream was closed."""
+        self._closed = not self._finished or bool(self._pending)
+        self._pending.clear()
+
+
+class EventStream(_StreamState):
     """An open SSE stream of decoded JSON events (dicts), ending at ``data: [DONE]``.
 
     Iterate it, or use it as a context manager to be sure the connection is released.
@@ -75,19 +131,8 @@ class EventStream:
         payload: Any = None,
         pool_closed: Callable[[], bool] = lambda: False,
     ) -> None:
-        self.meta = meta
-        self._response = response
-        self._pool_closed = pool_closed
-        self._closed = False
-        self._reader = EventStreamReader()
-        self._pending: list[dict[str, Any]] = []
+        super().__init__(meta, response, payload, pool_closed)
         self._lines = response.iter_lines() if response is not None else iter(())
-        if response is None:
-            # A JSON body answered a stream request (gpt-oss does this): one event.
-            self._pending = _single_event(payload)
-            self._finished = True
-        else:
-            self._finished = False
 
     def _prefetch(self) -> None:
         """Read until the first event (or the end) so start-of-stream errors can be retried."""
@@ -95,23 +140,14 @@ class EventStream:
             self._pending.extend(self._read_more())
 
     def _read_more(self) -> list[dict[str, Any]]:
-        if self._closed or self._pool_closed():
-            raise _closed_error(self._closed)
+        self._check_open()
         try:
             line = next(self._lines)
         except StopIteration:
-            self._finished = True
-            return self._reader.close()
+            return self._ended()
         except (httpx.TransportError, httpx.StreamError) as exc:
-            if self._closed or self._pool_closed():
-                raise _closed_error(self._closed) from exc
-            if not isinstance(exc, httpx.TransportError):
-                raise StreamError(f"The stream cannot be read: {exc}") from exc
-            raise transport_error(exc) from exc
-        events = self._reader.feed_line(line)
-        if self._reader.done:
-            self._finished = True
-        return events
+            raise self._read_failed(exc) from exc
+        return self._feed(line)
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         try:
@@ -125,8 +161,7 @@ class EventStream:
 
     def close(self) -> None:
         """Release the connection (safe to call twice); reading on says it is closed."""
-        self._closed = not self._finished or bool(self._pending)
-        self._pending.clear()
+        self._mark_closed()
         if self._response is not None:
             self._response.close()
 
@@ -137,7 +172,7 @@ class EventStream:
         self.close()
 
 
-class AsyncEventStream:
+class AsyncEventStream(_StreamState):
     """The async twin of :class:`EventStream` (iterate with ``async for``)."""
 
     def __init__(
@@ -148,19 +183,10 @@ class AsyncEventStream:
         payload: Any = None,
         pool_closed: Callable[[], bool] = lambda: False,
     ) -> None:
-        self.meta = meta
-        self._response = response
-        self._pool_closed = pool_closed
-        self._closed = False
-        self._reader = EventStreamReader()
-        self._pending: list[dict[str, Any]] = []
-        self._lines: AsyncIterator[str] | None = None
-        if response is None:
-            self._pending = _single_event(payload)
-            self._finished = True
-        else:
-            self._lines = response.aiter_lines()
-            self._finished = False
+        super().__init__(meta, response, payload, pool_closed)
+        self._lines: AsyncIterator[str] | None = (
+            response.aiter_lines() if response is not None else None
+        )
 
     async def _prefetch(self) -> None:
         while not self._pending and not self._finished:
@@ -168,23 +194,14 @@ class AsyncEventStream:
 
     async def _read_more(self) -> list[dict[str, Any]]:
         assert self._lines is not None
-        if self._closed or self._pool_closed():
-            raise _closed_error(self._closed)
+        self._check_open()
         try:
             line = await self._lines.__anext__()
         except StopAsyncIteration:
-            self._finished = True
-            return self._reader.close()
+            return self._ended()
         except (httpx.TransportError, httpx.StreamError) as exc:
-            if self._closed or self._pool_closed():
-                raise _closed_error(self._closed) from exc
-            if not isinstance(exc, httpx.TransportError):
-                raise StreamError(f"The stream cannot be read: {exc}") from exc
-            raise transport_error(exc) from exc
-        events = self._reader.feed_line(line)
-        if self._reader.done:
-            self._finished = True
-        return events
+            raise self._read_failed(exc) from exc
+        return self._feed(line)
 
     async def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
         try:
@@ -198,8 +215,7 @@ class AsyncEventStream:
 
     async def aclose(self) -> None:
         """Release the connection (safe to call twice); reading on says it is closed."""
-        self._closed = not self._finished or bool(self._pending)
-        self._pending.clear()
+        self._mark_closed()
         if self._response is not None:
             await self._response.aclose()
 

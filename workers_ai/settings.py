@@ -22,6 +22,41 @@ from pydantic import SecretStr
 
 from workers_ai.errors import ConfigurationError, InvalidRequestError, WorkersAIError
 
+__all__ = [
+    "ACCOUNT_ID_ENV_VARS",
+    "API_TOKEN_ENV_VARS",
+    "BASE_URL_ENV_VAR",
+    "DEFAULT_BASE_URL",
+    "DEFAULT_GATEWAY_BASE_URL",
+    "DEFAULT_MAX_CONNECTIONS",
+    "DEFAULT_MAX_KEEPALIVE_CONNECTIONS",
+    "DEFAULT_MAX_RETRIES",
+    "DEFAULT_POOL_TIMEOUT",
+    "DEFAULT_TIMEOUT",
+    "GATEWAY_BASE_URL_ENV_VAR",
+    "GATEWAY_TOKEN_ENV_VAR",
+    "MASK",
+    "GatewayOptions",
+    "RedactedHeaders",
+    "SecretInput",
+    "TimeoutTypes",
+    "WorkersAISettings",
+    "coerce_timeout",
+    "first_env",
+    "is_secret_header",
+    "quote_segment",
+    "resolve_settings",
+    "validate_account_id",
+    "validate_batch_request_id",
+    "validate_gateway_id",
+    "validate_header",
+    "validate_header_value",
+    "validate_headers",
+    "validate_model_id",
+    "validate_path_segment",
+    "validate_route_path",
+]
+
 DEFAULT_BASE_URL = "https://api.cloudflare.com/client/v4"
 DEFAULT_GATEWAY_BASE_URL = "https://gateway.ai.cloudflare.com/v1"
 #: Connect fast, but give generation time: non-streaming calls to large models can take minutes.
@@ -38,6 +73,9 @@ ACCOUNT_ID_ENV_VARS = ("CLOUDFLARE_ACCOUNT_ID", "CF_ACCOUNT_ID")
 API_TOKEN_ENV_VARS = ("CLOUDFLARE_API_TOKEN", "CF_AI_API_TOKEN")
 BASE_URL_ENV_VAR = "WORKERS_AI_BASE_URL"
 GATEWAY_BASE_URL_ENV_VAR = "WORKERS_AI_GATEWAY_BASE_URL"
+#: The token of an authenticated AI Gateway (Cloudflare's name); read only when a gateway id is
+#: given without ``gateway_token``.
+GATEWAY_TOKEN_ENV_VAR = "CF_AIG_TOKEN"  # noqa: S105 - a variable name, not a secret
 
 if TYPE_CHECKING:
     SecretInput = SecretStr | str
@@ -650,7 +688,9 @@ def resolve_settings(
         api_token=SecretStr(token),
         base_url=base,
         gateway_base_url=gw_base,
-        gateway=_gateway(gateway, gateway_options, gateway_token),
+        gateway=_gateway(
+            gateway, gateway_options, gateway_token or _gateway_token_env(gateway, env)
+        ),
         timeout=coerce_timeout(timeout),
         max_retries=DEFAULT_MAX_RETRIES if max_retries is None else max_retries,
         default_headers=dict(default_headers or {}),
@@ -660,6 +700,13 @@ def resolve_settings(
             if max_keepalive_connections is None
             else max_keepalive_connections
         ),
+    )
+
+
+def _gateway_token_env(gateway: GatewayOptions | str | None, env: Mapping[str, str]) -> str | None:
+    """``CF_AIG_TOKEN`` for a gateway given by id (a ``GatewayOptions`` carries its own)."""
+    return (
+        first_env((GATEWAY_TOKEN_ENV_VAR,), env) if isinstance(gateway, str) and gateway else None
     )
 
 

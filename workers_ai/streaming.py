@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import enum
 import math
-import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Final, Literal
@@ -24,12 +23,11 @@ from workers_ai.types import ChatDelta, ChatResult, ToolCall, ToolCallDelta, Usa
 
 __all__ = [
     "DONE", "ChatStreamAccumulator", "EventStreamReader", "SSEDecoder", "SSEEvent",
-    "StreamSentinel", "parse_event_data", "split_sse_lines", "stream_error_from_payload",
+    "StreamSentinel", "parse_event_data", "stream_error_from_payload",
 ]  # fmt: skip
 
 _EXCERPT_CHARS = 160
 _MAX_RETRY_DIGITS = 10
-_LINE_BREAK_RE = re.compile(r"\r\n|\r|\n")
 
 # --- SSE framing -------------------------------------------------------------------------------
 
@@ -49,17 +47,6 @@ class SSEEvent:
     data: str = ""
     id: str | None = None
     retry: int | None = None
-
-
-def split_sse_lines(text: str) -> list[str]:
-    """Split a whole body into lines like ``httpx.Response.iter_lines()`` does.
-
-    ``\\r\\n``, ``\\r`` and ``\\n`` all end a line; a final line terminator adds no empty line.
-    """
-    lines = _LINE_BREAK_RE.split(text)
-    if lines and lines[-1] == "":
-        lines.pop()
-    return lines
 
 
 class SSEDecoder:

@@ -12,6 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+__all__ = [
+    "ChatDelta",
+    "ChatResult",
+    "ResponseMeta",
+    "ToolCall",
+    "ToolCallDelta",
+    "Usage",
+]
+
 
 @dataclass(frozen=True)
 class Usage:

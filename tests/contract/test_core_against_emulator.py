@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
+from tests.support.clients import Streamed
+from tests.support.emulator import Runner
 from workers_ai import (
     APIStatusError,
     AuthenticationError,
@@ -26,8 +28,6 @@ from workers_ai import (
     catalog,
 )
 from workers_ai.emulator import EmulatorServer
-
-from .conftest import Runner, Streamed
 
 CLASSIC = "@cf/meta/llama-3.1-8b-instruct"
 QWEN3 = "@cf/qwen/qwen3-30b-a3b-fp8"

@@ -21,6 +21,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support.clients import Streamed
+from tests.support.emulator import Runner, clean_emulator
 from workers_ai import (
     AccountNotFoundError,
     APIConnectionError,
@@ -38,8 +40,6 @@ from workers_ai import (
     WorkersAIClient,
 )
 from workers_ai.emulator import EmulatorServer
-
-from .conftest import Runner, Streamed, clean_emulator
 
 MODEL = "@cf/meta/llama-3.1-8b-instruct"
 VISION = "@cf/meta/llama-4-scout-17b-16e-instruct"

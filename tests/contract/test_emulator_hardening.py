@@ -27,11 +27,11 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support.clients import Streamed
+from tests.support.emulator import Runner
 from workers_ai import APIConnectionError, APITimeoutError, WorkersAIClient
 from workers_ai.emulator import DEFAULT_API_TOKEN, EmulatorServer, FaultSpec
 from workers_ai.emulator.faults import FaultConfigError
-
-from .conftest import Runner, Streamed
 
 MODEL = "@cf/meta/llama-3.1-8b-instruct"
 BGE_SMALL = "@cf/baai/bge-small-en-v1.5"

@@ -19,9 +19,8 @@ from llama_index.core.llms import ChatMessage
 import workers_ai
 from langchain_workers_ai import ChatWorkersAI, WorkersAIEmbeddings
 from llama_index_workers_ai import WorkersAI, WorkersAIEmbedding
-from tests.contract.conftest import clean_emulator
-from workers_ai import client as client_module
-from workers_ai import concurrency
+from tests.support.emulator import adapter_kwargs, clean_emulator
+from tests.support.waits import fake_waits
 from workers_ai.emulator import EmulatorServer, FaultSpec
 
 CHAT = "@cf/meta/llama-3.1-8b-instruct"
@@ -116,29 +115,15 @@ def call(surface: str, mode: str, kw: dict[str, Any]) -> Outcome:
 @pytest.fixture
 def kw(emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """Credentials for the emulator; retry waits and throttle pauses pass on a fake clock."""
-    now = [0.0]
-
-    def fake_sleep(delay: float) -> None:
-        now[0] += max(delay, 0.0)
-
-    async def fake_asleep(delay: float) -> None:
-        fake_sleep(delay)
-
-    monkeypatch.setattr(client_module, "_sleep", fake_sleep)
-    monkeypatch.setattr(client_module, "_asleep", fake_asleep)
-    monkeypatch.setattr(concurrency, "_asleep", fake_asleep)
-    monkeypatch.setattr(concurrency, "_clock", lambda: now[0])
-    kwargs: dict[str, Any] = emulator.client_kwargs()
-    kwargs["api_key"] = kwargs.pop("api_token")
-    return kwargs
+    fake_waits(monkeypatch, engine=True, clock=True)
+    return adapter_kwargs(emulator)
 
 
 @pytest.fixture(scope="module")
 def clean_answers(_session_emulator: EmulatorServer) -> dict[str, Outcome]:
     """What each surface returns without faults (the stand-ins are deterministic)."""
     clean_emulator(_session_emulator)
-    kwargs: dict[str, Any] = _session_emulator.client_kwargs()
-    kwargs["api_key"] = kwargs.pop("api_token")
+    kwargs = adapter_kwargs(_session_emulator)
     return {surface: call(surface, "sync", kwargs) for surface in SURFACES}
 
 

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import json
 import os
@@ -25,6 +26,8 @@ from llama_index.core.llms import ChatMessage
 import workers_ai
 from langchain_workers_ai import ChatWorkersAI, WorkersAIEmbeddings
 from llama_index_workers_ai import WorkersAI
+from tests.support.emulator import adapter_kwargs
+from tests.support.waits import fake_waits
 from workers_ai import embedder as embedder_module
 from workers_ai.emulator import EmulatorServer, FaultSpec
 
@@ -32,8 +35,27 @@ CHAT = "@cf/meta/llama-3.1-8b-instruct"
 BGE = "@cf/baai/bge-small-en-v1.5"
 
 
-def open_fds() -> int:
-    return len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else 0
+def client_sockets(port: int) -> int:
+    """Sockets this process holds open towards ``port`` (the client side of connections to the
+    emulator; its own server-side sockets, closed by its thread a moment later, do not count).
+    Linux only: ``/proc``; elsewhere 0."""
+    fd_dir = "/proc/self/fd"
+    if not os.path.isdir(fd_dir):
+        return 0
+    inodes = set()
+    for fd in os.listdir(fd_dir):
+        with contextlib.suppress(OSError):
+            target = os.readlink(f"{fd_dir}/{fd}")
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    count = 0
+    for table in ("/proc/self/net/tcp", "/proc/self/net/tcp6"):
+        with contextlib.suppress(OSError), open(table) as rows:
+            for row in list(rows)[1:]:
+                fields = row.split()
+                remote_port = int(fields[2].rsplit(":", 1)[1], 16)
+                count += remote_port == port and fields[9] in inodes
+    return count
 
 
 @pytest.fixture
@@ -50,20 +72,13 @@ def unraisable() -> Iterator[list[str]]:
     sys.unraisablehook = previous
 
 
-def credentials(emulator: EmulatorServer) -> dict[str, Any]:
-    kwargs: dict[str, Any] = emulator.client_kwargs()
-    kwargs["api_key"] = kwargs.pop("api_token")
-    return kwargs
-
-
 # -- lifecycle ------------------------------------------------------------------------------------
 def test_one_model_across_200_event_loops_leaks_nothing(
     emulator: EmulatorServer, unraisable: list[str]
 ) -> None:
-    kw = credentials(emulator)
+    kw = adapter_kwargs(emulator)
     chat, embeddings = ChatWorkersAI(model=CHAT, **kw), WorkersAIEmbeddings(model=BGE, **kw)
     llama = WorkersAI(model=CHAT, **kw)
-    before = open_fds()
 
     async def stream() -> str:
         return "".join([str(chunk.content) async for chunk in chat.astream("Hi")])
@@ -79,7 +94,7 @@ def test_one_model_across_200_event_loops_leaks_nothing(
             assert asyncio.run(stream())
     gc.collect()
     assert unraisable == []
-    assert open_fds() - before <= 2  # at most the one pool of a loop that is still running
+    assert client_sockets(emulator.port) == 0  # every loop's pool closed with its loop
     assert emulator.stats()["requests"] == 200
 
 
@@ -87,8 +102,7 @@ def test_one_model_across_200_event_loops_leaks_nothing(
 def test_models_that_are_never_closed_leak_nothing(
     emulator: EmulatorServer, unraisable: list[str], kind: str
 ) -> None:
-    kw = credentials(emulator)
-    before = open_fds()
+    kw = adapter_kwargs(emulator)
 
     def use_and_drop() -> None:
         llm = ChatWorkersAI(model=CHAT, **kw)
@@ -101,7 +115,7 @@ def test_models_that_are_never_closed_leak_nothing(
         use_and_drop()
     gc.collect()
     assert unraisable == []
-    assert open_fds() <= before + 1
+    assert client_sockets(emulator.port) == 0
 
 
 def test_aclose_closes_the_pool_of_the_running_loop(emulator: EmulatorServer) -> None:
@@ -162,8 +176,8 @@ def test_a_soak_with_ten_percent_faults_returns_every_vector_in_order(
 ) -> None:
     """1,000 texts in batches of 10 with 10 % of requests failing (5xx, resets): every vector
     arrives, at its index, none lost or duplicated (benchmarks/ runs 10,000 texts 5 times)."""
-    monkeypatch.setattr("workers_ai.concurrency._asleep", _no_sleep)
-    kw = credentials(emulator)
+    fake_waits(monkeypatch, client=False, engine=True)
+    kw = adapter_kwargs(emulator)
     texts = texts_of(1000)
     clean = WorkersAIEmbeddings(model=BGE, **kw).embed_documents(texts)
     emulator.configure(
@@ -180,10 +194,6 @@ def test_a_soak_with_ten_percent_faults_returns_every_vector_in_order(
     assert vectors == clean
     faults = emulator.stats()["by_fault"]
     assert faults.get("server_error", 0) + faults.get("reset", 0) >= 5  # ~10 % of ~110 requests
-
-
-async def _no_sleep(_delay: float) -> None:
-    return None
 
 
 class FlakyService:
@@ -216,7 +226,7 @@ class FlakyService:
 @pytest.fixture
 def flaky(monkeypatch: pytest.MonkeyPatch) -> Callable[..., FlakyService]:
     """Route the embeddings engine's HTTP through a :class:`FlakyService`; no waits."""
-    monkeypatch.setattr("workers_ai.concurrency._asleep", _no_sleep)
+    fake_waits(monkeypatch, client=False, engine=True)
 
     def install(
         failing: set[str], status: int = 500, heal_after: int | None = None
@@ -361,7 +371,7 @@ def test_cancelled_streams_release_their_connections(
 ) -> None:
     """Tasks cancelled mid-stream (a user closing a chat tab) leave no connection behind."""
     emulator.configure(stream_event_delay_ms=2.0)
-    llm = ChatWorkersAI(model=CHAT, **credentials(emulator))
+    llm = ChatWorkersAI(model=CHAT, **adapter_kwargs(emulator))
 
     async def consume() -> None:
         async for _ in llm.astream("Count slowly to fifty."):
@@ -377,9 +387,8 @@ def test_cancelled_streams_release_their_connections(
             assert all(isinstance(r, asyncio.CancelledError) for r in results)
         await llm.aclose()
 
-    before = open_fds()
     asyncio.run(main())
     gc.collect()
     assert unraisable == []
-    assert open_fds() <= before + 1
+    assert client_sockets(emulator.port) == 0
     assert asyncio.run(llm.ainvoke("Still fine?")).content

@@ -28,6 +28,7 @@ from llama_index.core.base.llms.types import ChatMessage
 
 from langchain_workers_ai import ChatWorkersAI, WorkersAIEmbeddings
 from llama_index_workers_ai import WorkersAI
+from tests.support.waits import fake_waits
 from workers_ai import (
     APIConnectionError,
     AsyncWorkersAIClient,
@@ -35,9 +36,7 @@ from workers_ai import (
     InternalServerError,
     WorkersAIClient,
     WorkersAIError,
-    concurrency,
 )
-from workers_ai import client as client_module
 from workers_ai.emulator import EmulatorServer
 
 MODEL = "@cf/meta/llama-3.1-8b-instruct"
@@ -151,12 +150,7 @@ def _closed_port() -> int:
 
 @pytest.fixture
 def no_retry_waits(monkeypatch: pytest.MonkeyPatch) -> None:
-    async def no_asleep(delay: float) -> None:
-        return None
-
-    monkeypatch.setattr(client_module, "_sleep", lambda delay: None)
-    monkeypatch.setattr(client_module, "_asleep", no_asleep)
-    monkeypatch.setattr(concurrency, "_asleep", no_asleep)
+    fake_waits(monkeypatch, engine=True)
 
 
 @pytest.fixture(params=FAILURES, ids=lambda failure: failure.name)

@@ -3,25 +3,29 @@
 Skipped unless ``CLOUDFLARE_ACCOUNT_ID`` and ``CLOUDFLARE_API_TOKEN`` are set (and are not the
 emulator's). Every test targets Cloudflare's API even when ``WORKERS_AI_BASE_URL`` points
 elsewhere. Run: ``.venv/bin/python -m pytest tests/live -m live`` (these calls use neurons).
+
+The standard suite is the contract suite's own class (``TestChatWorkersAIIntegration`` in
+``tests/contract/langchain/test_chat_standard.py``), flags and all, with its requests sent to
+Cloudflare instead of the emulator.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any
 
 import httpx
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage
-from langchain_core.tools import tool
-from langchain_tests.integration_tests import ChatModelIntegrationTests
 
 from langchain_workers_ai import ChatWorkersAI
+from tests.contract.langchain import test_chat_standard as contract
+from tests.support.env import CONNECTION_ENV
+from tests.support.tools import get_weather
 from workers_ai.emulator import DEFAULT_ACCOUNT_ID, DEFAULT_API_TOKEN
 from workers_ai.settings import DEFAULT_BASE_URL
 
-MODEL = "@cf/meta/llama-3.3-70b-instruct-fp8-fast"
+MODEL = contract.MODEL
 QWEN = "@cf/qwen/qwen3-30b-a3b-fp8"
 
 #: Read once, at collection: nothing a fixture does to the environment later can change them.
@@ -42,20 +46,12 @@ pytestmark = [
     ),
 ]
 
-#: Variables that would point a model somewhere other than Cloudflare, or at other credentials.
-_REDIRECTING_ENV = (
-    "WORKERS_AI_BASE_URL",
-    "WORKERS_AI_GATEWAY_BASE_URL",
-    "CF_ACCOUNT_ID",
-    "CF_AI_API_TOKEN",
-)
-
 
 @pytest.fixture(autouse=True)
 def _real_cloudflare(monkeypatch: pytest.MonkeyPatch) -> None:
     """Real Cloudflare, whatever the shell or an earlier fixture set (autouse: it runs before
     the standard suite's ``model`` fixture builds the model from the environment)."""
-    for name in _REDIRECTING_ENV:
+    for name in CONNECTION_ENV:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("CLOUDFLARE_ACCOUNT_ID", ACCOUNT)
     monkeypatch.setenv("CLOUDFLARE_API_TOKEN", TOKEN)
@@ -65,54 +61,16 @@ def live_model(**kwargs: Any) -> ChatWorkersAI:
     return ChatWorkersAI(**{"model": MODEL, "base_url": DEFAULT_BASE_URL, **kwargs})
 
 
-class TestChatWorkersAILive(ChatModelIntegrationTests):
-    """The flags of the emulator-backed ``TestChatWorkersAIIntegration``, against Cloudflare."""
+class TestChatWorkersAILive(contract.TestChatWorkersAIIntegration):
+    """The emulator-backed ``TestChatWorkersAIIntegration``, against Cloudflare."""
 
-    @property
-    def chat_model_class(self) -> type[ChatWorkersAI]:
-        return ChatWorkersAI
+    @pytest.fixture(autouse=True)
+    def backend(self) -> None:
+        """Real Cloudflare, not the emulator: ``_real_cloudflare`` has set the environment."""
 
     @property
     def chat_model_params(self) -> dict[str, Any]:
-        return {"model": MODEL, "base_url": DEFAULT_BASE_URL}
-
-    @property
-    def has_tool_choice(self) -> bool:
-        return True
-
-    @property
-    def has_structured_output(self) -> bool:
-        return True
-
-    @property
-    def supports_json_mode(self) -> bool:
-        return True
-
-    @property
-    def returns_usage_metadata(self) -> bool:
-        return True
-
-    @property
-    def supports_anthropic_inputs(self) -> bool:
-        return True
-
-    @property
-    def supports_model_override(self) -> bool:
-        return True
-
-    @property
-    def model_override_value(self) -> str:
-        return QWEN
-
-    @property
-    def supports_image_inputs(self) -> bool:
-        return False  # as in the contract suite (the standard test downloads an image)
-
-
-@tool
-def get_weather(city: str) -> str:
-    """Get the current weather for a city."""
-    return json.dumps({"city": city, "temperature_c": 21, "sky": "clear"})
+        return {**super().chat_model_params, "base_url": DEFAULT_BASE_URL}
 
 
 def test_requests_go_to_cloudflare_even_when_the_base_url_env_points_elsewhere(

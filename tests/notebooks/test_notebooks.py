@@ -18,6 +18,7 @@ import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
+from tests.support.env import CONNECTION_ENV  # would send the kernel away from the emulator
 from workers_ai.emulator import DEFAULT_ACCOUNT_ID
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
@@ -26,16 +27,6 @@ CELL_TIMEOUT_S = 120
 OFFLINE_BANNER = "OFFLINE: emulator with deterministic stand-in models, not real AI"
 LIVE_BANNER = "LIVE: real Cloudflare Workers AI"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-#: Variables that would send the kernel to real Workers AI (or elsewhere) instead of the emulator.
-CONNECTION_ENV = (
-    "CLOUDFLARE_ACCOUNT_ID",
-    "CF_ACCOUNT_ID",
-    "CLOUDFLARE_API_TOKEN",
-    "CF_AI_API_TOKEN",
-    "WORKERS_AI_BASE_URL",
-    "WORKERS_AI_GATEWAY_BASE_URL",
-)
 
 #: Text each notebook must print when run offline, beyond the banner: evidence that its main
 #: flows ran, not just that no cell raised.

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import string
 from importlib import resources
 from typing import Any
 
@@ -637,3 +638,38 @@ def test_known_model_omitting_an_optional_flag_does_not_get_it() -> None:
     info = load_catalog(data).get("@cf/acme/tiny")
     assert info.known and not info.streaming and not info.supports_tools and not info.lora
     assert info.rate_limit_per_minute == 1500
+
+
+@pytest.mark.parametrize(
+    ("pattern", "shape"),
+    [
+        ("^[a-zA-Z0-9]{9}$", (string.ascii_letters + string.digits, 9)),
+        ("[a-f0-9]{12}", ("abcdef0123456789", 12)),
+        ("^[A-Z_]{4}$", ("ABCDEFGHIJKLMNOPQRSTUVWXYZ_", 4)),
+        ("^call_.*$", None),
+        ("^[a-z]+$", None),
+    ],
+)
+def test_tool_call_id_patterns_are_read_as_an_alphabet_and_a_length(
+    pattern: str, shape: tuple[str, int] | None
+) -> None:
+    assert catalog.tool_call_id_shape(pattern) == shape
+
+
+@pytest.mark.parametrize("pattern", ["^[a-zA-Z0-9]{9}$", "^[a-f0-9]{12}$", "^[A-Z]{3}$"])
+def test_tool_call_ids_sent_to_a_model_match_its_catalog_pattern(pattern: str) -> None:
+    from workers_ai.messages import _id_matching
+
+    for given in ["call_abc123", "x", "toolu_01A09q90qw90lq917835lq9", "abcDEF123"]:
+        made = _id_matching(given, pattern)
+        assert re.fullmatch(pattern, made)
+        assert made == _id_matching(given, pattern)  # deterministic: the same on every turn
+    assert _id_matching("abcDEF123", "^[a-zA-Z0-9]{9}$") == "abcDEF123"  # kept when it fits
+
+
+def test_a_tool_call_id_pattern_without_a_shape_is_rejected_when_loading() -> None:
+    data = _raw()
+    mistral = data["models"]["@cf/mistralai/mistral-small-3.1-24b-instruct"]
+    mistral["tool_call_id_pattern"] = "^c_.*$"
+    with pytest.raises(catalog.CatalogError, match="character class and a length"):
+        catalog.load_catalog(data)

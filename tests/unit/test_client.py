@@ -12,7 +12,7 @@ import logging
 import httpx
 import pytest
 
-from tests.unit.conftest import ACCOUNT, TOKEN, Recorder
+from tests.support.mock_transport import ACCOUNT, TOKEN, Recorder
 from workers_ai import (
     APIConnectionError,
     APITimeoutError,

@@ -22,7 +22,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from workers_ai import client as client_module
+from tests.support.mock_transport import Recorder, Runner
+from tests.support.sse import split_sse_lines
+from tests.support.waits import fake_waits
 from workers_ai import errors as E
 from workers_ai.chat import normalize_chat_result, usage_from_wire
 from workers_ai.embeddings import parse_embedding_response
@@ -38,13 +40,10 @@ from workers_ai.streaming import (
     EventStreamReader,
     SSEDecoder,
     parse_event_data,
-    split_sse_lines,
     stream_error_from_payload,
 )
 from workers_ai.tools import parse_text_tool_calls, parse_tool_call, synthesize_tool_call_id
 from workers_ai.types import ChatResult
-
-from .conftest import Recorder, Runner
 
 MODEL = "@cf/meta/llama-3.1-8b-instruct"  # streams over SSE (catalog)
 DEEP = 100_000
@@ -377,8 +376,7 @@ def test_langchain_stream_with_deep_tool_arguments() -> None:
 def test_langchain_429_with_an_unreadable_code_is_retried(monkeypatch: pytest.MonkeyPatch) -> None:
     from langchain_workers_ai import ChatWorkersAI
 
-    sleeps: list[float] = []
-    monkeypatch.setattr(client_module, "_sleep", sleeps.append)
+    sleeps = fake_waits(monkeypatch).delays
 
     handler = Recorder([json_response(429, b'{"errors": [{"code": "\xc2\xb2"}]}')])
     llm = ChatWorkersAI(

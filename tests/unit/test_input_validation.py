@@ -23,7 +23,7 @@ from pydantic import SecretStr
 
 from langchain_workers_ai import ChatWorkersAI
 from llama_index_workers_ai import WorkersAI
-from tests.unit.conftest import ACCOUNT, TOKEN, Recorder, Runner
+from tests.support.mock_transport import ACCOUNT, TOKEN, Recorder, Runner
 from workers_ai import (
     APIResponseValidationError,
     AsyncWorkersAIClient,
@@ -73,11 +73,6 @@ def build(kind: str, counter: Counter, **kwargs: Any) -> WorkersAIClient | Async
     return AsyncWorkersAIClient(
         http_client=httpx.AsyncClient(transport=httpx.MockTransport(counter)), **options
     )
-
-
-@pytest.fixture(params=["sync", "async"])
-def kind(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 # -- settings: ConfigurationError at construction ------------------------------------------------

@@ -41,10 +41,7 @@ NON_TEXT = sorted(
 )
 
 
-@pytest.fixture(autouse=True)
-def _fresh_warn_once_memory(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each test starts as a new process would: nothing warned yet."""
-    monkeypatch.setattr(model_checks, "_warned", set())
+pytestmark = pytest.mark.usefixtures("fresh_model_warnings")  # nothing warned yet
 
 
 @pytest.fixture

@@ -204,3 +204,16 @@ def test_gateway_from_id_options_and_token():
         settings(account_id="a", api_token="t", gateway="gw", gateway_options={"ttl": 1})
     with pytest.raises(ConfigurationError, match="gateway id"):
         settings(account_id="a", api_token="t", gateway_options={"cache_ttl": 120})
+
+
+def test_the_gateway_token_variable_is_read_only_for_a_gateway_given_by_id():
+    env = {"CF_AIG_TOKEN": "gw-secret"}
+    with_gateway = resolve_settings(account_id="a", api_token="t", gateway="gw", env=env)
+    assert with_gateway.gateway is not None and with_gateway.gateway.auth_token is not None
+    assert with_gateway.gateway.auth_token.get_secret_value() == "gw-secret"
+    assert resolve_settings(account_id="a", api_token="t", env=env).gateway is None
+    explicit = resolve_settings(
+        account_id="a", api_token="t", gateway="gw", gateway_token="mine", env=env
+    )
+    assert explicit.gateway is not None and explicit.gateway.auth_token is not None
+    assert explicit.gateway.auth_token.get_secret_value() == "mine"

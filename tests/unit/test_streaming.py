@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.support.sse import split_sse_lines
 from workers_ai.chat import normalize_chat_result, split_think
 from workers_ai.envelope import status_error_from_response
 from workers_ai.errors import (
@@ -33,7 +34,6 @@ from workers_ai.streaming import (
     SSEDecoder,
     SSEEvent,
     parse_event_data,
-    split_sse_lines,
     stream_error_from_payload,
 )
 from workers_ai.tools import synthesize_tool_call_id

@@ -43,6 +43,7 @@ from vcr.request import Request
 from vcr.serialize import deserialize, serialize
 from vcr.serializers import yamlserializer
 
+from tests.support.env import CONNECTION_ENV  # unset in every mode: only the source decides
 from workers_ai.emulator import DEFAULT_ACCOUNT_ID, DEFAULT_API_TOKEN, EmulatorServer
 from workers_ai.settings import DEFAULT_BASE_URL, DEFAULT_GATEWAY_BASE_URL
 
@@ -57,16 +58,6 @@ CASSETTE_GATEWAY_TOKEN = "cassette-gateway-token"  # a placeholder
 GATEWAY_TOKEN_ENV = "CF_AIG_TOKEN"  # the name ChatWorkersAI.lc_secrets uses
 REDACTED = "REDACTED"
 REQUEST_ID = "cassette-request-id"
-
-#: Variables that would send a model elsewhere than the source chose; unset in every mode.
-CONNECTION_ENV = (
-    "CLOUDFLARE_ACCOUNT_ID",
-    "CF_ACCOUNT_ID",
-    "CLOUDFLARE_API_TOKEN",
-    "CF_AI_API_TOKEN",
-    "WORKERS_AI_BASE_URL",
-    "WORKERS_AI_GATEWAY_BASE_URL",
-)
 
 #: Request headers worth keeping (the rest is transport noise); secrets among them redacted.
 _KEPT_REQUEST_HEADERS = ("authorization", "content-type", "accept", "x-session-affinity")

@@ -18,11 +18,11 @@ from typing import Any
 import httpx
 import pytest
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, SystemMessage
-from langchain_core.tools import tool
 from pydantic import BaseModel, Field
 from vcr.errors import CannotOverwriteExistingCassetteException
 
 from langchain_workers_ai import ChatWorkersAI
+from tests.support.tools import get_weather
 from workers_ai.emulator import EmulatorServer
 
 from . import cassette_support as cs
@@ -31,12 +31,6 @@ LLAMA = "@cf/meta/llama-3.3-70b-instruct-fp8-fast"  # /ai/run, classic shape, le
 QWEN = "@cf/qwen/qwen3-30b-a3b-fp8"  # /ai/run, chat-completion shape, reasoning_content
 #: What a Cloudflare API token looks like (40 URL-safe characters).
 TOKEN_LIKE = re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{40}(?![A-Za-z0-9_-])")
-
-
-@tool
-def get_weather(city: str) -> str:
-    """Get the current weather for a city."""
-    return json.dumps({"city": city, "temperature_c": 21, "sky": "clear"})
 
 
 class Person(BaseModel):
@@ -72,11 +66,6 @@ def recorded(
         cs.check_saved(path, cassette_source)
     elif request.session.testsfailed == failed_before:  # the test itself passed
         cs.check_all_played(cassette)
-
-
-@pytest.fixture(params=["sync", "async"])
-def kind(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 async def invoke(llm: Any, kind: str, value: Any) -> Any:

@@ -27,6 +27,7 @@ from typing_extensions import TypedDict
 
 import workers_ai
 from langchain_workers_ai import ChatWorkersAI
+from tests.support.tools import get_weather
 
 LLAMA = "@cf/meta/llama-3.3-70b-instruct-fp8-fast"  # classic shape, legacy tool calls
 QWEN = "@cf/qwen/qwen3-30b-a3b-fp8"  # chat-completion shape, reasoning_content
@@ -34,12 +35,6 @@ SCOUT = "@cf/meta/llama-4-scout-17b-16e-instruct"  # vision
 PNG = base64.b64encode((Path(__file__).parents[2] / "assets" / "red_square.png").read_bytes())
 
 pytestmark = pytest.mark.usefixtures("workers_ai_emulator_env")
-
-
-@tool
-def get_weather(city: str) -> str:
-    """Get the current weather for a city."""
-    return json.dumps({"city": city, "temperature_c": 21, "sky": "clear"})
 
 
 @tool
@@ -83,11 +78,6 @@ def aggregate(chunks: list[AIMessageChunk]) -> AIMessageChunk:
     for chunk in chunks[1:]:
         total = total + chunk
     return total
-
-
-@pytest.fixture(params=["sync", "async"])
-def kind(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 # -- agents ---------------------------------------------------------------------------------

@@ -1,8 +1,11 @@
-"""langchain-tests standard suites for ChatWorkersAI, against the emulator (no network)."""
+"""langchain-tests standard suites for ChatWorkersAI, against the emulator (no network).
+
+``tests/live/test_chat_live.py`` runs :class:`TestChatWorkersAIIntegration` itself against real
+Workers AI, overriding only where the requests go (the ``backend`` fixture) and the base URL.
+"""
 
 from __future__ import annotations
 
-import importlib
 import os
 from typing import Any
 from unittest import mock
@@ -13,54 +16,17 @@ from langchain_tests.integration_tests import ChatModelIntegrationTests
 from langchain_tests.unit_tests import ChatModelUnitTests
 
 from langchain_workers_ai import ChatWorkersAI
+from workers_ai.emulator import EmulatorServer
 
 MODEL = "@cf/meta/llama-3.3-70b-instruct-fp8-fast"
 
 
-_CLASS_PATH = ("langchain_workers_ai", "chat_models", "ChatWorkersAI")
+class ChatWorkersAIFeatures:
+    """The standard suites' feature flags for what ChatWorkersAI supports, shared by both."""
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _allow_our_class_in_standard_serdes() -> Any:
-    """The standard ``test_serdes`` loads with ``allowed_objects="all"``, which since
-    langchain-core 1.3.3 covers only classes in langchain-core's own partner mapping.
-    Register ours there for this module only, so the unmodified standard test runs."""
-    load_module = importlib.import_module("langchain_core.load.load")
-    mapping = importlib.import_module("langchain_core.load.mapping")
-
-    mapping.SERIALIZABLE_MAPPING[_CLASS_PATH] = _CLASS_PATH
-    load_module.ALL_SERIALIZABLE_MAPPINGS[_CLASS_PATH] = _CLASS_PATH
-    load_module._default_class_paths_cache.clear()
-    yield
-    mapping.SERIALIZABLE_MAPPING.pop(_CLASS_PATH, None)
-    load_module.ALL_SERIALIZABLE_MAPPINGS.pop(_CLASS_PATH, None)
-    load_module._default_class_paths_cache.clear()
-
-
-_ENV_VARS = ("CLOUDFLARE_ACCOUNT_ID", "CF_ACCOUNT_ID", "CLOUDFLARE_API_TOKEN", "CF_AI_API_TOKEN")
-
-
-@pytest.fixture
-def _no_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Unit suites must not see a developer's (or the emulator's) settings."""
-    for name in (*_ENV_VARS, "WORKERS_AI_BASE_URL"):
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.mark.usefixtures("_no_env")
-class TestChatWorkersAIUnit(ChatModelUnitTests):
     @property
     def chat_model_class(self) -> type[ChatWorkersAI]:
         return ChatWorkersAI
-
-    @property
-    def chat_model_params(self) -> dict[str, Any]:
-        return {"model": MODEL, "account_id": "acct", "api_key": "unit-test-token"}
-
-    @property
-    def init_from_env_params(self) -> tuple[dict[str, str], dict[str, Any], dict[str, Any]]:
-        env = {"CLOUDFLARE_ACCOUNT_ID": "acct-env", "CLOUDFLARE_API_TOKEN": "env-token"}
-        return env, {"model": MODEL}, {"account_id": "acct-env", "api_token": "env-token"}
 
     @property
     def has_tool_choice(self) -> bool:
@@ -75,16 +41,44 @@ class TestChatWorkersAIUnit(ChatModelUnitTests):
         return True
 
     @property
-    def supports_image_inputs(self) -> bool:
-        return True
-
-    @property
     def returns_usage_metadata(self) -> bool:
         return True
 
     @property
     def supports_anthropic_inputs(self) -> bool:
         return True
+
+
+@pytest.mark.usefixtures("no_env")  # no developer's or emulator's settings leak in
+class TestChatWorkersAIUnit(ChatWorkersAIFeatures, ChatModelUnitTests):
+    @property
+    def chat_model_params(self) -> dict[str, Any]:
+        return {"model": MODEL, "account_id": "acct", "api_key": "unit-test-token"}
+
+    @property
+    def init_from_env_params(self) -> tuple[dict[str, str], dict[str, Any], dict[str, Any]]:
+        env = {"CLOUDFLARE_ACCOUNT_ID": "acct-env", "CLOUDFLARE_API_TOKEN": "env-token"}
+        return env, {"model": MODEL}, {"account_id": "acct-env", "api_token": "env-token"}
+
+    @property
+    def supports_image_inputs(self) -> bool:
+        return True
+
+    @pytest.mark.xfail(
+        reason="since langchain-core 1.3.3, allowed_objects='all' loads only the classes in "
+        "langchain-core's own serialization mapping, and ChatWorkersAI is not one of them; users "
+        "name the class instead (test_load_with_explicit_allowlist)",
+        raises=ValueError,
+        strict=True,
+    )
+    def test_serdes(self, model: ChatWorkersAI, snapshot: Any) -> None:
+        """The standard ``test_serdes``, unmodified; the standard suite's own rule for a test
+        that cannot pass here is an override marked ``xfail`` with a reason.
+
+        It still checks the serialized form against the snapshot, which runs before the load:
+        only the ``ValueError`` of the ``allowed_objects="all"`` load is expected (``raises``), so
+        a changed snapshot fails, and ``strict`` fails the day the load succeeds."""
+        super().test_serdes(model, snapshot)
 
     def test_load_with_explicit_allowlist(self, model: Any) -> None:
         """How users load a dumped ChatWorkersAI: name the class in ``allowed_objects``."""
@@ -101,35 +95,15 @@ class TestChatWorkersAIUnit(ChatModelUnitTests):
             assert model.dict() == restored.dict()
 
 
-@pytest.mark.usefixtures("workers_ai_emulator_env")
-class TestChatWorkersAIIntegration(ChatModelIntegrationTests):
-    @property
-    def chat_model_class(self) -> type[ChatWorkersAI]:
-        return ChatWorkersAI
+class TestChatWorkersAIIntegration(ChatWorkersAIFeatures, ChatModelIntegrationTests):
+    @pytest.fixture(autouse=True)
+    def backend(self, workers_ai_emulator_env: EmulatorServer) -> None:
+        """Where the requests go: the session emulator, through the environment that the
+        standard ``model`` fixture builds the model from (the live suite overrides this)."""
 
     @property
     def chat_model_params(self) -> dict[str, Any]:
         return {"model": MODEL}
-
-    @property
-    def has_tool_choice(self) -> bool:
-        return True
-
-    @property
-    def has_structured_output(self) -> bool:
-        return True
-
-    @property
-    def supports_json_mode(self) -> bool:
-        return True
-
-    @property
-    def returns_usage_metadata(self) -> bool:
-        return True
-
-    @property
-    def supports_anthropic_inputs(self) -> bool:
-        return True
 
     @property
     def supports_model_override(self) -> bool:

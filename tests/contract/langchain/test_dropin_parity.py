@@ -12,7 +12,6 @@ import asyncio
 import json
 import pickle
 import warnings
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -23,6 +22,7 @@ from langchain_core.rate_limiters import InMemoryRateLimiter
 
 import workers_ai
 from langchain_workers_ai import ChatWorkersAI, WorkersAIEmbeddings, WorkersAIReranker
+from tests.support.waits import fake_waits
 from workers_ai import model_checks
 from workers_ai.emulator import EmulatorServer
 
@@ -43,12 +43,8 @@ SSE = (
 )
 
 
-@pytest.fixture(autouse=True)
-def _fresh_model_warnings() -> Iterator[None]:
-    """Model warnings are once per process; each test starts without that memory."""
-    model_checks._warned.clear()
-    yield
-    model_checks._warned.clear()
+#: Model warnings are once per process; each test starts without that memory.
+pytestmark = pytest.mark.usefixtures("fresh_model_warnings")
 
 
 class Recorder:
@@ -232,9 +228,7 @@ def test_injected_http_clients_are_used_and_left_open(recorder: Recorder) -> Non
 
 
 def test_max_retries_is_the_number_of_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    from workers_ai import client as client_module
-
-    monkeypatch.setattr(client_module, "_sleep", lambda _delay: None)
+    fake_waits(monkeypatch)
     calls: list[httpx.Request] = []
 
     def busy(request: httpx.Request) -> httpx.Response:

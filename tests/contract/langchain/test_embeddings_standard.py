@@ -1,6 +1,6 @@
 """langchain-tests standard suites for WorkersAIEmbeddings, against the emulator (no network).
 
-The embeddings suites have no serialization test, so no ``test_serdes`` workaround is needed
+The embeddings suites have no serialization test, so no ``test_serdes`` override is needed
 (compare ``test_chat_standard.py``).
 """
 
@@ -15,17 +15,9 @@ from langchain_tests.unit_tests import EmbeddingsUnitTests
 from langchain_workers_ai import WorkersAIEmbeddings
 
 MODEL = "@cf/baai/bge-small-en-v1.5"
-_ENV_VARS = ("CLOUDFLARE_ACCOUNT_ID", "CF_ACCOUNT_ID", "CLOUDFLARE_API_TOKEN", "CF_AI_API_TOKEN")
 
 
-@pytest.fixture
-def _no_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Unit suites must not see a developer's (or the emulator's) settings."""
-    for name in (*_ENV_VARS, "WORKERS_AI_BASE_URL"):
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.mark.usefixtures("_no_env")
+@pytest.mark.usefixtures("no_env")  # no developer's or emulator's settings leak in
 class TestWorkersAIEmbeddingsUnit(EmbeddingsUnitTests):
     @property
     def embeddings_class(self) -> type[WorkersAIEmbeddings]:

@@ -40,10 +40,10 @@ from tests.real_captures import (
     GEMMA4_RESULT,
     LLAMA33_ARGUMENTS,
 )
-from workers_ai import concurrency, model_checks
+from tests.support.emulator import adapter_kwargs
+from tests.support.waits import fake_waits
 from workers_ai.emulator import EmulatorServer
 from workers_ai.model_checks import ModelDeprecatedWarning, UnknownModelWarning
-from workers_ai.settings import ACCOUNT_ID_ENV_VARS, API_TOKEN_ENV_VARS, BASE_URL_ENV_VAR
 
 LLAMA8B = "@cf/meta/llama-3.1-8b-instruct"
 LLAMA33 = "@cf/meta/llama-3.3-70b-instruct-fp8-fast"
@@ -99,22 +99,8 @@ SCORE_TOOL = FunctionTool.from_defaults(score_job_fit)
 # -- fixtures and helpers -----------------------------------------------------------------------
 
 
-@pytest.fixture(autouse=True)
-def _fresh_warn_once_memory(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each test starts as a new process would: no model warned about yet."""
-    monkeypatch.setattr(model_checks, "_warned", set())
-
-
-@pytest.fixture(params=["sync", "async"])
-def kind(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def no_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No credentials or base URL in the environment: only the keywords count."""
-    for name in (*ACCOUNT_ID_ENV_VARS, *API_TOKEN_ENV_VARS, BASE_URL_ENV_VAR):
-        monkeypatch.delenv(name, raising=False)
+#: Each test starts as a new process would: no model warned about yet.
+pytestmark = pytest.mark.usefixtures("fresh_model_warnings")
 
 
 @pytest.fixture
@@ -134,13 +120,7 @@ def slow_emulator() -> Iterator[EmulatorServer]:
 @pytest.fixture
 def retry_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """Retry waits of the embeddings/rerank engines, recorded instead of slept."""
-    waits: list[float] = []
-
-    async def record(delay: float) -> None:
-        waits.append(delay)
-
-    monkeypatch.setattr(concurrency, "_asleep", record)
-    return waits
+    return fake_waits(monkeypatch, client=False, engine=True).delays
 
 
 def run(
@@ -186,16 +166,6 @@ class Wire:
 def mocked_llm(wire: Wire, **kwargs: Any) -> WorkersAI:
     """A WorkersAI whose requests go to ``wire``, with explicit credentials."""
     return WorkersAI(**{"account_id": ACCOUNT, "api_key": TOKEN, **wire.clients(), **kwargs})
-
-
-def explicit(server: EmulatorServer, token_keyword: str = "api_key") -> dict[str, Any]:
-    """The emulator's connection as keywords, the token under ``token_keyword``."""
-    kw = server.client_kwargs()
-    return {
-        "account_id": kw["account_id"],
-        token_keyword: kw["api_token"],
-        "base_url": kw["base_url"],
-    }
 
 
 NODES = [
@@ -462,8 +432,10 @@ def test_embedding_and_rerank_credential_keywords(
 ) -> None:
     """The token keyword is the one used: right token works, a wrong one is a 401."""
     workers_ai_emulator.reset()
-    right = cls(**explicit(workers_ai_emulator, token_keyword))
-    wrong = cls(**{**explicit(workers_ai_emulator, token_keyword), token_keyword: "not-the-token"})
+    right = cls(**adapter_kwargs(workers_ai_emulator, token_keyword))
+    wrong = cls(
+        **{**adapter_kwargs(workers_ai_emulator, token_keyword), token_keyword: "not-the-token"}
+    )
 
     def call(obj: Any) -> Any:
         return embed(kind, obj) if cls is WorkersAIEmbedding else rerank(kind, obj)
@@ -509,7 +481,7 @@ def test_embedding_and_rerank_timeout_applies_to_requests(
     """A server slower than ``timeout`` (500 ms of emulator latency) times the request out."""
     slow_emulator.reset()
     obj = cls(
-        **explicit(slow_emulator),
+        **adapter_kwargs(slow_emulator),
         timeout=timeout,
         max_retries=0,
         default_headers={"x-emulator-latency-ms": "500"},

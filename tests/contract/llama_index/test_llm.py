@@ -51,11 +51,6 @@ class Person(BaseModel):
     age: int
 
 
-@pytest.fixture(params=["sync", "async"])
-def kind(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 def run(kind: str, sync_fn: Any, async_fn: Any, *args: Any, **kwargs: Any) -> Any:
     if kind == "sync":
         return sync_fn(*args, **kwargs)

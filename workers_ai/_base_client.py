@@ -1,0 +1,373 @@
+"""What the sync and async clients share: request building, answers and retry bookkeeping.
+
+Everything here is logic without I/O, so the two clients in :mod:`workers_ai.client` only
+send, await, sleep and close, and cannot drift apart (``tests/unit/test_client.py`` runs one
+table through both): a request is a :class:`_Call` built once and checked before anything is
+sent; an answer becomes an :class:`~workers_ai.responses.APIResponse`, a
+:class:`~workers_ai.responses.ChatResponse` or an event stream here; the retry decision is the
+one :class:`~workers_ai.retry.RetryPolicy`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypedDict
+
+import httpx
+
+from workers_ai import catalog
+from workers_ai._distribution import __version__
+from workers_ai.chat import normalize_chat_result
+from workers_ai.envelope import meta_from_headers, status_error_from_response, unwrap_response
+from workers_ai.errors import APIError, ConfigurationError, InvalidRequestError
+from workers_ai.messages import find_unencodable
+from workers_ai.responses import APIResponse, ChatResponse
+from workers_ai.retry import RetryPolicy, RetryState, RetryStep
+from workers_ai.settings import (
+    GatewayOptions,
+    RedactedHeaders,
+    TimeoutTypes,
+    WorkersAISettings,
+    coerce_timeout,
+    resolve_settings,
+    validate_headers,
+    validate_model_id,
+)
+from workers_ai.streaming import ChatStreamAccumulator
+from workers_ai.types import ResponseMeta
+
+__all__ = ["USER_AGENT", "ClientOptions", "Endpoint"]
+
+logger = logging.getLogger("workers_ai")
+
+Endpoint = Literal["native", "openai"]
+
+USER_AGENT = f"workers-ai-python/{__version__} httpx/{httpx.__version__}"
+
+_RUN_ROUTE = "/accounts/{account_id}/ai/run/{model}"
+_OPENAI_ROUTE = "/accounts/{account_id}/ai/v1/{path}"
+_SEARCH_ROUTE = "/accounts/{account_id}/ai/models/search"
+_SCHEMA_ROUTE = "/accounts/{account_id}/ai/models/schema"
+
+
+@dataclass(frozen=True)
+class _Call:
+    """Everything needed to send one logical request (retries rebuild the httpx.Request).
+
+    Checked when built, so nothing fails between the first and the last byte sent: every
+    header (per-call ones included) must be sendable, and the body is encoded to JSON once
+    here (a NaN, a surrogate... raise ``InvalidRequestError`` naming where it is). A ``_Call``
+    is a local of every frame of an error's traceback, so its ``headers`` are a
+    :class:`~workers_ai.settings.RedactedHeaders`: ``repr`` masks the tokens.
+    """
+
+    method: str
+    url: str
+    route: str
+    body: Mapping[str, Any] | None
+    params: Mapping[str, Any] | None
+    headers: Mapping[str, str]
+    timeout: httpx.Timeout
+    content: bytes | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        validate_headers(self.headers, "headers", error=InvalidRequestError)
+        object.__setattr__(self, "headers", RedactedHeaders(self.headers))
+        if self.body is not None:
+            object.__setattr__(self, "content", _encode_body(self.body))
+
+    def request(self) -> httpx.Request:
+        return httpx.Request(
+            self.method,
+            self.url,
+            content=self.content,
+            params=self.params,
+            headers=self.headers,
+            extensions={"timeout": self.timeout.as_dict()},
+        )
+
+
+def _encode_body(body: Mapping[str, Any]) -> bytes:
+    """The bytes httpx's ``json=`` sends; what JSON cannot carry raises InvalidRequestError."""
+    try:
+        text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        return text.encode("utf-8")
+    except (TypeError, ValueError) as exc:  # UnicodeEncodeError is a ValueError
+        try:
+            found = find_unencodable(body)
+        except RecursionError:  # a circular structure
+            found = None
+        where, problem = found or ("", f"cannot be encoded as JSON ({exc})")
+        location = f" field {where}" if where else ""
+        raise InvalidRequestError(f"The request body{location} {problem}") from exc
+
+
+def _check_open(client: httpx.Client | httpx.AsyncClient) -> None:
+    """Raise ``ConfigurationError`` if a caller's ``http_client`` was closed (no request)."""
+    if client.is_closed:
+        raise ConfigurationError(
+            "The http_client you passed is closed; pass an open httpx client, or none to let "
+            "this client manage its own connection pool."
+        )
+
+
+def _check_inputs(inputs: object) -> dict[str, Any]:
+    if not isinstance(inputs, Mapping):
+        raise InvalidRequestError(
+            f"inputs must be a mapping such as {{'prompt': 'Hello'}}, got {type(inputs).__name__}"
+        )
+    return dict(inputs)
+
+
+class ClientOptions(TypedDict, total=False):
+    """The connection options both clients take (see ``_BaseClient``), typed for checkers."""
+
+    account_id: str | None
+    api_token: str | None
+    base_url: str | None
+    gateway: GatewayOptions | str | None
+    gateway_base_url: str | None
+    timeout: TimeoutTypes
+    max_retries: int | None
+    default_headers: Mapping[str, str] | None
+    max_connections: int | None
+    max_keepalive_connections: int | None
+    settings: WorkersAISettings | None
+
+
+class BaseClient:
+    """Settings, request building, answers and the retry bookkeeping of both clients."""
+
+    def __init__(
+        self,
+        *,
+        account_id: str | None = None,
+        api_token: str | None = None,
+        base_url: str | None = None,
+        gateway: GatewayOptions | str | None = None,
+        gateway_base_url: str | None = None,
+        timeout: TimeoutTypes = None,
+        max_retries: int | None = None,
+        default_headers: Mapping[str, str] | None = None,
+        max_connections: int | None = None,
+        max_keepalive_connections: int | None = None,
+        settings: WorkersAISettings | None = None,
+    ) -> None:
+        self._settings = settings or resolve_settings(
+            account_id=account_id,
+            api_token=api_token,
+            base_url=base_url,
+            gateway=gateway,
+            gateway_base_url=gateway_base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            default_headers=default_headers,
+            max_connections=max_connections,
+            max_keepalive_connections=max_keepalive_connections,
+        )
+
+    @property
+    def settings(self) -> WorkersAISettings:
+        """The resolved settings (the token inside is a ``SecretStr``)."""
+        return self._settings
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self._settings.base_url!r})"
+
+    # -- request building -------------------------------------------------------------------
+    def _call(
+        self,
+        method: str,
+        url: str,
+        route: str,
+        *,
+        body: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: TimeoutTypes = None,
+    ) -> _Call:
+        all_headers = RedactedHeaders(
+            {"User-Agent": USER_AGENT, **self._settings.headers(), **(headers or {})}
+        )
+        if body is not None:
+            all_headers["Content-Type"] = "application/json"
+        return _Call(
+            method=method,
+            url=url,
+            route=route,
+            body=body,
+            params=params,
+            headers=all_headers,
+            timeout=self._settings.timeout if timeout is None else coerce_timeout(timeout),
+        )
+
+    def _run_call(
+        self,
+        model: str,
+        inputs: Mapping[str, Any],
+        *,
+        stream: bool,
+        timeout: TimeoutTypes,
+        headers: Mapping[str, str] | None,
+        params: Mapping[str, Any] | None,
+    ) -> _Call:
+        body = _check_inputs(inputs)
+        if stream:
+            body["stream"] = True
+        url = self._settings.run_url(validate_model_id(model))
+        return self._call(
+            "POST", url, _RUN_ROUTE, body=body, params=params, headers=headers, timeout=timeout
+        )
+
+    def _openai_call(
+        self,
+        path: str,
+        body: Mapping[str, Any],
+        *,
+        stream: bool,
+        timeout: TimeoutTypes,
+        headers: Mapping[str, str] | None,
+    ) -> _Call:
+        payload = _check_inputs(body)
+        if "model" in payload:
+            validate_model_id(payload["model"])
+        if stream:
+            payload["stream"] = True
+            if path == "chat/completions":
+                # Usage arrives only when asked for on OpenAI-style streams.
+                payload.setdefault("stream_options", {"include_usage": True})
+        url = self._settings.openai_url(path)
+        route = _OPENAI_ROUTE.format(account_id="{account_id}", path=path)
+        return self._call("POST", url, route, body=payload, headers=headers, timeout=timeout)
+
+    def _chat_call(
+        self,
+        model: str,
+        inputs: Mapping[str, Any],
+        *,
+        endpoint: Endpoint,
+        stream: bool,
+        timeout: TimeoutTypes,
+        headers: Mapping[str, str] | None,
+    ) -> _Call:
+        if endpoint == "openai":
+            body = {**_check_inputs(inputs), "model": validate_model_id(model)}
+            return self._openai_call(
+                "chat/completions", body, stream=stream, timeout=timeout, headers=headers
+            )
+        if endpoint != "native":
+            raise InvalidRequestError(f"endpoint must be 'native' or 'openai', not {endpoint!r}")
+        return self._run_call(
+            model, inputs, stream=stream, timeout=timeout, headers=headers, params=None
+        )
+
+    # -- retry bookkeeping --------------------------------------------------------------------
+    def _retry_or_raise(self, state: RetryState, error: APIError, call: _Call) -> RetryStep:
+        """The retry after ``error`` (per the one policy), or raise ``error``."""
+        policy = RetryPolicy(self._settings.max_retries)
+        step = policy.next(state, error)
+        if step is None:
+            raise error
+        logger.info(
+            "%s %s failed (%s); retry %d of %d",
+            call.method,
+            call.route,
+            type(error).__name__,
+            step.state.retries_done,
+            policy.max_retries,
+        )
+        return step
+
+    # -- answers --------------------------------------------------------------------------------
+    @staticmethod
+    def _think_tags(model: str, think_tags: bool | None) -> bool | None:
+        """Whether reasoning arrives inline before ``</think>``: as given, else the catalog's
+        answer for a model it knows, else ``None`` (detect it in the text)."""
+        if think_tags is not None:
+            return think_tags
+        info = catalog.get(model)
+        return info.think_tags if info.known else None
+
+    def _chat_response(
+        self,
+        response: APIResponse,
+        model: str,
+        think_tags: bool | None,
+        tool_names: tuple[str, ...],
+    ) -> ChatResponse:
+        """A chat answer in whatever shape the model used, normalised."""
+        result = normalize_chat_result(
+            response.data, think_tags=self._think_tags(model, think_tags), tool_names=tool_names
+        )
+        return ChatResponse(result, response.meta)
+
+    def _accumulator(
+        self, model: str, think_tags: bool | None, tool_names: tuple[str, ...]
+    ) -> ChatStreamAccumulator:
+        return ChatStreamAccumulator(
+            think_tags=self._think_tags(model, think_tags), tool_names=tool_names
+        )
+
+    def _stream_chat_call(
+        self,
+        model: str,
+        inputs: Mapping[str, Any],
+        *,
+        endpoint: Endpoint,
+        timeout: TimeoutTypes,
+        headers: Mapping[str, str] | None,
+    ) -> tuple[_Call, bool]:
+        """The call for a chat stream, and whether it is one: gpt-oss cannot stream on
+        ``/ai/run`` (spec §3), so its "stream" is one plain request replayed as one event."""
+        info = catalog.get(model)
+        streams = endpoint == "openai" or not info.known or info.streaming
+        call = self._chat_call(
+            model, inputs, endpoint=endpoint, stream=streams, timeout=timeout, headers=headers
+        )
+        return call, streams
+
+    @staticmethod
+    def _needs_body(response: httpx.Response) -> bool:
+        """A stream request answered with an error or a JSON body (read it whole)."""
+        return not response.is_success or "event-stream" not in response.headers.get(
+            "content-type", ""
+        )
+
+    @staticmethod
+    def _meta(response: httpx.Response) -> ResponseMeta:
+        return meta_from_headers(response.status_code, response.headers)
+
+    @classmethod
+    def _body_answer(cls, response: httpx.Response) -> tuple[ResponseMeta, Any]:
+        """A stream request's whole-body answer (read already): its payload, or its error."""
+        if not response.is_success:
+            raise status_error_from_response(
+                response.status_code, response.headers, response.content
+            )
+        payload = unwrap_response(response.status_code, response.headers, response.content)
+        return cls._meta(response), payload
+
+    def _answer(self, response: httpx.Response) -> APIResponse:
+        """A plain request's answer (read already): its unwrapped payload, or its error."""
+        data = unwrap_response(response.status_code, response.headers, response.content)
+        return APIResponse(data, self._meta(response))
+
+    # -- the models API ---------------------------------------------------------------------------
+    def _models_search_call(self, params: Mapping[str, Any]) -> _Call:
+        url = self._settings.account_url("ai/models/search")
+        return self._call("GET", url, _SEARCH_ROUTE, params=params)
+
+    def _model_schema_call(self, model: str) -> _Call:
+        url = self._settings.account_url("ai/models/schema")
+        return self._call("GET", url, _SCHEMA_ROUTE, params={"model": validate_model_id(model)})
+
+    @staticmethod
+    def _as_list(data: Any) -> list[dict[str, Any]]:
+        return list(data) if isinstance(data, list) else []
+
+    @staticmethod
+    def _as_dict(data: Any) -> dict[str, Any]:
+        return dict(data) if isinstance(data, dict) else {}

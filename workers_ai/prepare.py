@@ -1,0 +1,156 @@
+"""One chat call, prepared: neutral messages + the model's settings + per-call options -> what
+the client sends (no I/O).
+
+Both framework adapters convert their messages to :class:`~workers_ai.messages.Message` and call
+:func:`prepare_chat`; everything else a chat call needs is decided here, once, for a plain call
+and a stream alike:
+
+- per-call options that are client options, never body fields: ``timeout`` (alias
+  ``request_timeout``), ``model`` (alias ``model_name``, checked like the constructor's), ``n``
+  (only 1), ``stream``;
+- names the OpenAI integrations use (``max_completion_tokens`` is ``max_tokens``);
+- tools, ``tool_choice``, ``parallel_tool_calls`` and ``response_format`` (JSON mode) into a
+  :class:`~workers_ai.messages.ChatRequest`, generation parameters (the object's, then the
+  call's), the rest of the options as extra body fields;
+- the body for the model's family (:func:`~workers_ai.messages.build_chat_body`), the
+  ``x-session-affinity`` header, and the tool schemas arguments are coerced to.
+
+Adding a model family or quirk never touches this module or the adapters: it is a catalog row
+(and at most one branch in :mod:`~workers_ai.messages` or :mod:`~workers_ai.chat`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from workers_ai.errors import InvalidRequestError
+from workers_ai.messages import GENERATION_PARAMS, ChatRequest, Message, build_chat_body
+from workers_ai.settings import TimeoutTypes
+
+__all__ = ["TIMEOUT_KEYS", "PreparedChat", "check_n", "generation_params", "prepare_chat"]
+
+Endpoint = Literal["native", "openai"]
+
+#: Per-call keywords that set the HTTP timeout of that call (never sent in the body).
+TIMEOUT_KEYS = ("timeout", "request_timeout")
+
+
+@dataclass(frozen=True)
+class PreparedChat:
+    """Everything one chat call needs, built once for a plain call and a stream alike.
+
+    Attributes:
+        model: The model id the call goes to (the object's, or the call's ``model=``).
+        body: The request body for the model's family.
+        endpoint: ``native`` (``/ai/run``) or ``openai`` (``/ai/v1/chat/completions``).
+        headers: Per-call headers (``x-session-affinity``).
+        tool_names: The bound tools' names (to recognise tool calls written as text).
+        schemas: Tool name -> its parameters' JSON Schema (arguments are coerced to it).
+        timeout: The call's HTTP timeout, or ``None`` for the client's.
+    """
+
+    model: str
+    body: dict[str, Any]
+    endpoint: Endpoint = "native"
+    headers: dict[str, str] = field(default_factory=dict)
+    tool_names: tuple[str, ...] = ()
+    schemas: dict[str, Any] = field(default_factory=dict)
+    timeout: TimeoutTypes = None
+
+    def call_options(self) -> dict[str, Any]:
+        """Keyword arguments for ``chat`` / ``stream_chat`` of the core clients."""
+        return {
+            "endpoint": self.endpoint,
+            "tool_names": self.tool_names,
+            "headers": self.headers,
+            "timeout": self.timeout,
+        }
+
+
+def check_n(n: object) -> None:
+    """Workers AI returns one completion per request: ``n`` may only be ``None`` or 1."""
+    if n not in (None, 1):
+        raise InvalidRequestError(
+            f"n={n!r}: Workers AI returns one completion per request; call batch() or invoke() "
+            "several times for more."
+        )
+
+
+def generation_params(source: object) -> dict[str, Any]:
+    """The generation parameters set on a model object (unset ones are not sent)."""
+    values = {name: getattr(source, name, None) for name in GENERATION_PARAMS}
+    return {name: value for name, value in values.items() if value is not None}
+
+
+def _tool_names(tools: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
+    return tuple(t["function"]["name"] for t in tools if "function" in t)
+
+
+def prepare_chat(
+    messages: Sequence[Message],
+    options: Mapping[str, Any],
+    *,
+    model: str,
+    params: Mapping[str, Any],
+    extra: Mapping[str, Any] = {},
+    endpoint: Endpoint = "native",
+    force_tools: bool = False,
+    session_affinity: str | None = None,
+    stop: Sequence[str] | None = None,
+    check_model: Callable[[str], None] = lambda _model: None,
+) -> PreparedChat:
+    """Prepare one chat call.
+
+    Args:
+        messages: The conversation, converted by the adapter.
+        options: The call's keyword arguments (the framework's own already taken out).
+        model: The object's model id.
+        params: The object's generation parameters (:func:`generation_params`).
+        extra: The object's extra body fields (``model_kwargs`` / ``additional_kwargs``).
+        endpoint: The object's endpoint.
+        force_tools: Send tools to models the catalog marks as not function-calling.
+        session_affinity: Sent as ``x-session-affinity`` (prompt caching).
+        stop: Stop sequences given to this call, if any.
+        check_model: Called with a per-call ``model=`` that differs from ``model`` (the
+            adapter's catalog check, naming its own classes).
+
+    Raises:
+        InvalidRequestError: The call cannot work (``n > 1``, tools on a model without
+            function calling, images on a text-only model...), before any request.
+    """
+    opts = dict(options)
+    chosen = opts.pop("model", None) or opts.pop("model_name", None) or model
+    if chosen != model:
+        check_model(chosen)
+    opts.pop("stream", None)
+    check_n(opts.pop("n", None))
+    timeout = next((opts.pop(key) for key in TIMEOUT_KEYS if key in opts), None)
+    if "max_completion_tokens" in opts:
+        opts["max_tokens"] = opts.pop("max_completion_tokens")
+    tools = list(opts.pop("tools", None) or [])
+    response_format = opts.pop("response_format", None) or {}
+    merged = {**params, **{key: opts.pop(key) for key in list(opts) if key in GENERATION_PARAMS}}
+    if stop is not None:
+        merged["stop"] = list(stop)
+    request = ChatRequest(
+        messages=list(messages),
+        tools=tools,
+        tool_choice=opts.pop("tool_choice", None),
+        parallel_tool_calls=opts.pop("parallel_tool_calls", None),
+        json_schema=response_format.get("json_schema"),
+        json_object=response_format.get("type") == "json_object",
+        params=merged,
+        extra={**extra, **opts},
+        force_tools=force_tools,
+    )
+    return PreparedChat(
+        model=chosen,
+        body=build_chat_body(chosen, request, endpoint=endpoint),
+        endpoint=endpoint,
+        headers={"x-session-affinity": session_affinity} if session_affinity else {},
+        tool_names=_tool_names(tools),
+        schemas={t["function"]["name"]: t["function"].get("parameters") for t in tools},
+        timeout=timeout,
+    )
