@@ -42,7 +42,8 @@ from langchain_workers_ai._convert import (
 from langchain_workers_ai.errors import langchain_errors
 from workers_ai import catalog
 from workers_ai.arguments import argument_names, caller_stacklevel, check_arguments
-from workers_ai.client import AsyncWorkersAIClient, ClientPair, WorkersAIClient
+from workers_ai.client import ClientPair
+from workers_ai.connection import ClientPairOwner
 from workers_ai.errors import ConfigurationError, InvalidRequestError, WorkersAIError
 from workers_ai.prepare import PreparedChat, check_n, generation_params, prepare_chat
 from workers_ai.settings import (
@@ -60,7 +61,7 @@ def _is_pydantic_class(obj: Any) -> bool:
     return isinstance(obj, type) and is_basemodel_subclass(obj)
 
 
-class ChatWorkersAI(WorkersAIConnection, BaseChatModel):
+class ChatWorkersAI(WorkersAIConnection, ClientPairOwner, BaseChatModel):
     """Cloudflare Workers AI chat models (``/ai/run`` or the OpenAI-compatible route).
 
     Setup:
@@ -298,20 +299,6 @@ class ChatWorkersAI(WorkersAIConnection, BaseChatModel):
         if ls_stop := stop or kwargs.get("stop") or self.stop:
             params["ls_stop"] = list(ls_stop)
         return params
-
-    def _sync_client(self) -> WorkersAIClient:
-        return self._clients.sync
-
-    def _async_client(self) -> AsyncWorkersAIClient:
-        return self._clients.async_
-
-    def close(self) -> None:
-        """Close the connection pool (an injected ``http_client`` is left open)."""
-        self._clients.close()
-
-    async def aclose(self) -> None:
-        """Close the async connection pool (an injected async client is left open)."""
-        await self._clients.aclose()
 
     # -- request building --------------------------------------------------------------------------
     def _prepare(

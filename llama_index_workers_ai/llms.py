@@ -41,11 +41,12 @@ from llama_index_workers_ai._convert import (
     usage_to_kwargs,
 )
 from workers_ai import catalog
-from workers_ai.client import AsyncWorkersAIClient, ClientPair, WorkersAIClient
+from workers_ai.client import ClientPair
+from workers_ai.connection import ClientPairOwner
 from workers_ai.envelope import json_too_deep
 from workers_ai.prepare import PreparedChat, generation_params, prepare_chat
 from workers_ai.settings import WorkersAISettings, validate_header_value
-from workers_ai.types import ChatDelta, ToolCall
+from workers_ai.types import ChatDelta, ChatResult, ToolCall
 
 _DEFAULT_CONTEXT_WINDOW = 8192
 
@@ -75,7 +76,7 @@ class _StreamState:
         return out
 
 
-class WorkersAI(WorkersAIConnection, FunctionCallingLLM):
+class WorkersAI(WorkersAIConnection, ClientPairOwner, FunctionCallingLLM):
     """Cloudflare Workers AI text generation for LlamaIndex, with tool calling.
 
     Credentials come from the arguments, else ``CLOUDFLARE_ACCOUNT_ID`` /
@@ -171,20 +172,6 @@ class WorkersAI(WorkersAIConnection, FunctionCallingLLM):
             system_role=MessageRole.SYSTEM,
         )
 
-    def _sync_client(self) -> WorkersAIClient:
-        return self._clients.sync
-
-    def _async_client(self) -> AsyncWorkersAIClient:
-        return self._clients.async_
-
-    def close(self) -> None:
-        """Close the connection pool (an injected ``http_client`` is left open)."""
-        self._clients.close()
-
-    async def aclose(self) -> None:
-        """Close the async connection pool (an injected async client is left open)."""
-        await self._clients.aclose()
-
     # -- request building -------------------------------------------------------------------------
     def _prepare(self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]) -> PreparedChat:
         return prepare_chat(
@@ -232,13 +219,7 @@ class WorkersAI(WorkersAIConnection, FunctionCallingLLM):
                 state.add(delta)
                 if delta.text or delta.reasoning or delta.tool_calls:
                     yield _partial_response(state, delta)
-            result = stream.result()
-            yield ChatResponse(
-                message=result_to_message(result, prep.schemas),
-                delta="",
-                raw=result.raw,
-                additional_kwargs=usage_to_kwargs(result.usage),
-            )
+            yield _final_response(stream.result(), prep)
 
         return gen()
 
@@ -257,13 +238,7 @@ class WorkersAI(WorkersAIConnection, FunctionCallingLLM):
                 state.add(delta)
                 if delta.text or delta.reasoning or delta.tool_calls:
                     yield _partial_response(state, delta)
-            result = stream.result()
-            yield ChatResponse(
-                message=result_to_message(result, prep.schemas),
-                delta="",
-                raw=result.raw,
-                additional_kwargs=usage_to_kwargs(result.usage),
-            )
+            yield _final_response(stream.result(), prep)
 
         return gen()
 
@@ -476,6 +451,16 @@ def _partial_json(text: str) -> dict[str, Any] | None:
 
 def _schema_format(output_cls: type[Any]) -> dict[str, Any]:
     return {"type": "json_schema", "json_schema": output_cls.model_json_schema()}
+
+
+def _final_response(result: ChatResult, prep: PreparedChat) -> ChatResponse:
+    """The last response of a stream: the whole message (tool calls coerced) and usage."""
+    return ChatResponse(
+        message=result_to_message(result, prep.schemas),
+        delta="",
+        raw=result.raw,
+        additional_kwargs=usage_to_kwargs(result.usage),
+    )
 
 
 def _partial_response(state: _StreamState, delta: ChatDelta) -> ChatResponse:

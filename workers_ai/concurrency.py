@@ -47,6 +47,7 @@ __all__ = [
     "AdaptiveSender",
     "BackgroundLoop",
     "Coalescer",
+    "LoopEngines",
     "LoopLocal",
     "is_throttle",
     "run_all",
@@ -323,6 +324,22 @@ class Coalescer(Generic[K, R]):
             for n, future in enumerate(batch[item]):
                 if not future.done():
                     future.set_result(result if n == 0 else self._copy(result))
+
+
+class LoopEngines:
+    """For engines kept per event loop in ``_engines`` (each with a ``client``): closing."""
+
+    _engines: LoopLocal[Any]
+
+    async def aclose(self) -> None:
+        """Close the connection pool of the running event loop."""
+        engine = self._engines.pop()
+        if engine is not None:
+            await engine.client.aclose()
+
+    def close(self) -> None:
+        """Close the connection pool used by the sync methods."""
+        run_sync(self.aclose())
 
 
 class BackgroundLoop:

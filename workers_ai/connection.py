@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr
 
 from workers_ai.arguments import argument_names, check_arguments
+from workers_ai.client import AsyncWorkersAIClient, ClientPair, WorkersAIClient
 from workers_ai.model_checks import CORE_CLASSES, Kind, check_model
 from workers_ai.settings import (
     ACCOUNT_ID_ENV_VARS,
@@ -37,7 +38,7 @@ from workers_ai.settings import (
     resolve_settings,
 )
 
-__all__ = ["ConnectionModel"]
+__all__ = ["ClientPairOwner", "ConnectionModel"]
 
 _SECRET_KEYWORDS = ("api_key", "api_token", "gateway_token")
 
@@ -160,3 +161,24 @@ class ConnectionModel(BaseModel):
             max_keepalive_connections=self.max_keepalive_connections,
             env=os.environ,
         )
+
+
+class ClientPairOwner:
+    """For chat classes holding a :class:`~workers_ai.client.ClientPair` in ``_clients``: the
+    clients, and ``close``/``aclose`` as the frameworks expect them."""
+
+    _clients: ClientPair
+
+    def _sync_client(self) -> WorkersAIClient:
+        return self._clients.sync
+
+    def _async_client(self) -> AsyncWorkersAIClient:
+        return self._clients.async_
+
+    def close(self) -> None:
+        """Close the connection pool (an injected ``http_client`` is left open)."""
+        self._clients.close()
+
+    async def aclose(self) -> None:
+        """Close the async connection pool (an injected async client is left open)."""
+        await self._clients.aclose()

@@ -34,6 +34,7 @@ from workers_ai.concurrency import (
     AdaptiveLimiter,
     AdaptiveSender,
     Coalescer,
+    LoopEngines,
     LoopLocal,
     run_all,
     run_sync,
@@ -210,7 +211,7 @@ def _job_error(
     return error
 
 
-class Embedder:
+class Embedder(LoopEngines):
     """Sync and async embeddings for one model: batching, adaptive concurrency, coalescing.
 
     Args:
@@ -390,13 +391,3 @@ class Embedder:
                 totals[key] += value
             totals["query_batches"] += engine.queries.batches_sent
         return totals
-
-    async def aclose(self) -> None:
-        """Close the connection pool of the running event loop."""
-        engine = self._engines.pop()
-        if engine is not None:
-            await engine.client.aclose()
-
-    def close(self) -> None:
-        """Close the connection pool used by the sync methods."""
-        run_sync(self.aclose())

@@ -26,7 +26,14 @@ from typing import Any
 from workers_ai import catalog
 from workers_ai.catalog import ModelInfo
 from workers_ai.client import AsyncWorkersAIClient
-from workers_ai.concurrency import AdaptiveLimiter, AdaptiveSender, LoopLocal, run_all, run_sync
+from workers_ai.concurrency import (
+    AdaptiveLimiter,
+    AdaptiveSender,
+    LoopEngines,
+    LoopLocal,
+    run_all,
+    run_sync,
+)
 from workers_ai.envelope import value_excerpt
 from workers_ai.errors import APIResponseValidationError, ConfigurationError, InvalidRequestError
 from workers_ai.model_checks import check_model
@@ -210,7 +217,7 @@ class _Engine:
         )
 
 
-class Reranker:
+class Reranker(LoopEngines):
     """Sync and async reranking for one model (long lists split and merged).
 
     Args:
@@ -275,13 +282,3 @@ class Reranker:
         scored = normalise_scores([r for part in parts for r in part])
         # Already in [0, 1], so merging does not normalise again (empty passages stay at 0).
         return merge_rerank_results([scored, [RerankResult(i, 0.0) for i in empty]], top_n)
-
-    async def aclose(self) -> None:
-        """Close the connection pool of the running event loop."""
-        engine = self._engines.pop()
-        if engine is not None:
-            await engine.client.aclose()
-
-    def close(self) -> None:
-        """Close the connection pool used by the sync methods."""
-        run_sync(self.aclose())
