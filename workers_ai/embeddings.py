@@ -404,7 +404,9 @@ def vectors_to_floats(vectors: list[Any]) -> list[list[float]]:
             converted = list(map(float, vector))
         except OverflowError:
             raise ValueError("a component is too large for a float") from None
-        if not all(map(math.isfinite, converted)):
+        # A finite sum (one C loop) proves every component finite; an infinite one may be an
+        # overflow of finite components, so then each is tested.
+        if not math.isfinite(sum(converted)) and not all(map(math.isfinite, converted)):
             raise ValueError("a component is not finite")
         floats.append(converted)
     return floats

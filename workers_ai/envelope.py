@@ -16,6 +16,13 @@ Bounds (far above any legitimate reply, so they only ever stop a broken or hosti
 - :data:`MAX_EVENT_CHARS` = 16 MiB per SSE event: an event is a token or, at most, a whole
   answer (128k tokens is well under 1 MiB).
 - Error codes are non-negative integers with at most 9 digits (Cloudflare's have 4 or 5).
+
+Parsers: :func:`loads_json` reads with orjson when it is importable (it comes with
+langchain-core; it is not a dependency) and otherwise with :mod:`json`, with the same result
+for every input: orjson only reads UTF-8 text within the bounds that has no integer of 19 or
+more digits (orjson turns integers beyond 64 bits into floats, :mod:`json` keeps them), and
+whatever orjson rejects (``NaN``/``Infinity``, ``1e400``, lone surrogate escapes, not JSON...)
+is read by :mod:`json` again, which returns today's value or raises today's error.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from __future__ import annotations
 import json
 import re
 import reprlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from itertools import accumulate
 from typing import Any
@@ -138,18 +145,88 @@ class _BoundsError(ValueError):
     """JSON text beyond the bounds (too long or too deep)."""
 
 
+#: orjson reads these exactly as :mod:`json` does, or it is not used (a build whose parser
+#: differs, e.g. ``-0`` as the float ``-0.0``, would otherwise change results silently).
+_ORJSON_PROBES = (
+    b"-0",
+    b"[0, -0.0, 0.1, 1e-7, 1E2, 5e-324, 2.2250738585072011e-308, 1.7976931348623157e308]",
+    b"[0.30000000000000004, 9007199254740993.0, 0.1000000000000000055511151231257827]",
+    b"[-9223372036854775808, 9223372036854775807, 18446744073709551615]",
+    b'{"a": 1, "b": [true, false, null], "a": {"": ""}}',
+    '"\\u00e9\\ud83d\\ude00\\u0000\\/\\"é😀"'.encode(),
+)
+
+
+def _find_orjson() -> Callable[[bytes], Any] | None:
+    """``orjson.loads`` if orjson is importable and reads :data:`_ORJSON_PROBES` like json."""
+    try:
+        import orjson
+    except ImportError:
+        return None
+    try:
+        agrees = all(repr(orjson.loads(p)) == repr(json.loads(p)) for p in _ORJSON_PROBES)
+    except Exception:  # whatever an odd build does, importing this module must not fail
+        agrees = False
+    return orjson.loads if agrees else None
+
+
+#: The fast parser :func:`loads_json` tries first; ``None``: :mod:`json` only (tests set it).
+_ORJSON: Callable[[bytes], Any] | None = _find_orjson()
+
+# Digits -> "0", "." -> ".", anything else -> " ": an integer of 19+ digits (beyond 64 bits, or
+# close) is then a space and 19 zeros (a fraction's digits follow a ".").
+_NUMBER_SKELETON = bytes(
+    48 if 48 <= byte <= 57 else 46 if byte == 46 else 32 for byte in range(256)
+)
+_LONG_INTEGER = b" " + b"0" * 19
+
+
+def _has_long_integer(data: bytes) -> bool:
+    """Whether 19 or more digits follow anything but a ``.`` (an integer part or an exponent,
+    in a string too: those only cost the fast path)."""
+    skeleton = data.translate(_NUMBER_SKELETON)
+    return _LONG_INTEGER in skeleton or skeleton.startswith(_LONG_INTEGER[1:])
+
+
+def _utf8(text: str | bytes) -> bytes | None:
+    """``text`` as strict UTF-8, or ``None`` where only :mod:`json` reads it as today
+    (UTF-16/32 or a BOM, which :func:`json.loads` detects; lone surrogates)."""
+    if isinstance(text, str):
+        try:
+            return text.encode()
+        except UnicodeEncodeError:
+            return None
+    return text if json.detect_encoding(text) == "utf-8" else None
+
+
 def loads_json(text: str | bytes, *, max_size: int = MAX_BODY_BYTES, **kwargs: Any) -> Any:
     """:func:`json.loads` within the package's bounds (see the module docs).
 
     Bytes are decoded as :func:`json.loads` does (UTF-8/16/32 detected). ``kwargs`` go to
-    :func:`json.loads` (e.g. ``parse_float``).
+    :func:`json.loads` (e.g. ``parse_float``); with them, only :mod:`json` parses. Without
+    them orjson parses when it can (module docs): the value is the one :mod:`json` gives.
 
     Raises:
         ValueError: Not JSON, longer than ``max_size``, or nested deeper than
-            :data:`MAX_JSON_DEPTH` (never ``RecursionError`` or ``MemoryError``).
+            :data:`MAX_JSON_DEPTH` (never ``RecursionError`` or ``MemoryError``); the same
+            error, message included, with or without orjson.
     """
     if len(text) > max_size:
         raise _BoundsError(f"JSON text of length {len(text):,} is over the limit of {max_size:,}")
+    if _ORJSON is not None and not kwargs:
+        data = _utf8(text)
+        # The depth test comes first, so neither parser meets deep nesting; too deep, json
+        # raises (after decoding the bytes, as ever, so a decoding error still comes first).
+        if data is not None and not json_too_deep(data) and not _has_long_integer(data):
+            try:
+                return _ORJSON(data)
+            except (ValueError, MemoryError):
+                pass  # json decides: the value it accepts, or its own error
+    return _json_loads(text, **kwargs)
+
+
+def _json_loads(text: str | bytes, **kwargs: Any) -> Any:
+    """:func:`loads_json` with :mod:`json` (the size bound already checked)."""
     if isinstance(text, (bytes, bytearray)):
         text = text.decode(json.detect_encoding(text), "surrogatepass")
     if json_too_deep(text):

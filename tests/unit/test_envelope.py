@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 import pickle
+import random
+import struct
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from workers_ai import envelope
 from workers_ai import errors as E
 from workers_ai.envelope import (
     MAX_JSON_DEPTH,
@@ -337,3 +341,238 @@ def test_excerpts_are_short_and_cheap() -> None:
     assert len(excerpt(b"<p>" + b"x" * 10_000_000 + b"</p>")) == 200
     assert value_excerpt(10**5000) == "<int>"  # str() of it would raise
     assert len(value_excerpt({"a": [[[[["x" * 1000]]]]] * 1000})) <= 200
+
+
+# --- Two parsers, one result (issue "Performance", embeddings decode) ---------------------------
+# loads_json reads with orjson when it is importable, else with json. Every input gets the
+# same value, or the same error with the same message, from both; what orjson reads otherwise
+# (integers beyond 64 bits become floats) or rejects (NaN, 1e400, lone surrogates) goes to json.
+
+ORJSON = envelope._ORJSON
+needs_orjson = pytest.mark.skipif(ORJSON is None, reason="orjson is not installed")
+
+
+class _Spy:
+    """Stands in for orjson's ``loads`` and records what it was given and what came of it."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def __call__(self, data: bytes) -> object:
+        assert ORJSON is not None
+        try:
+            value = ORJSON(data)
+        except ValueError:
+            self.calls.append("rejected")
+            raise
+        self.calls.append("read")
+        return value
+
+
+def _outcome(call: Callable[..., object], *args: object, **kwargs: object) -> tuple[object, ...]:
+    try:
+        value = call(*args, **kwargs)
+    except Exception as error:  # compared between the parsers, whatever it is
+        return ("error", type(error), str(error))
+    return ("value", repr(value))  # repr: 1, 1.0 and True differ, and so do -0.0 and 0.0
+
+
+def _both(call: Callable[..., object], *args: object, **kwargs: object) -> tuple[object, list[str]]:
+    """The outcome with orjson (asserted equal to the one with json only) and orjson's calls."""
+    spy = _Spy()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(envelope, "_ORJSON", spy)
+        fast = _outcome(call, *args, **kwargs)
+        patch.setattr(envelope, "_ORJSON", None)
+        slow = _outcome(call, *args, **kwargs)
+    assert fast == slow
+    return fast, spy.calls
+
+
+def test_orjson_is_used_wherever_it_is_installed() -> None:
+    try:
+        import orjson
+    except ImportError:
+        assert ORJSON is None
+    else:
+        assert ORJSON is orjson.loads  # it reads the probes as json does: not switched off
+
+
+def _embeddings_body(rows: int, dims: int) -> bytes:
+    rng = random.Random(rows * dims)
+    vectors = [[struct.unpack("f", struct.pack("f", rng.gauss(0, 0.04)))[0] for _ in range(dims)]]
+    vectors = [vectors[0][i:] + vectors[0][:i] for i in range(rows)]
+    result = {"shape": [rows, dims], "data": vectors, "pooling": "mean"}
+    return json.dumps({"result": result, "success": True, "errors": [], "messages": []}).encode()
+
+
+HUGE = "1" + "0" * 400
+# (JSON text, what orjson does with it: "read", "rejected" or "skipped" before it is called)
+DIVERGENT = [
+    # integers: orjson reads 64 bits exactly and turns larger ones into floats; json keeps them
+    ("18446744073709551615", "skipped"),  # 2**64 - 1: read exactly by both, but 20 digits
+    ("18446744073709551616", "skipped"),
+    ("-9223372036854775808", "skipped"),
+    ("-9223372036854775809", "skipped"),
+    ("[0.5, 100000000000000000000]", "skipped"),
+    ('{"neurons": -12345678901234567890123}', "skipped"),
+    (HUGE, "skipped"),
+    ("4" * 4301, "skipped"),  # json refuses over 4,300 digits: the same ValueError
+    ("1e19", "read"),
+    ("123456789012345678", "read"),  # 18 digits: always within 64 bits
+    ("[0.0012345678901234567890123]", "read"),  # long fractions are no integers
+    ('"12345678901234567890"', "skipped"),  # digits in a string cost only the fast path
+    # lone surrogates: json keeps them, orjson rejects them
+    ('"\\ud800"', "rejected"),
+    ('"\\udc00x"', "rejected"),
+    ('"\\ud83d\\u0041"', "rejected"),
+    ('{"\\ud800": 1}', "rejected"),
+    ('"\\ud83d\\ude00"', "read"),  # a pair is one character for both
+    ('"\ud800"', "skipped"),  # a Python str holding one: not UTF-8
+    # NaN, infinities and numbers beyond a double: json's constants and inf, orjson rejects
+    ("NaN", "rejected"),
+    ("[Infinity, -Infinity]", "rejected"),
+    ('{"score": NaN}', "rejected"),
+    ("1e400", "rejected"),
+    ("-1e400", "rejected"),
+    ("1.7976931348623159e308", "rejected"),
+    ("1e-400", "read"),
+    ("-0", "read"),
+    ("-0.0", "read"),
+    # nesting: json_too_deep decides first, for both
+    ("[" * 127 + "]" * 127, "read"),
+    ("[" * 128 + "]" * 128, "read"),
+    ("[" * 129 + "]" * 129, "skipped"),
+    ('{"a":' * 128 + "1" + "}" * 128, "read"),
+    ('{"a":' * 129 + "1" + "}" * 129, "skipped"),
+    ("[" * 100_000, "skipped"),
+    ("[" * 129 + "]", "skipped"),  # too deep although not JSON: the depth error, as ever
+    ("[" * 100 + '"' + "]" * 100, "rejected"),  # unterminated string: json's error
+    # not JSON: orjson rejects, json's error (and message) is the one raised
+    ("", "rejected"),
+    (" ", "rejected"),
+    ("[1,]", "rejected"),
+    ('{"a": 1,}', "rejected"),
+    ("01", "rejected"),
+    ("1.", "rejected"),
+    (".5", "rejected"),
+    ("+1", "rejected"),
+    ("[1] x", "rejected"),
+    ("\x0c[1]", "rejected"),
+    ("[1\u00a0]", "rejected"),
+    ("/* c */ [1]", "rejected"),
+    ("'a'", "rejected"),
+    ('"\x01"', "rejected"),
+    ('"\\x"', "rejected"),
+    ("\ufeff[1]", "rejected"),  # json.loads refuses a BOM in a str
+    # the same value from both
+    ('{"a": 1, "b": 2, "a": 3}', "read"),
+    ('"\\u0000\\/\\"\u2028é😀"', "read"),
+    ("[true, false, null, 1, 1.0, 1E2, 0.1]", "read"),
+]
+
+
+@needs_orjson
+@pytest.mark.parametrize(("text", "orjson"), DIVERGENT, ids=[repr(t)[:40] for t, _ in DIVERGENT])
+def test_both_parsers_give_the_same_value_or_error(text: str, orjson: str) -> None:
+    outcome, calls = _both(loads_json, text)
+    assert calls == ([] if orjson == "skipped" else [orjson])
+    _both(loads_json, text.encode("utf-8", "surrogatepass"))
+    if outcome[0] == "value":
+        assert outcome == _outcome(json.loads, text)  # json's own value, unchanged
+
+
+@needs_orjson
+@pytest.mark.parametrize(
+    ("content", "orjson"),
+    [
+        (b'"\xed\xa0\x80"', "rejected"),  # UTF-8 of a surrogate: json decodes it (surrogatepass)
+        (b'"\xff"', "rejected"),  # not UTF-8: json's UnicodeDecodeError
+        (b"\xef\xbb\xbf[1]", "skipped"),  # BOM: json.loads skips it in bytes
+        ("[1]".encode("utf-16"), "skipped"),
+        ("[1]".encode("utf-32-le"), "skipped"),
+        (b"[" * 129 + b"\xff", "skipped"),  # not UTF-8 and too deep: the decoding error, as ever
+    ],
+)
+def test_both_parsers_read_bytes_alike(content: bytes, orjson: str) -> None:
+    assert _both(loads_json, content)[1] == ([] if orjson == "skipped" else [orjson])
+    _both(unwrap_response, 200, {}, content)
+    _both(status_error_from_response, 429, {}, content)
+
+
+@needs_orjson
+@pytest.mark.parametrize(("rows", "dims"), [(100, 768), (100, 1024), (1, 1024)])
+def test_large_embeddings_replies_are_read_by_orjson_alike(rows: int, dims: int) -> None:
+    content = _embeddings_body(rows, dims)
+    outcome, calls = _both(unwrap_response, 200, {}, content)
+    assert calls == ["read"]
+    assert outcome == ("value", repr(json.loads(content)["result"]))
+    with_huge = content.replace(f'"shape": [{rows},'.encode(), f'"shape": [{HUGE},'.encode())
+    assert _both(unwrap_response, 200, {}, with_huge)[1] == []
+    with_nan = content.replace(b"]]", b", NaN]]")
+    outcome, calls = _both(unwrap_response, 200, {}, with_nan)
+    assert calls == ["rejected"] and "nan" in str(outcome)
+
+
+@needs_orjson
+def test_max_size_and_keyword_arguments_are_kept() -> None:
+    assert _both(loads_json, "[1, 2]", max_size=5)[0][0] == "error"
+    outcome, calls = _both(loads_json, "[1.5, 2]", parse_float=str)
+    assert outcome == ("value", "['1.5', 2]") and calls == []  # hooks: json only
+
+
+_json_chars = st.sampled_from(
+    [*'[]{}",:-+.eE0123456789 \t\n\r\\/ubfnrtalsNIy', "\x0c", "\x00", "é", "\ud83d", "😀"]
+)
+
+
+@needs_orjson
+@settings(max_examples=500, deadline=None)
+@given(text=st.lists(_json_chars, max_size=24).map("".join))
+def test_fuzz_both_parsers_agree_on_any_text(text: str) -> None:
+    _both(loads_json, text)
+    _both(loads_json, text.encode("utf-8", "surrogatepass"))
+
+
+class Raw(str):
+    """A number's JSON text, written as is."""
+
+
+def _dumps(value: object, ascii_only: bool) -> str:
+    if isinstance(value, Raw):
+        return str(value)
+    if isinstance(value, list):
+        return "[" + ",".join(_dumps(v, ascii_only) for v in value) + "]"
+    if isinstance(value, dict):
+        items = (f"{json.dumps(k)}:{_dumps(v, ascii_only)}" for k, v in value.items())
+        return "{" + ",".join(items) + "}"
+    return json.dumps(value, ensure_ascii=ascii_only)
+
+
+_numbers = st.one_of(
+    st.integers(),
+    st.integers(min_value=2**63 - 10, max_value=2**64 + 10),
+    st.integers(min_value=-(2**63) - 10, max_value=-(2**63) + 10),
+    st.floats(),
+    st.floats(width=32),
+    st.decimals(allow_nan=False, allow_infinity=False).map(lambda d: Raw(str(d).replace("+", ""))),
+    st.from_regex(
+        r"-?(0|[1-9][0-9]{0,30})(\.[0-9]{1,30})?([eE][-+]?[0-9]{1,4})?", fullmatch=True
+    ).map(Raw),
+)
+_values = st.recursive(
+    _numbers | st.text(max_size=8) | st.booleans() | st.none(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=3), children)
+    ),
+    max_leaves=20,
+)
+
+
+@needs_orjson
+@settings(max_examples=500, deadline=None)
+@given(value=_values, ascii_only=st.booleans())
+def test_fuzz_both_parsers_agree_on_json_values(value: object, ascii_only: bool) -> None:
+    text = _dumps(value, ascii_only)
+    _both(loads_json, text)
+    _both(loads_json, text.encode("utf-8", "surrogatepass"))

@@ -7,7 +7,9 @@ Part 2 fuzzes the normalisers, the envelope, the SSE decoder and the stream accu
 hostile JSON text (deep nesting, huge integers, ``1e400``, lone surrogate escapes, odd error
 codes, random values where objects are expected) and asserts that only
 :class:`~workers_ai.errors.WorkersAIError` escapes; valid streams give the same result whatever
-the chunk boundaries of the byte stream.
+the chunk boundaries of the byte stream. Each fuzz test runs with both JSON parsers of
+:func:`~workers_ai.envelope.loads_json` (orjson when installed, and json alone), and one more
+asserts that both read every generated reply alike.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from hypothesis import strategies as st
 from tests.support.mock_transport import Recorder, Runner
 from tests.support.sse import split_sse_lines
 from tests.support.waits import fake_waits
+from workers_ai import envelope as envelope_module
 from workers_ai import errors as E
 from workers_ai.chat import normalize_chat_result, usage_from_wire
 from workers_ai.embeddings import parse_embedding_response
@@ -39,6 +42,7 @@ from workers_ai.streaming import (
     ChatStreamAccumulator,
     EventStreamReader,
     SSEDecoder,
+    SSEEvent,
     parse_event_data,
     stream_error_from_payload,
 )
@@ -275,6 +279,26 @@ def test_huge_numbers_in_vectors_and_scores_are_validation_errors(number: str) -
     assert len(str(info.value)) < 400
 
 
+@pytest.mark.parametrize(
+    ("vector", "finite"),
+    [
+        ([1e308, 1e308], True),  # the sum overflows; every component is finite
+        ([1e308, 1e308, -1e308, -1e308, -1e308], True),
+        ([1e308, 1e308, float("-inf")], False),
+        ([float("inf"), 1.0, float("-inf")], False),
+        ([0.5, float("nan")], False),
+        ([0, 1, -0.5], True),
+    ],
+)
+def test_every_component_is_tested_for_finiteness(vector: list[float], finite: bool) -> None:
+    data = {"shape": [1, len(vector)], "data": [vector]}
+    if finite:
+        assert parse_embedding_response(data, 1) == [[float(x) for x in vector]]
+    else:
+        with pytest.raises(E.APIResponseValidationError, match="non-finite"):
+            parse_embedding_response(data, 1)
+
+
 def test_embedding_errors_carry_a_short_excerpt() -> None:
     data = {"shape": [100, 1024], "data": [[0.1] * 1024] * 99 + [["x" * 100_000]]}
     with pytest.raises(E.APIResponseValidationError) as info:
@@ -466,6 +490,9 @@ HOSTILE_NUMBERS = [
     HUGE_INT, "-" + HUGE_INT, "1e400", "-1e400", "1e-400", "-0", "NaN", "Infinity", "-Infinity",
     "9007199254740992", "9007199254740993", "-1", "0.5", "4" * 4301, '"' + HUGE_INT + '"',
     '"1e400"', '" 12 "', '"-3"',
+    # where orjson and json part: 64-bit integer bounds, beyond a double
+    "18446744073709551615", "18446744073709551616", "-9223372036854775808",
+    "-9223372036854775809", "1.7976931348623159e308", "0.0012345678901234567890123",
 ]  # fmt: skip
 HOSTILE_STRINGS = [
     '"\\ud83d"', '"\\udc00x"', '"x\\ud83d\\ud83d"', '"²"', '"\\uff13\\uff10\\uff14\\uff10"',
@@ -640,14 +667,30 @@ def _bodies(value: Any) -> list[bytes]:
 FUZZ = settings(
     max_examples=max(120, settings.default.max_examples),
     deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
+    # ``parser`` is function-scoped but the same for every example of a test run
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
+ORJSON = envelope_module._ORJSON
+
+
+@pytest.fixture(params=["orjson", "json"])
+def parser(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Runs a test with orjson in :func:`~workers_ai.envelope.loads_json`, then with json only."""
+    if request.param == "json":
+        monkeypatch.setattr(envelope_module, "_ORJSON", None)
+    elif ORJSON is None:
+        pytest.skip("orjson is not installed")
+    return str(request.param)
+
+
 STATUSES = st.sampled_from([200, 400, 401, 404, 408, 413, 429, 500, 503, 520])
 
 
 @FUZZ
 @given(body=error_bodies, status=STATUSES)
-def test_fuzz_error_bodies_over_http_and_sse(body: dict[str, Any], status: int) -> None:
+def test_fuzz_error_bodies_over_http_and_sse(
+    body: dict[str, Any], status: int, parser: str
+) -> None:
     for content in _bodies(body):
         only_typed_errors(unwrap_response, status, {}, content)
         error = only_typed_errors(status_error_from_response, status, {}, content)
@@ -669,7 +712,7 @@ def test_fuzz_error_bodies_over_http_and_sse(body: dict[str, Any], status: int) 
 
 @FUZZ
 @given(result=chat_results | json_objects | json_values, tools=st.booleans())
-def test_fuzz_chat_replies(result: Any, tools: bool) -> None:
+def test_fuzz_chat_replies(result: Any, tools: bool, parser: str) -> None:
     names = ["f", "get_weather"] if tools else ()
     for content in _bodies(result):
         data = only_typed_errors(unwrap_response, 200, {}, content)
@@ -684,7 +727,7 @@ def test_fuzz_chat_replies(result: Any, tools: bool) -> None:
 
 @FUZZ
 @given(data=embeddings | scores | json_values, expected=st.none() | st.integers(0, 3))
-def test_fuzz_embedding_and_rerank_replies(data: Any, expected: int | None) -> None:
+def test_fuzz_embedding_and_rerank_replies(data: Any, expected: int | None, parser: str) -> None:
     for content in _bodies(data):
         parsed = only_typed_errors(unwrap_response, 200, {}, content)
         if isinstance(parsed, E.WorkersAIError):
@@ -693,10 +736,35 @@ def test_fuzz_embedding_and_rerank_replies(data: Any, expected: int | None) -> N
         only_typed_errors(parse_rerank_response, parsed, [0, 1, 2])
 
 
+def _outcome(call: Any, *args: Any) -> tuple[Any, ...]:
+    try:
+        value = call(*args)
+    except Exception as error:  # compared between the parsers, whatever it is
+        return ("error", type(error), str(error), getattr(error, "body", None))
+    return ("value", repr(value))  # repr: 1, 1.0 and True differ, and so do -0.0 and 0.0
+
+
+def _read_alike(call: Any, *args: Any) -> None:
+    with pytest.MonkeyPatch.context() as patch:
+        fast = _outcome(call, *args)
+        patch.setattr(envelope_module, "_ORJSON", None)
+        assert _outcome(call, *args) == fast
+
+
+@pytest.mark.skipif(ORJSON is None, reason="orjson is not installed")
+@FUZZ
+@given(value=error_bodies | chat_results | embeddings | scores | json_values)
+def test_fuzz_both_parsers_read_every_reply_alike(value: Any) -> None:
+    for content in _bodies(value):
+        _read_alike(unwrap_response, 200, {}, content)
+        _read_alike(status_error_from_response, 429, {}, content)
+        _read_alike(parse_event_data, SSEEvent(data=content.decode()))
+
+
 @FUZZ
 @given(text=st.lists(st.sampled_from(HOSTILE_NUMBERS + HOSTILE_STRINGS + DEEP_TOKENS)
                      | st.text(max_size=8), max_size=6))  # fmt: skip
-def test_fuzz_text_tool_calls(text: list[str]) -> None:
+def test_fuzz_text_tool_calls(text: list[str], parser: str) -> None:
     joined = '{"name": "f", "arguments": ' + "".join(text)
     for candidate in (joined, "".join(text), f"<tool_call>{joined}</tool_call>", joined + "}"):
         only_typed_errors(parse_text_tool_calls, candidate, ["f"])
@@ -726,7 +794,9 @@ sse_fields = st.one_of(
 
 @FUZZ
 @given(fields=st.lists(sse_fields, max_size=10), tools=st.booleans())
-def test_fuzz_sse_decoder_reader_and_accumulator(fields: list[str], tools: bool) -> None:
+def test_fuzz_sse_decoder_reader_and_accumulator(
+    fields: list[str], tools: bool, parser: str
+) -> None:
     text = "\n".join(fields) + "\n\n"
     decoder = SSEDecoder()
     for line in split_sse_lines(text):
@@ -739,7 +809,7 @@ def test_fuzz_sse_decoder_reader_and_accumulator(fields: list[str], tools: bool)
 @FUZZ
 @given(events=st.lists(chat_results, max_size=5), tools=st.booleans(), think=st.booleans())
 def test_fuzz_accumulator_with_random_events(
-    events: list[dict[str, Any]], tools: bool, think: bool
+    events: list[dict[str, Any]], tools: bool, think: bool, parser: str
 ) -> None:
     acc = ChatStreamAccumulator(think_tags=think or None, tool_names=["f"] if tools else ())
     for event in filter(None, map(_wire_value, events)):
@@ -750,7 +820,7 @@ def test_fuzz_accumulator_with_random_events(
 
 @FUZZ
 @given(event=json_values)
-def test_fuzz_accumulator_with_non_objects(event: Any) -> None:
+def test_fuzz_accumulator_with_non_objects(event: Any, parser: str) -> None:
     value = _wire_value(event)
     if value is not None:
         only_typed_errors(ChatStreamAccumulator().feed, value)
