@@ -254,8 +254,11 @@ def delta_to_ai_chunk(delta: ChatDelta) -> AIMessageChunk:
 
     Tool calls and usage are added by the caller at the end of the stream, once.
     """
-    additional = {"reasoning_content": delta.reasoning} if delta.reasoning else {}
-    return AIMessageChunk(content=delta.text, additional_kwargs=additional)
+    if delta.reasoning:
+        return AIMessageChunk(
+            content=delta.text, additional_kwargs={"reasoning_content": delta.reasoning}
+        )
+    return AIMessageChunk(content=delta.text)  # no dict of ours: LangChain's default is empty
 
 
 def tool_calls_to_chunks(

@@ -8,22 +8,27 @@ from typing import Any
 
 from llama_index.core.base.llms.types import (
     ChatMessage,
+    ChatResponse,
     ImageBlock,
     MessageRole,
     TextBlock,
     ThinkingBlock,
     ToolCallBlock,
 )
+from llama_index.core.llms.utils import parse_partial_json
 
+from workers_ai.envelope import json_too_deep
 from workers_ai.errors import InvalidRequestError
 from workers_ai.messages import ContentPart, ImagePart, Message, TextPart
 from workers_ai.tools import coerce_arguments, synthesize_tool_call_id
-from workers_ai.types import ChatResult, ToolCall, Usage
+from workers_ai.types import ChatDelta, ChatResult, ToolCall, Usage
 
 __all__ = [
+    "StreamedMessage",
     "assistant_message",
     "coerced_calls",
     "li_messages_to_neutral",
+    "partial_json_arguments",
     "result_to_message",
     "tool_calls_to_kwargs",
     "usage_to_kwargs",
@@ -173,17 +178,20 @@ def tool_calls_to_kwargs(calls: Sequence[ToolCall]) -> list[dict[str, Any]]:
     ]
 
 
+def _tool_call_to_block(call: ToolCall) -> ToolCallBlock:
+    kwargs: dict[str, Any] | str = (
+        call.arguments if call.arguments is not None else call.raw_arguments
+    )
+    return ToolCallBlock(tool_call_id=call.id, tool_name=call.name, tool_kwargs=kwargs)
+
+
 def assistant_message(text: str, reasoning: str | None, calls: Sequence[ToolCall]) -> ChatMessage:
     """An assistant ``ChatMessage``: thinking, text and tool-call blocks (+ kwargs copy)."""
     blocks: list[Any] = []
     if reasoning:
         blocks.append(ThinkingBlock(content=reasoning))
     blocks.append(TextBlock(text=text))
-    for call in calls:
-        kwargs: dict[str, Any] | str = (
-            call.arguments if call.arguments is not None else call.raw_arguments
-        )
-        blocks.append(ToolCallBlock(tool_call_id=call.id, tool_name=call.name, tool_kwargs=kwargs))
+    blocks.extend(_tool_call_to_block(call) for call in calls)
     extra: dict[str, Any] = {}
     if calls:
         extra["tool_calls"] = tool_calls_to_kwargs(calls)
@@ -211,3 +219,96 @@ def usage_to_kwargs(usage: Usage | None) -> dict[str, Any]:
 def result_to_message(result: ChatResult, schemas: Mapping[str, Any]) -> ChatMessage:
     calls = coerced_calls(result.tool_calls, schemas) + list(result.invalid_tool_calls)
     return assistant_message(result.text, result.reasoning, calls)
+
+
+# -- neutral stream -> LlamaIndex ---------------------------------------------------------------
+def partial_json_arguments(text: str) -> dict[str, Any] | None:
+    """Arguments parsed from a (possibly incomplete) JSON object, ``None`` if not yet one."""
+    if not text.strip():
+        return {}
+    if json_too_deep(text):  # LlamaIndex's parser recurses without a bound
+        return None
+    try:
+        parsed = parse_partial_json(text)
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
+class _PartialCall:
+    """One streamed tool call so far, and its block and wire dict once built."""
+
+    __slots__ = ("args", "block", "id", "name", "wire")
+
+    def __init__(self) -> None:
+        self.id = ""
+        self.name = ""
+        self.args = ""
+        self.block: ToolCallBlock | None = None  # None: changed since last built
+        self.wire: dict[str, Any] = {}
+
+    def build(self) -> None:
+        call = ToolCall(self.id, self.name, partial_json_arguments(self.args), self.args)
+        self.block = _tool_call_to_block(call)
+        self.wire = tool_calls_to_kwargs([call])[0]
+
+
+class StreamedMessage:
+    """The whole assistant message of a stream so far, as LlamaIndex streams carry it.
+
+    :meth:`add` each :class:`~workers_ai.types.ChatDelta`; :meth:`response` gives the
+    ``ChatResponse`` for it: equal to ``assistant_message(text, reasoning, partial calls)``
+    with ``delta`` and ``thinking_delta``, but built incrementally: a delta rebuilds only what
+    it changed (the text block; the thinking block when reasoning grew; the tool calls it
+    extended, whose partial arguments are parsed once per change). Unchanged blocks and
+    tool-call dicts are shared by consecutive messages, so treat streamed messages as
+    read-only. There is a thinking block only with reasoning, tool-call blocks only for calls.
+    """
+
+    def __init__(self) -> None:
+        self.text = ""
+        self.reasoning = ""
+        self._thinking: ThinkingBlock | None = None
+        self._calls: dict[int, _PartialCall] = {}
+        self._ordered: list[_PartialCall] = []  # by index
+
+    def add(self, delta: ChatDelta) -> None:
+        """Add one delta to the message."""
+        self.text += delta.text
+        if delta.reasoning:
+            self.reasoning += delta.reasoning
+            self._thinking = None
+        for fragment in delta.tool_calls:
+            call = self._calls.get(fragment.index)
+            if call is None:
+                call = self._calls[fragment.index] = _PartialCall()
+                self._ordered = [self._calls[index] for index in sorted(self._calls)]
+            call.id = fragment.id or call.id
+            call.name = fragment.name or call.name
+            call.args += fragment.arguments
+            call.block = None
+
+    def message(self) -> ChatMessage:
+        """The message so far."""
+        blocks: list[Any] = []
+        extra: dict[str, Any] = {}
+        if self.reasoning:
+            if self._thinking is None:
+                self._thinking = ThinkingBlock(content=self.reasoning)
+            blocks.append(self._thinking)
+        blocks.append(TextBlock(text=self.text))
+        if self._ordered:
+            for call in self._ordered:
+                if call.block is None:
+                    call.build()
+                blocks.append(call.block)
+            extra["tool_calls"] = [call.wire for call in self._ordered]
+        if self.reasoning:
+            extra["reasoning_content"] = self.reasoning
+        return ChatMessage(role=MessageRole.ASSISTANT, blocks=blocks, additional_kwargs=extra)
+
+    def response(self, delta: ChatDelta) -> ChatResponse:
+        """The ``ChatResponse`` for ``delta`` (already added): the message so far, the text
+        delta, and the reasoning delta as ``additional_kwargs["thinking_delta"]``."""
+        extra = {"thinking_delta": delta.reasoning} if delta.reasoning else {}
+        return ChatResponse(message=self.message(), delta=delta.text, additional_kwargs=extra)

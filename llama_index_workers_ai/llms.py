@@ -27,7 +27,6 @@ from llama_index.core.bridge.pydantic import Field, PrivateAttr
 from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
 from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.llms.llm import ToolSelection
-from llama_index.core.llms.utils import parse_partial_json
 from llama_index.core.program.function_program import get_function_tool
 from llama_index.core.program.utils import FlexibleModel, process_streaming_objects
 from llama_index.core.prompts import BasePromptTemplate
@@ -35,45 +34,20 @@ from llama_index.core.types import Model
 
 from llama_index_workers_ai._connection import WorkersAIConnection, model_field
 from llama_index_workers_ai._convert import (
-    assistant_message,
+    StreamedMessage,
     li_messages_to_neutral,
+    partial_json_arguments,
     result_to_message,
     usage_to_kwargs,
 )
 from workers_ai import catalog
 from workers_ai.client import ClientPair
 from workers_ai.connection import ClientPairOwner
-from workers_ai.envelope import json_too_deep
 from workers_ai.prepare import PreparedChat, generation_params, prepare_chat
 from workers_ai.settings import WorkersAISettings, validate_header_value
-from workers_ai.types import ChatDelta, ChatResult, ToolCall
+from workers_ai.types import ChatResult
 
 _DEFAULT_CONTEXT_WINDOW = 8192
-
-
-class _StreamState:
-    """Accumulates deltas into the whole message so far (LlamaIndex streams carry it)."""
-
-    def __init__(self) -> None:
-        self.text = ""
-        self.reasoning = ""
-        self.calls: dict[int, list[str]] = {}  # index -> [id, name, args]
-
-    def add(self, delta: ChatDelta) -> None:
-        self.text += delta.text
-        self.reasoning += delta.reasoning
-        for fragment in delta.tool_calls:
-            entry = self.calls.setdefault(fragment.index, ["", "", ""])
-            entry[0] = fragment.id or entry[0]
-            entry[1] = fragment.name or entry[1]
-            entry[2] += fragment.arguments
-
-    def partial_calls(self) -> list[ToolCall]:
-        out = []
-        for _, (call_id, name, args) in sorted(self.calls.items()):
-            parsed = _partial_json(args)
-            out.append(ToolCall(call_id, name, parsed, args))
-        return out
 
 
 class WorkersAI(WorkersAIConnection, ClientPairOwner, FunctionCallingLLM):
@@ -214,11 +188,11 @@ class WorkersAI(WorkersAIConnection, ClientPairOwner, FunctionCallingLLM):
 
         def gen() -> Generator[ChatResponse, None, None]:
             stream = self._sync_client().stream_chat(prep.model, prep.body, **prep.call_options())
-            state = _StreamState()
+            state = StreamedMessage()
             for delta in stream:
                 state.add(delta)
                 if delta.text or delta.reasoning or delta.tool_calls:
-                    yield _partial_response(state, delta)
+                    yield state.response(delta)
             yield _final_response(stream.result(), prep)
 
         return gen()
@@ -233,11 +207,11 @@ class WorkersAI(WorkersAIConnection, ClientPairOwner, FunctionCallingLLM):
             stream = await self._async_client().stream_chat(
                 prep.model, prep.body, **prep.call_options()
             )
-            state = _StreamState()
+            state = StreamedMessage()
             async for delta in stream:
                 state.add(delta)
                 if delta.text or delta.reasoning or delta.tool_calls:
-                    yield _partial_response(state, delta)
+                    yield state.response(delta)
             yield _final_response(stream.result(), prep)
 
         return gen()
@@ -316,7 +290,7 @@ class WorkersAI(WorkersAIConnection, ClientPairOwner, FunctionCallingLLM):
         for block in blocks:
             kwargs_ = block.tool_kwargs
             if isinstance(kwargs_, str):
-                kwargs_ = _partial_json(kwargs_) or {}
+                kwargs_ = partial_json_arguments(kwargs_) or {}
             selections.append(
                 ToolSelection(
                     tool_id=block.tool_call_id or "",
@@ -436,19 +410,6 @@ def _partial_objects(
         yield current[0] if len(current) == 1 else current
 
 
-def _partial_json(text: str) -> dict[str, Any] | None:
-    """Arguments parsed from a (possibly incomplete) JSON object, ``None`` if not yet one."""
-    if not text.strip():
-        return {}
-    if json_too_deep(text):  # LlamaIndex's parser recurses without a bound
-        return None
-    try:
-        parsed = parse_partial_json(text)
-    except ValueError:
-        return None
-    return parsed if isinstance(parsed, dict) else None
-
-
 def _schema_format(output_cls: type[Any]) -> dict[str, Any]:
     return {"type": "json_schema", "json_schema": output_cls.model_json_schema()}
 
@@ -461,14 +422,6 @@ def _final_response(result: ChatResult, prep: PreparedChat) -> ChatResponse:
         raw=result.raw,
         additional_kwargs=usage_to_kwargs(result.usage),
     )
-
-
-def _partial_response(state: _StreamState, delta: ChatDelta) -> ChatResponse:
-    message = assistant_message(state.text, state.reasoning or None, state.partial_calls())
-    extra: dict[str, Any] = {}
-    if delta.reasoning:
-        extra["thinking_delta"] = delta.reasoning
-    return ChatResponse(message=message, delta=delta.text, additional_kwargs=extra)
 
 
 def _keep_first_tool_call(response: ChatResponse) -> None:

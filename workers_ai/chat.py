@@ -32,6 +32,12 @@ _TEXT_PART_TYPES = frozenset({"text", "output_text", "refusal"})
 #: Usage numbers must be below 2**53, the largest integer a JavaScript server counts exactly.
 _MAX_USAGE = 2**53
 
+#: Whether :func:`normalize_chat_result` reads plain text replies (a classic ``response`` string,
+#: a chat-completion message with only string ``content``) without the general merge of every
+#: shape; the result is identical (``tests/unit/test_fast_paths.py`` compares both). ``False``
+#: is for those tests and for ruling the fast path out when debugging.
+FAST_PATHS = True
+
 # ---------------------------------------------------------------------------------------------
 # Reasoning
 # ---------------------------------------------------------------------------------------------
@@ -144,8 +150,13 @@ def usage_from_wire(raw: Mapping[str, Any] | None) -> Usage | None:
     total_tokens = _int_from_wire(raw.get("total_tokens"))
     cached_tokens = _cached_tokens_from_wire(raw)
     neurons = _float_from_wire(raw.get("neurons"))
-    fields = (input_tokens, output_tokens, total_tokens, cached_tokens, neurons)
-    if all(value is None for value in fields):
+    if (
+        input_tokens is None
+        and output_tokens is None
+        and total_tokens is None
+        and cached_tokens is None
+        and neurons is None
+    ):
         return None
     if total_tokens is None:
         total_tokens = (input_tokens or 0) + (output_tokens or 0)
@@ -377,6 +388,69 @@ def _merge_parts(sources: Mapping[str, _Parts]) -> _Parts:
     return merged
 
 
+#: Keys of a plain classic reply (``tool_calls`` only when null or empty).
+_PLAIN_CLASSIC_KEYS = frozenset({"response", "usage", "tool_calls", "finish_reason"})
+#: Keys of a plain chat-completion reply, its first choice and its message; the fields that
+#: could add reasoning or tool calls are checked to be empty.
+_PLAIN_COMPLETION_KEYS = frozenset(
+    {"id", "object", "created", "model", "choices", "usage", "system_fingerprint"}
+)
+_PLAIN_CHOICE_KEYS = frozenset({"index", "message", "finish_reason", "stop_reason", "logprobs"})
+_PLAIN_MESSAGE_KEYS = frozenset(
+    {"role", "content", "reasoning_content", "reasoning", "tool_calls", "function_call",
+     "refusal", "annotations"}
+)  # fmt: skip
+_EMPTY_FIELDS = (None, "")
+
+
+def _no_tool_calls(value: Any) -> bool:
+    return value is None or (type(value) is list and not value)
+
+
+def _plain_parts(result: Any) -> _Parts | None:
+    """The parts of a plain text reply, else ``None`` (the general reading is needed).
+
+    Plain: a classic ``{"response": str}`` (with ``usage``, ``finish_reason``, and
+    ``tool_calls`` null or empty), or a chat-completion body whose first choice's message has
+    string ``content`` and no reasoning, tool calls or ``function_call``. For those,
+    :func:`_body_from_wire` keeps the body and :func:`_merge_parts` finds exactly this text
+    and finish reason.
+    """
+    if type(result) is not dict:
+        return None
+    choices = result.get("choices")
+    if choices is None:
+        text = result.get("response")
+        if (
+            type(text) is not str
+            or not result.keys() <= _PLAIN_CLASSIC_KEYS
+            or not _no_tool_calls(result.get("tool_calls"))
+        ):
+            return None
+        return _Parts(text=text, finish_reason=_str_or_none(result.get("finish_reason")))
+    if type(choices) is not list or not choices or not result.keys() <= _PLAIN_COMPLETION_KEYS:
+        return None
+    choice = choices[0]
+    if type(choice) is not dict or not choice.keys() <= _PLAIN_CHOICE_KEYS:
+        return None
+    message = choice.get("message")
+    if type(message) is not dict or not message.keys() <= _PLAIN_MESSAGE_KEYS:
+        return None
+    content = message.get("content")
+    if (
+        type(content) is not str
+        or message.get("reasoning_content") not in _EMPTY_FIELDS
+        or message.get("reasoning") not in _EMPTY_FIELDS
+        or not _no_tool_calls(message.get("tool_calls"))
+        or message.get("function_call") is not None
+    ):
+        return None
+    return _Parts(
+        text=content if content.strip() else "",  # blank content reads as no text
+        finish_reason=_str_or_none(choice.get("finish_reason")),
+    )
+
+
 def normalize_chat_result(
     result: Any, *, think_tags: bool | None = None, tool_names: Collection[str] = ()
 ) -> ChatResult:
@@ -400,20 +474,24 @@ def normalize_chat_result(
         APIResponseValidationError: ``result`` is not an object or has none of the known keys.
             (``{"response": ""}`` is a valid empty answer.)
     """
-    body = _body_from_wire(result)
-    parts = _merge_parts(
-        {
-            "choice": _choice_message_from_wire(body),
-            "responses": _responses_output_to_result(body),
-            "classic": _classic_response_from_wire(body),
-        }
-    )
+    parts = _plain_parts(result) if FAST_PATHS else None
+    if parts is None:
+        body = _body_from_wire(result)
+        parts = _merge_parts(
+            {
+                "choice": _choice_message_from_wire(body),
+                "responses": _responses_output_to_result(body),
+                "classic": _classic_response_from_wire(body),
+            }
+        )
+    else:
+        body = result
     text, reasoning = parts.text, list(parts.reasoning)
     if parts.parsed is None and (think_tags or (think_tags is None and _THINK_CLOSE in text)):
         inline_reasoning, text = split_think(text)
         if inline_reasoning:
             reasoning.append(inline_reasoning)
-    valid, invalid = parse_tool_calls(parts.raw_tool_calls)
+    valid, invalid = parse_tool_calls(parts.raw_tool_calls) if parts.raw_tool_calls else ([], [])
     if not valid and not invalid and tool_names and parts.parsed is None:
         text_calls = parse_text_tool_calls(text, tool_names)
         if text_calls is not None:

@@ -5,18 +5,30 @@
 :class:`~workers_ai.errors.StreamError` for error events, bad JSON or a missing ``[DONE]``;
 :class:`ChatStreamAccumulator` turns every stream shape of spec §3 into
 :class:`~workers_ai.types.ChatDelta` s and one consistent :class:`~workers_ai.types.ChatResult`.
+
+Most events of a stream are one ``data: {...}`` line carrying one piece of text. The reader and
+the accumulator read those on fast paths (:data:`FAST_PATHS`) that accept only what the general
+code would read the same way, within the same bounds, and hand everything else to it.
 """
 
 from __future__ import annotations
 
 import enum
+import json
 import math
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Final, Literal
+from json.scanner import make_scanner
+from typing import Any, Final, Literal, cast
 
 from workers_ai.chat import normalize_chat_result, usage_from_wire
-from workers_ai.envelope import MAX_EVENT_CHARS, error_details_from_body, loads_json, value_excerpt
+from workers_ai.envelope import (
+    MAX_EVENT_CHARS,
+    MAX_JSON_DEPTH,
+    error_details_from_body,
+    loads_json,
+    value_excerpt,
+)
 from workers_ai.errors import StreamError
 from workers_ai.tools import parse_text_tool_calls, parse_tool_call
 from workers_ai.types import ChatDelta, ChatResult, ToolCall, ToolCallDelta, Usage
@@ -28,6 +40,12 @@ __all__ = [
 
 _EXCERPT_CHARS = 160
 _MAX_RETRY_DIGITS = 10
+
+#: Whether readers and accumulators built from now on take the fast paths for the common event
+#: shapes (one ``data: {...}`` line; a plain-text classic event or OpenAI content chunk). Their
+#: results are identical to the general reading's (``tests/unit/test_fast_paths.py`` compares
+#: both); ``False`` is for those tests and for ruling the fast paths out when debugging.
+FAST_PATHS = True
 
 # --- SSE framing -------------------------------------------------------------------------------
 
@@ -102,6 +120,10 @@ class SSEDecoder:
     def flush(self) -> SSEEvent | None:
         """Dispatch the pending event at the end of the body, if it has data."""
         return self._dispatch()
+
+    def _idle(self) -> bool:
+        """Whether no field of an event is pending (the next blank line would dispatch none)."""
+        return not self._data and not self._event and self._retry is None
 
     def _dispatch(self) -> SSEEvent | None:
         data, event, retry = self._data, self._event, self._retry
@@ -187,12 +209,20 @@ class EventStreamReader:
     ``for line in response.iter_lines(): yield from reader.feed_line(line)``, then
     ``yield from reader.close()``. Events with blank data (keep-alives) are skipped; lines
     after ``[DONE]`` are ignored.
+
+    Fast path (:data:`FAST_PATHS`): an event that is one ``data: {...}`` line and a blank line
+    is parsed straight from the line, with the same bounds (size, nesting) and the same parser
+    as :func:`~workers_ai.envelope.loads_json`; anything it does not accept as a plain,
+    error-free object (other fields, several data lines, bad JSON, an error body...) is fed to
+    the decoder and read by :func:`parse_event_data`, so results and errors are unchanged.
     """
 
     def __init__(self) -> None:
         self._decoder = SSEDecoder()
         self._done = False
         self._events = 0
+        self._fast = FAST_PATHS
+        self._held: str | None = None  # a lone ``data: {`` line, until its blank line comes
 
     @property
     def done(self) -> bool:
@@ -203,10 +233,28 @@ class EventStreamReader:
         """Feed one line; return the data events it completes (raises like ``parse_event_data``)."""
         if self._done:
             return []
+        held = self._held
+        if held is not None:
+            self._held = None
+            if not line.rstrip("\r\n"):  # the blank line ending the held event
+                return self._held_event(held)
+            self._decoder.decode(held)  # more fields follow: the general reading
+        elif (
+            self._fast
+            and line.startswith("data: {")
+            and len(line) - 5 <= MAX_EVENT_CHARS  # the decoder's bound on the event's data
+            and self._decoder._idle()
+        ):
+            self._held = line
+            self._decoder._first_line = False  # as if decoded (a "data:" line has no BOM)
+            return []
         return self._handle(self._decoder.decode(line))
 
     def close(self) -> list[dict[str, Any]]:
         """End of body: return a last unterminated event; raise StreamError if no ``[DONE]``."""
+        if self._held is not None:
+            self._decoder.decode(self._held)
+            self._held = None
         events = [] if self._done else self._handle(self._decoder.flush())
         if not self._done:
             raise StreamError(
@@ -214,6 +262,14 @@ class EventStreamReader:
                 "the connection was probably cut short"
             )
         return events
+
+    def _held_event(self, line: str) -> list[dict[str, Any]]:
+        payload = _plain_event_payload(line[6:])
+        if payload is None:  # not a plain object: the general reading decides, or raises
+            self._decoder.decode(line)
+            return self._handle(self._decoder.flush())
+        self._events += 1
+        return [payload]
 
     def _handle(self, event: SSEEvent | None) -> list[dict[str, Any]]:
         if event is None or not event.data.strip():
@@ -224,6 +280,36 @@ class EventStreamReader:
             return []
         self._events += 1
         return [payload]
+
+
+#: ``json.loads`` without its Python wrapper: the same scanner, so the same values and errors.
+_scan_json = make_scanner(cast("Any", json.JSONDecoder()))  # typeshed types the argument oddly
+_JSON_WHITESPACE = " \t\n\r"
+
+
+def _plain_event_payload(data: str) -> dict[str, Any] | None:
+    """The object of one event's data (starting ``{``), if it is one and no error event; else
+    ``None`` (then :func:`parse_event_data` reads it and says why it is not).
+
+    Equal to :func:`parse_event_data` for what it accepts: within
+    :data:`~workers_ai.envelope.MAX_JSON_DEPTH` (too few brackets to nest deeper: the first
+    test of :func:`~workers_ai.envelope.json_too_deep`), parsed by ``json``'s scanner, nothing
+    after the object but JSON whitespace, and no ``errors``/``error`` items or
+    ``success: false`` (:func:`stream_error_from_payload` would find no error).
+    """
+    if data.count("{") + data.count("[") > MAX_JSON_DEPTH:
+        return None
+    try:
+        payload, end = _scan_json(data, 0)
+    except (ValueError, StopIteration, RecursionError, MemoryError):
+        return None
+    if end != len(data) and data[end:].strip(_JSON_WHITESPACE):
+        return None
+    if type(payload) is not dict:
+        return None
+    if payload.get("errors") or payload.get("error") or payload.get("success") is False:
+        return None
+    return payload
 
 
 # --- One event -> its wire fields --------------------------------------------------------------
@@ -304,6 +390,62 @@ def _is_complete_result(event: Mapping[str, Any]) -> bool:
         or (isinstance(event.get("result"), Mapping) and "success" in event)  # an envelope
         or (response is not None and not isinstance(response, str))  # a JSON-mode object
     )
+
+
+#: Top-level keys of a plain-text classic event (``p`` is padding; ``usage`` only when null and
+#: ``tool_calls`` only when empty: both are then ignored, as by :func:`_wire_delta_from_event`).
+_PLAIN_CLASSIC_KEYS = frozenset({"response", "p", "tool_calls", "usage"})
+#: Top-level keys of a plain OpenAI content chunk (mixed native chunks repeat the text as a
+#: string ``response`` next to ``"tool_calls": []``; with ``choices`` both are ignored).
+_PLAIN_CHUNK_KEYS = frozenset(
+    {"id", "object", "created", "model", "choices", "system_fingerprint", "usage", "p",
+     "response", "tool_calls"}
+)  # fmt: skip
+_PLAIN_CHOICE_KEYS = frozenset({"index", "delta", "finish_reason", "logprobs"})
+_PLAIN_DELTA_KEYS = frozenset({"content", "role"})
+
+
+def _plain_text(event: dict[str, Any], model: str | None, id_: str | None) -> str | None:
+    """The text of an event that carries nothing but text, else ``None``.
+
+    Plain: a classic ``{"response": str}`` (with ``p``, an empty ``tool_calls`` or a null
+    ``usage``), or an OpenAI chunk whose first choice has only ``delta.content`` (a string or
+    null) and ``role``, no finish reason, no usage, and the ``model``/``id`` already seen (or
+    none). For such an event :func:`_wire_delta_from_event` finds this text and nothing else,
+    and :func:`_is_complete_result` is false; every other event returns ``None``.
+    """
+    choices = event.get("choices")
+    if choices is None:
+        text = event.get("response")
+        if (
+            type(text) is str
+            and event.keys() <= _PLAIN_CLASSIC_KEYS
+            and event.get("usage") is None
+            and not event.get("tool_calls")
+        ):
+            return text
+        return None
+    if type(choices) is not list or not choices or not event.keys() <= _PLAIN_CHUNK_KEYS:
+        return None
+    choice = choices[0]
+    if type(choice) is not dict or not choice.keys() <= _PLAIN_CHOICE_KEYS:
+        return None
+    delta = choice.get("delta")
+    if type(delta) is not dict or not delta.keys() <= _PLAIN_DELTA_KEYS:
+        return None
+    content = delta.get("content")
+    text = "" if content is None else content
+    response = event.get("response")
+    if (
+        type(text) is not str
+        or choice.get("finish_reason") is not None
+        or event.get("usage") is not None
+        or (response is not None and type(response) is not str)
+        or (event.get("model") is not None and event.get("model") != model)
+        or (event.get("id") is not None and event.get("id") != id_)
+    ):
+        return None
+    return text
 
 
 # --- <think> splitting of streamed text --------------------------------------------------------
@@ -689,6 +831,7 @@ class ChatStreamAccumulator:
         self._parsed: Any = None
         self._raw: Any = None
         self._finished = False
+        self._fast = FAST_PATHS
 
     def feed(self, event: Mapping[str, Any]) -> ChatDelta | None:
         """Add one decoded event; return its delta, or ``None`` if nothing is visible yet.
@@ -700,6 +843,11 @@ class ChatStreamAccumulator:
         """
         if self._finished:
             raise RuntimeError("ChatStreamAccumulator.feed() called after finish()")
+        if self._fast and type(event) is dict:
+            text = _plain_text(event, self._model, self._id)
+            if text is not None:  # the general reading below, minus what such events lack
+                reasoning, answer = self._think.push(text)
+                return self._delta(self._gate.push(answer), reasoning, [])
         value: object = event
         if not isinstance(value, Mapping):
             raise StreamError(
@@ -776,6 +924,8 @@ class ChatStreamAccumulator:
         self._reasoning.append(reasoning)
         if not (text or reasoning or tool_calls or final):
             return None
+        if not (self._unreported or final):  # the common delta: text, reasoning, tool calls
+            return ChatDelta(text=text, reasoning=reasoning, tool_calls=tool_calls)
         meta, self._unreported = self._unreported, {}
         return ChatDelta(
             text=text,
