@@ -8,10 +8,6 @@ from here. Those are loaded on first use, so ``import workers_ai`` stays light.
 
 from typing import TYPE_CHECKING, Any
 
-from workers_ai._distribution import __version__
-from workers_ai.batch_api import BatchJobError
-from workers_ai.catalog import CatalogError
-from workers_ai.client import AsyncWorkersAIClient, WorkersAIClient
 from workers_ai.errors import (
     AccountNotFoundError,
     APIConnectionError,
@@ -39,47 +35,69 @@ from workers_ai.errors import (
     UnknownArgumentError,
     WorkersAIError,
 )
-from workers_ai.model_checks import ModelDeprecatedWarning, UnknownModelWarning
-from workers_ai.responses import (
-    APIResponse,
-    AsyncChatStream,
-    AsyncEventStream,
-    ChatResponse,
-    ChatStream,
-    EventStream,
-)
-from workers_ai.settings import GatewayOptions, WorkersAISettings, resolve_settings
 from workers_ai.types import ChatDelta, ChatResult, ResponseMeta, ToolCall, ToolCallDelta, Usage
 
-#: Building blocks loaded on first use: name -> module.
+#: Everything else, loaded on first use: name -> module. The errors and neutral types above are
+#: light; the clients, settings (pydantic), the catalog and the engines are not, and httpx is
+#: imported only when a client makes its connection pool.
 _LAZY = {
+    "APIResponse": "workers_ai.responses",
+    "AsyncChatStream": "workers_ai.responses",
+    "AsyncEventStream": "workers_ai.responses",
+    "AsyncWorkersAIClient": "workers_ai.client",
+    "BatchJobError": "workers_ai.batch_api",
+    "CatalogError": "workers_ai.catalog",
     "ChatRequest": "workers_ai.messages",
+    "ChatResponse": "workers_ai.responses",
+    "ChatStream": "workers_ai.responses",
     "ChatStreamAccumulator": "workers_ai.streaming",
     "Embedder": "workers_ai.embedder",
     "EmbeddingSpec": "workers_ai.embeddings",
+    "EventStream": "workers_ai.responses",
+    "GatewayOptions": "workers_ai.settings",
     "ImagePart": "workers_ai.messages",
     "Message": "workers_ai.messages",
+    "ModelDeprecatedWarning": "workers_ai.model_checks",
     "PreparedChat": "workers_ai.prepare",
     "RerankResult": "workers_ai.rerank",
     "RerankSpec": "workers_ai.rerank",
     "Reranker": "workers_ai.rerank",
     "RetryPolicy": "workers_ai.retry",
     "TextPart": "workers_ai.messages",
+    "UnknownModelWarning": "workers_ai.model_checks",
+    "WorkersAIClient": "workers_ai.client",
+    "WorkersAISettings": "workers_ai.settings",
+    "__version__": "workers_ai._distribution",
     "build_chat_body": "workers_ai.messages",
     "embedding_spec": "workers_ai.embeddings",
     "normalize_chat_result": "workers_ai.chat",
     "prepare_chat": "workers_ai.prepare",
     "rerank_spec": "workers_ai.rerank",
+    "resolve_settings": "workers_ai.settings",
 }
 
 if TYPE_CHECKING:
+    from workers_ai._distribution import __version__
+    from workers_ai.batch_api import BatchJobError
+    from workers_ai.catalog import CatalogError
     from workers_ai.chat import normalize_chat_result
+    from workers_ai.client import AsyncWorkersAIClient, WorkersAIClient
     from workers_ai.embedder import Embedder
     from workers_ai.embeddings import EmbeddingSpec, embedding_spec
     from workers_ai.messages import ChatRequest, ImagePart, Message, TextPart, build_chat_body
+    from workers_ai.model_checks import ModelDeprecatedWarning, UnknownModelWarning
     from workers_ai.prepare import PreparedChat, prepare_chat
     from workers_ai.rerank import Reranker, RerankResult, RerankSpec, rerank_spec
+    from workers_ai.responses import (
+        APIResponse,
+        AsyncChatStream,
+        AsyncEventStream,
+        ChatResponse,
+        ChatStream,
+        EventStream,
+    )
     from workers_ai.retry import RetryPolicy
+    from workers_ai.settings import GatewayOptions, WorkersAISettings, resolve_settings
     from workers_ai.streaming import ChatStreamAccumulator
 
 
@@ -92,6 +110,10 @@ def __getattr__(name: str) -> Any:
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
 
 
 __all__ = [

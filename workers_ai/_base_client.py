@@ -6,17 +6,19 @@ table through both): a request is a :class:`_Call` built once and checked before
 sent; an answer becomes an :class:`~workers_ai.responses.APIResponse`, a
 :class:`~workers_ai.responses.ChatResponse` or an event stream here; the retry decision is the
 one :class:`~workers_ai.retry.RetryPolicy`.
+
+httpx is imported when the first request is built, not with this module; a request's URL is
+parsed once per URL (:func:`_parsed_url`), not on every call and retry.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypedDict
-
-import httpx
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from workers_ai import catalog
 from workers_ai._distribution import __version__
@@ -27,6 +29,7 @@ from workers_ai.messages import find_unencodable
 from workers_ai.responses import APIResponse, ChatResponse
 from workers_ai.retry import RetryPolicy, RetryState, RetryStep
 from workers_ai.settings import (
+    AsyncTransport,
     GatewayOptions,
     RedactedHeaders,
     TimeoutTypes,
@@ -39,13 +42,42 @@ from workers_ai.settings import (
 from workers_ai.streaming import ChatStreamAccumulator
 from workers_ai.types import ResponseMeta
 
+if TYPE_CHECKING:
+    import httpx
+
+    #: ``workers-ai-python/{version} httpx/{version}`` (built on first use: it names httpx's).
+    USER_AGENT: str
+
 __all__ = ["USER_AGENT", "ClientOptions", "Endpoint"]
 
 logger = logging.getLogger("workers_ai")
 
 Endpoint = Literal["native", "openai"]
 
-USER_AGENT = f"workers-ai-python/{__version__} httpx/{httpx.__version__}"
+
+@functools.lru_cache(maxsize=1)
+def _user_agent() -> str:
+    import httpx
+
+    return f"workers-ai-python/{__version__} httpx/{httpx.__version__}"
+
+
+if not TYPE_CHECKING:
+
+    def __getattr__(name: str) -> Any:
+        if name == "USER_AGENT":
+            return _user_agent()
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+@functools.lru_cache(maxsize=512)
+def _parsed_url(url: str) -> httpx.URL:
+    """``httpx.URL(url)``, parsed once per URL (parsing costs more than the rest of building a
+    request); a client's URLs are few: one per model and route."""
+    import httpx
+
+    return httpx.URL(url)
+
 
 _RUN_ROUTE = "/accounts/{account_id}/ai/run/{model}"
 _OPENAI_ROUTE = "/accounts/{account_id}/ai/v1/{path}"
@@ -80,9 +112,11 @@ class _Call:
             object.__setattr__(self, "content", _encode_body(self.body))
 
     def request(self) -> httpx.Request:
+        import httpx
+
         return httpx.Request(
             self.method,
-            self.url,
+            _parsed_url(self.url),
             content=self.content,
             params=self.params,
             headers=self.headers,
@@ -135,6 +169,7 @@ class ClientOptions(TypedDict, total=False):
     default_headers: Mapping[str, str] | None
     max_connections: int | None
     max_keepalive_connections: int | None
+    async_transport: AsyncTransport | None
     settings: WorkersAISettings | None
 
 
@@ -154,6 +189,7 @@ class BaseClient:
         default_headers: Mapping[str, str] | None = None,
         max_connections: int | None = None,
         max_keepalive_connections: int | None = None,
+        async_transport: AsyncTransport | None = None,
         settings: WorkersAISettings | None = None,
     ) -> None:
         self._settings = settings or resolve_settings(
@@ -167,6 +203,7 @@ class BaseClient:
             default_headers=default_headers,
             max_connections=max_connections,
             max_keepalive_connections=max_keepalive_connections,
+            async_transport=async_transport,
         )
 
     @property
@@ -190,7 +227,7 @@ class BaseClient:
         timeout: TimeoutTypes = None,
     ) -> _Call:
         all_headers = RedactedHeaders(
-            {"User-Agent": USER_AGENT, **self._settings.headers(), **(headers or {})}
+            {"User-Agent": _user_agent(), **self._settings.headers(), **(headers or {})}
         )
         if body is not None:
             all_headers["Content-Type"] = "application/json"

@@ -31,6 +31,7 @@ from workers_ai.settings import (
     ACCOUNT_ID_ENV_VARS,
     API_TOKEN_ENV_VARS,
     BASE_URL_ENV_VAR,
+    AsyncTransport,
     SecretInput,
     TimeoutTypes,
     WorkersAISettings,
@@ -121,6 +122,15 @@ class ConnectionModel(BaseModel):
         default=None, description="Idle connections kept for reuse (default 20)."
     )
     """Idle connections kept open for reuse (default 20)."""
+    async_transport: AsyncTransport = Field(
+        default="httpx",
+        description='Async HTTP transport: "httpx" or "aiohttp" (the aiohttp extra).',
+    )
+    """What the async client sends with: ``"httpx"`` (default) or ``"aiohttp"``, several times
+    faster under many concurrent requests (``pip install "workers-ai-python[aiohttp]"``). It
+    serves the async chat methods and the embeddings and rerank engines (their sync methods
+    too: they run on the async client); sync chat keeps httpx. Errors, retries, timeouts and
+    streams behave the same. An injected async HTTP client is used as given."""
 
     # Type checkers see the fields as keywords (pydantic's dataclass_transform), not **kwargs.
     if not TYPE_CHECKING:
@@ -159,6 +169,7 @@ class ConnectionModel(BaseModel):
             default_headers=self.default_headers,
             max_connections=self.max_connections,
             max_keepalive_connections=self.max_keepalive_connections,
+            async_transport=self.async_transport,
             env=os.environ,
         )
 

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from workers_ai.envelope import value_excerpt
 from workers_ai.errors import APIError, APIResponseValidationError, StreamError
-from workers_ai.retry import transport_error
+from workers_ai.retry import transport_error, transport_errors
 from workers_ai.streaming import ChatStreamAccumulator, EventStreamReader
 from workers_ai.types import ChatDelta, ChatResult, ResponseMeta
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = [
     "APIResponse",
@@ -59,6 +60,13 @@ def _single_event(payload: Any) -> list[dict[str, Any]]:
     return [payload]
 
 
+def _read_errors() -> tuple[type[Exception], ...]:
+    """What reading a stream raises when it fails (for ``except``: evaluated only then)."""
+    import httpx
+
+    return (*transport_errors(), httpx.StreamError)
+
+
 def _closed_error(by_stream: bool) -> StreamError:
     what = "the stream" if by_stream else "its client (close()/aclose() on the model or client)"
     return StreamError(
@@ -89,11 +97,11 @@ class _StreamState:
         if self._closed or self._pool_closed():
             raise _closed_error(self._closed)
 
-    def _read_failed(self, exc: httpx.TransportError | httpx.StreamError) -> APIError:
+    def _read_failed(self, exc: Exception) -> APIError:
         """The typed error for a failed read: closed by us, unreadable, or the network."""
         if self._closed or self._pool_closed():
             return _closed_error(self._closed)
-        if not isinstance(exc, httpx.TransportError):
+        if not isinstance(exc, transport_errors()):
             return StreamError(f"The stream cannot be read: {exc}")
         return transport_error(exc)
 
@@ -145,7 +153,7 @@ class EventStream(_StreamState):
             line = next(self._lines)
         except StopIteration:
             return self._ended()
-        except (httpx.TransportError, httpx.StreamError) as exc:
+        except _read_errors() as exc:
             raise self._read_failed(exc) from exc
         return self._feed(line)
 
@@ -199,7 +207,7 @@ class AsyncEventStream(_StreamState):
             line = await self._lines.__anext__()
         except StopAsyncIteration:
             return self._ended()
-        except (httpx.TransportError, httpx.StreamError) as exc:
+        except _read_errors() as exc:
             raise self._read_failed(exc) from exc
         return self._feed(line)
 

@@ -8,17 +8,19 @@ stream after its first event was handed to the caller.
 anything retryable) and the embeddings and rerank engines (``adaptive=True``: throttling, i.e.
 3021/3040, gets its own, larger budget and tells the caller to slow down, so a bulk job slows
 down instead of failing; other failures get ``max_retries``).
+
+httpx is imported only when a transport failure is mapped (:func:`transport_error`), so importing
+this module stays light.
 """
 
 from __future__ import annotations
 
 import email.utils
 import random
+import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-
-import httpx
 
 from workers_ai.errors import (
     APIConnectionError,
@@ -114,11 +116,49 @@ def error_headers(error: BaseException) -> Mapping[str, str]:
     return error.headers if isinstance(error, APIStatusError) else {}
 
 
-def transport_error(exc: httpx.TransportError) -> APIConnectionError:
-    """Map an httpx transport failure to our connection/timeout errors (message only)."""
-    if isinstance(exc, httpx.TimeoutException):
-        return APITimeoutError(f"Request timed out ({type(exc).__name__}).")
-    return APIConnectionError(f"Connection error ({type(exc).__name__}): {exc}")
+def transport_errors() -> tuple[type[Exception], ...]:
+    """What sending or reading raises when the connection fails: httpx's ``TransportError``,
+    and aiohttp's ``ClientError`` that the aiohttp transport passes on unmapped.
+
+    For ``except transport_errors():`` (evaluated only when something was raised, so httpx is
+    imported by then anyway).
+    """
+    import httpx
+
+    aiohttp = sys.modules.get("aiohttp")
+    if aiohttp is None:
+        return (httpx.TransportError,)
+    return (httpx.TransportError, aiohttp.ClientError)
+
+
+def _aiohttp_cause(exc: BaseException) -> BaseException | None:
+    """The aiohttp error httpx-aiohttp turned into ``exc`` (it maps every lost connection to
+    ``httpx.ConnectTimeout``), if any."""
+    cause = exc if _from_aiohttp(exc) else exc.__cause__
+    return cause if cause is not None and _from_aiohttp(cause) else None
+
+
+def _from_aiohttp(exc: BaseException) -> bool:
+    return type(exc).__module__.partition(".")[0] == "aiohttp"
+
+
+def transport_error(exc: Exception) -> APIConnectionError:
+    """Map a transport failure (:func:`transport_errors`) to our connection/timeout errors
+    (message only)."""
+    import asyncio
+
+    import httpx
+
+    cause = _aiohttp_cause(exc)
+    if cause is not None:  # what aiohttp said, not httpx-aiohttp's guess
+        timed_out = isinstance(cause, (TimeoutError, asyncio.TimeoutError))
+        name = type(cause).__name__
+    else:
+        timed_out = isinstance(exc, httpx.TimeoutException)
+        name = type(exc).__name__
+    if timed_out:
+        return APITimeoutError(f"Request timed out ({name}).")
+    return APIConnectionError(f"Connection error ({name}): {exc}")
 
 
 def is_throttle(error: BaseException) -> bool:
@@ -201,4 +241,5 @@ __all__ = [
     "is_throttle",
     "retry_delay",
     "transport_error",
+    "transport_errors",
 ]

@@ -4,27 +4,39 @@ Resolution order for each credential: the argument, then ``CLOUDFLARE_ACCOUNT_ID
 ``CLOUDFLARE_API_TOKEN``, then ``CF_ACCOUNT_ID`` / ``CF_AI_API_TOKEN`` (the names
 ``langchain-cloudflare`` uses, so users can switch without renaming variables). The base URL
 comes from the argument, then ``WORKERS_AI_BASE_URL``, then Cloudflare's API.
+
+Nothing here imports httpx: a timeout given in seconds is kept as plain numbers and becomes an
+``httpx.Timeout`` when a client reads it (``settings.timeout``), so ``import workers_ai`` and
+building settings or a model object stay light; httpx is loaded when a connection pool is made.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import os
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, overload
 from urllib.parse import quote, urlsplit
 
-import httpx
 from pydantic import SecretStr
 
+from workers_ai._distribution import install_hint
 from workers_ai.errors import ConfigurationError, InvalidRequestError, WorkersAIError
+
+if TYPE_CHECKING:
+    from typing import TypeGuard
+
+    import httpx
 
 __all__ = [
     "ACCOUNT_ID_ENV_VARS",
     "API_TOKEN_ENV_VARS",
+    "ASYNC_TRANSPORTS",
     "BASE_URL_ENV_VAR",
     "DEFAULT_BASE_URL",
     "DEFAULT_GATEWAY_BASE_URL",
@@ -36,6 +48,7 @@ __all__ = [
     "GATEWAY_BASE_URL_ENV_VAR",
     "GATEWAY_TOKEN_ENV_VAR",
     "MASK",
+    "AsyncTransport",
     "GatewayOptions",
     "RedactedHeaders",
     "SecretInput",
@@ -59,8 +72,6 @@ __all__ = [
 
 DEFAULT_BASE_URL = "https://api.cloudflare.com/client/v4"
 DEFAULT_GATEWAY_BASE_URL = "https://gateway.ai.cloudflare.com/v1"
-#: Connect fast, but give generation time: non-streaming calls to large models can take minutes.
-DEFAULT_TIMEOUT = httpx.Timeout(300.0, connect=10.0)
 #: How long a request may wait for a free connection of the pool when the user gave the timeout
 #: as a number: waiting behind other requests is not the request being slow (500 concurrent
 #: calls with ``timeout=2`` must not fail while 100 connections serve them).
@@ -68,6 +79,11 @@ DEFAULT_POOL_TIMEOUT = 300.0
 DEFAULT_MAX_RETRIES = 2
 DEFAULT_MAX_CONNECTIONS = 100
 DEFAULT_MAX_KEEPALIVE_CONNECTIONS = 20
+
+AsyncTransport = Literal["httpx", "aiohttp"]
+"""What carries the async client's requests: httpx's own transport, or aiohttp through
+``httpx-aiohttp`` (the ``aiohttp`` extra), which serves many concurrent requests faster."""
+ASYNC_TRANSPORTS: tuple[AsyncTransport, ...] = ("httpx", "aiohttp")
 
 ACCOUNT_ID_ENV_VARS = ("CLOUDFLARE_ACCOUNT_ID", "CF_ACCOUNT_ID")
 API_TOKEN_ENV_VARS = ("CLOUDFLARE_API_TOKEN", "CF_AI_API_TOKEN")
@@ -84,7 +100,48 @@ else:  # pydantic stores any plain string given for it as a SecretStr
 """A secret field's type: ``SecretStr`` at run time; type checkers also accept a plain ``str``,
 which pydantic converts (so ``api_key="..."`` type-checks without wrapping it)."""
 
-TimeoutTypes = float | httpx.Timeout | tuple[float | None, float | None] | None
+
+class _Seconds(NamedTuple):
+    """A timeout given in seconds, kept without httpx until a client needs the
+    ``httpx.Timeout`` (:func:`_as_httpx_timeout`)."""
+
+    connect: float | None
+    read: float | None
+    write: float | None
+    pool: float | None
+
+
+#: Connect fast, but give generation time: non-streaming calls to large models can take minutes.
+#: (``DEFAULT_TIMEOUT`` is its ``httpx.Timeout(300.0, connect=10.0)``, built on first use.)
+_DEFAULT_SECONDS = _Seconds(connect=10.0, read=300.0, write=300.0, pool=300.0)
+
+if TYPE_CHECKING:
+    DEFAULT_TIMEOUT: httpx.Timeout
+
+
+def _is_httpx_timeout(value: object) -> TypeGuard[httpx.Timeout]:
+    """``isinstance(value, httpx.Timeout)`` without importing httpx: no instance exists before."""
+    module = sys.modules.get("httpx")
+    return module is not None and isinstance(value, module.Timeout)
+
+
+class _LazyInstanceCheck(type):
+    def __instancecheck__(cls, instance: object) -> bool:
+        return _is_httpx_timeout(instance)
+
+
+class _HttpxTimeout(metaclass=_LazyInstanceCheck):
+    """Stands for ``httpx.Timeout`` in :data:`TimeoutTypes` at run time: ``isinstance`` (and so
+    pydantic's validation of a ``timeout`` field) is ``isinstance(x, httpx.Timeout)`` without
+    importing httpx. Type checkers see ``httpx.Timeout`` itself."""
+
+    __qualname__ = "Timeout"  # what validation errors name, as before
+
+
+if TYPE_CHECKING:
+    TimeoutTypes = float | httpx.Timeout | tuple[float | None, float | None] | None
+else:
+    TimeoutTypes = float | _HttpxTimeout | tuple[float | None, float | None] | None
 """Seconds (read, write and pool; connect at most 10 s), an ``httpx.Timeout`` used exactly as
 given, or a ``(connect, read)`` tuple as requests and langchain-openai take it."""
 
@@ -203,6 +260,36 @@ def _validate_gateway(options: GatewayOptions) -> None:
         _validate_token(options.auth_token.get_secret_value(), "AI Gateway token")
 
 
+class _TimeoutField:
+    """``WorkersAISettings.timeout``: stored as given (an ``httpx.Timeout``, or seconds kept
+    without httpx), read as an ``httpx.Timeout`` built on first read."""
+
+    _slot = "_timeout"
+
+    @overload
+    def __get__(self, instance: None, owner: type[object]) -> _Seconds: ...
+
+    @overload
+    def __get__(self, instance: object, owner: type[object]) -> httpx.Timeout: ...
+
+    def __get__(self, instance: object, owner: type[object]) -> httpx.Timeout | _Seconds:
+        if instance is None:  # the dataclass's default
+            return _DEFAULT_SECONDS
+        value: httpx.Timeout | _Seconds = instance.__dict__[self._slot]
+        if isinstance(value, _Seconds):
+            value = instance.__dict__[self._slot] = _as_httpx_timeout(value)
+        return value
+
+    def __set__(self, instance: object, value: httpx.Timeout | _Seconds) -> None:
+        instance.__dict__[self._slot] = value
+
+    @classmethod
+    def stored(cls, instance: object) -> httpx.Timeout | _Seconds:
+        """The value as stored (no httpx import)."""
+        value: httpx.Timeout | _Seconds = instance.__dict__[cls._slot]
+        return value
+
+
 @dataclass(frozen=True)
 class WorkersAISettings:
     """Resolved, validated connection settings. Build with :func:`resolve_settings`.
@@ -219,6 +306,9 @@ class WorkersAISettings:
         max_connections: Most connections of the pool (requests beyond it wait, up to the
             timeout's ``pool`` part).
         max_keepalive_connections: Idle connections kept open for reuse.
+        async_transport: What the async client sends with: ``"httpx"`` (default) or
+            ``"aiohttp"`` (the ``aiohttp`` extra; faster under many concurrent requests). An
+            injected ``http_client`` for the async client is used as given either way.
     """
 
     account_id: str
@@ -226,15 +316,18 @@ class WorkersAISettings:
     base_url: str = DEFAULT_BASE_URL
     gateway_base_url: str = DEFAULT_GATEWAY_BASE_URL
     gateway: GatewayOptions | None = None
-    timeout: httpx.Timeout = field(default_factory=lambda: DEFAULT_TIMEOUT)
+    timeout: _TimeoutField = _TimeoutField()
     max_retries: int = DEFAULT_MAX_RETRIES
     default_headers: Mapping[str, str] = field(default_factory=dict)
     max_connections: int = DEFAULT_MAX_CONNECTIONS
     max_keepalive_connections: int = DEFAULT_MAX_KEEPALIVE_CONNECTIONS
+    async_transport: AsyncTransport = "httpx"
 
     @property
     def limits(self) -> httpx.Limits:
         """The connection-pool limits for httpx."""
+        import httpx
+
         return httpx.Limits(
             max_connections=self.max_connections,
             max_keepalive_connections=self.max_keepalive_connections,
@@ -242,7 +335,9 @@ class WorkersAISettings:
 
     def with_options(self, **changes: object) -> WorkersAISettings:
         """A copy with some fields replaced (validated again)."""
-        return replace(self, **changes)  # type: ignore[arg-type]
+        # The timeout as stored: copying settings does not build (nor import) httpx.
+        kept: dict[str, object] = {"timeout": _TimeoutField.stored(self)}
+        return replace(self, **{**kept, **changes})  # type: ignore[arg-type]
 
     def __post_init__(self) -> None:
         if self.max_retries < 0:
@@ -257,7 +352,8 @@ class WorkersAISettings:
         _check_base_url(self.gateway_base_url, "gateway_base_url")
         _validate_token(self.api_token.get_secret_value(), "API token")
         validate_headers(self.default_headers, "default_headers")
-        _check_timeout(self.timeout, "timeout")
+        _check_stored_timeout(_TimeoutField.stored(self), "timeout")
+        _check_async_transport(self.async_transport)
 
     # -- routes ---------------------------------------------------------------------------
     def run_url(self, model: str) -> str:
@@ -604,11 +700,24 @@ def _seconds(value: object, what: str) -> float:
     return float(value)
 
 
+def _check_stored_timeout(timeout: object, what: str) -> None:
+    """Raise unless ``timeout`` is an ``httpx.Timeout`` (or seconds, as :func:`_timeout_value`
+    keeps them) of finite, non-negative seconds."""
+    if isinstance(timeout, _Seconds):
+        _check_seconds(timeout._asdict(), what)
+    else:
+        _check_timeout(timeout, what)
+
+
 def _check_timeout(timeout: object, what: str) -> None:
     """Raise unless ``timeout`` is an ``httpx.Timeout`` of finite, non-negative seconds."""
-    if not isinstance(timeout, httpx.Timeout):
+    if not _is_httpx_timeout(timeout):
         raise ConfigurationError(f"{what} must be an httpx.Timeout, got {type(timeout).__name__}")
-    for name, value in timeout.as_dict().items():
+    _check_seconds(timeout.as_dict(), what)
+
+
+def _check_seconds(parts: Mapping[str, object], what: str) -> None:
+    for name, value in parts.items():
         if value is None:
             continue
         if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -619,26 +728,83 @@ def _check_timeout(timeout: object, what: str) -> None:
             )
 
 
-def coerce_timeout(timeout: TimeoutTypes) -> httpx.Timeout:
-    """The ``httpx.Timeout`` for a ``timeout`` argument (see :data:`TimeoutTypes`).
+def _timeout_value(timeout: TimeoutTypes) -> httpx.Timeout | _Seconds:
+    """A ``timeout`` argument checked, without importing httpx: an ``httpx.Timeout`` as given,
+    else its seconds (see :data:`TimeoutTypes`; :func:`coerce_timeout` makes them a Timeout).
 
     Raises:
         ConfigurationError: naming ``timeout``, for NaN, infinite, negative or non-numbers.
     """
     if timeout is None:
-        return DEFAULT_TIMEOUT
-    if isinstance(timeout, httpx.Timeout):
+        return _DEFAULT_SECONDS
+    if _is_httpx_timeout(timeout):
         _check_timeout(timeout, "timeout")
         return timeout
     if isinstance(timeout, tuple):
         if len(timeout) != 2:
             raise ConfigurationError(f"timeout={timeout!r}: a tuple is (connect, read) seconds")
         connect, read = (None if t is None else _seconds(t, "timeout") for t in timeout)
-        return httpx.Timeout(read, connect=connect, pool=max(read or 0.0, DEFAULT_POOL_TIMEOUT))
+        return _Seconds(connect, read, read, max(read or 0.0, DEFAULT_POOL_TIMEOUT))
     seconds = _seconds(timeout, "timeout")
-    return httpx.Timeout(
-        seconds, connect=min(10.0, seconds), pool=max(seconds, DEFAULT_POOL_TIMEOUT)
+    return _Seconds(min(10.0, seconds), seconds, seconds, max(seconds, DEFAULT_POOL_TIMEOUT))
+
+
+def _as_httpx_timeout(value: httpx.Timeout | _Seconds) -> httpx.Timeout:
+    if not isinstance(value, _Seconds):
+        return value
+    if value is _DEFAULT_SECONDS:
+        return _default_timeout()
+    import httpx
+
+    return httpx.Timeout(connect=value.connect, read=value.read, write=value.write, pool=value.pool)
+
+
+def _default_timeout() -> httpx.Timeout:
+    """``DEFAULT_TIMEOUT``, built (and httpx imported) on first use."""
+    found: httpx.Timeout | None = globals().get("DEFAULT_TIMEOUT")
+    if found is None:
+        import httpx
+
+        found = globals()["DEFAULT_TIMEOUT"] = httpx.Timeout(
+            _DEFAULT_SECONDS.read, connect=_DEFAULT_SECONDS.connect
+        )
+    return found
+
+
+if not TYPE_CHECKING:
+
+    def __getattr__(name: str) -> Any:
+        if name == "DEFAULT_TIMEOUT":
+            return _default_timeout()
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def coerce_timeout(timeout: TimeoutTypes) -> httpx.Timeout:
+    """The ``httpx.Timeout`` for a ``timeout`` argument (see :data:`TimeoutTypes`).
+
+    Raises:
+        ConfigurationError: naming ``timeout``, for NaN, infinite, negative or non-numbers.
+    """
+    return _as_httpx_timeout(_timeout_value(timeout))
+
+
+def aiohttp_missing_message() -> str:
+    """Why ``async_transport="aiohttp"`` cannot be used here, and the command that fixes it."""
+    return (
+        'async_transport="aiohttp" needs the httpx-aiohttp package; install the extra with '
+        f'{install_hint("aiohttp")}, or leave async_transport at its default "httpx"'
     )
+
+
+def _check_async_transport(value: object) -> None:
+    """Raise ``ConfigurationError`` for an unknown transport, or aiohttp without its extra
+    (looked up, not imported: aiohttp loads when the first async pool is made)."""
+    if value not in ASYNC_TRANSPORTS:
+        raise ConfigurationError(
+            f"async_transport={value!r}: use one of {', '.join(map(repr, ASYNC_TRANSPORTS))}"
+        )
+    if value == "aiohttp" and importlib.util.find_spec("httpx_aiohttp") is None:
+        raise ConfigurationError(aiohttp_missing_message())
 
 
 def resolve_settings(
@@ -655,12 +821,15 @@ def resolve_settings(
     default_headers: Mapping[str, str] | None = None,
     max_connections: int | None = None,
     max_keepalive_connections: int | None = None,
+    async_transport: AsyncTransport | None = None,
     env: Mapping[str, str] | None = None,
 ) -> WorkersAISettings:
     """Resolve settings from arguments and environment; raise before any network I/O.
 
     ``gateway`` is a :class:`GatewayOptions`, or a gateway id completed by
     ``gateway_options`` (the other :class:`GatewayOptions` fields) and ``gateway_token``.
+    ``async_transport="aiohttp"`` sends the async client's requests with aiohttp (the
+    ``aiohttp`` extra); ``None`` or ``"httpx"`` keep httpx's own transport.
 
     Raises:
         ConfigurationError: credentials are missing or a value is malformed. The message
@@ -691,7 +860,7 @@ def resolve_settings(
         gateway=_gateway(
             gateway, gateway_options, gateway_token or _gateway_token_env(gateway, env)
         ),
-        timeout=coerce_timeout(timeout),
+        timeout=_timeout_value(timeout),
         max_retries=DEFAULT_MAX_RETRIES if max_retries is None else max_retries,
         default_headers=dict(default_headers or {}),
         max_connections=max_connections or DEFAULT_MAX_CONNECTIONS,
@@ -700,6 +869,7 @@ def resolve_settings(
             if max_keepalive_connections is None
             else max_keepalive_connections
         ),
+        async_transport=async_transport or "httpx",
     )
 
 

@@ -76,14 +76,23 @@ def unraisable() -> Iterator[list[str]]:
 def test_one_model_across_200_event_loops_leaks_nothing(
     emulator: EmulatorServer, unraisable: list[str]
 ) -> None:
-    kw = adapter_kwargs(emulator)
+    run_in_many_loops(adapter_kwargs(emulator), loops=200)
+    gc.collect()
+    assert unraisable == []
+    assert client_sockets(emulator.port) == 0  # every loop's pool closed with its loop
+    assert emulator.stats()["requests"] == 200
+
+
+def run_in_many_loops(kw: dict[str, Any], loops: int) -> None:
+    """One chat model, embedder and LlamaIndex model used across ``loops`` event loops
+    (``asyncio.run`` each time), in turn: chat, embedding, LlamaIndex chat, stream."""
     chat, embeddings = ChatWorkersAI(model=CHAT, **kw), WorkersAIEmbeddings(model=BGE, **kw)
     llama = WorkersAI(model=CHAT, **kw)
 
     async def stream() -> str:
         return "".join([str(chunk.content) async for chunk in chat.astream("Hi")])
 
-    for i in range(200):
+    for i in range(loops):
         if i % 4 == 0:
             asyncio.run(chat.ainvoke("Hi"))
         elif i % 4 == 1:
@@ -92,10 +101,6 @@ def test_one_model_across_200_event_loops_leaks_nothing(
             asyncio.run(llama.achat([ChatMessage(role="user", content="Hi")]))
         else:
             assert asyncio.run(stream())
-    gc.collect()
-    assert unraisable == []
-    assert client_sockets(emulator.port) == 0  # every loop's pool closed with its loop
-    assert emulator.stats()["requests"] == 200
 
 
 @pytest.mark.parametrize("kind", ["sync", "async"])

@@ -5,18 +5,24 @@
 Checks what a user of that install variant gets: every public name of each package the variant
 promises imports; each package the variant does not promise fails with a message naming the extra
 to install; every package ships ``py.typed`` and reports the distribution's version; where the
-emulator is installed, one chat round trip and one embedding per framework run against it.
+emulator is installed, one chat round trip and one embedding per framework run against it. The
+``aiohttp`` extra promises a feature rather than a package: the async client's aiohttp transport
+carries a chat (to a standard-library server); without the extra, choosing it fails naming it.
 Prints one line per check; exits non-zero on the first failure. Standard library + the wheel only.
 """
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import importlib.util
+import json
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import metadata
 from pathlib import Path
 
@@ -27,16 +33,24 @@ CORE, LANGCHAIN, LLAMA_INDEX, EMULATOR = (
     "llama_index_workers_ai",
     "workers_ai.emulator",
 )
+#: Not a package: ``async_transport="aiohttp"`` of the async client (the ``aiohttp`` extra).
+AIOHTTP = "aiohttp transport"
 #: What each install variant promises (the core always comes with the wheel).
 PROMISES = {
     "core": {CORE},
     "langchain": {CORE, LANGCHAIN},
     "llama-index": {CORE, LLAMA_INDEX},
     "emulator": {CORE, EMULATOR},
-    "all": {CORE, LANGCHAIN, LLAMA_INDEX, EMULATOR},
+    "aiohttp": {CORE, AIOHTTP},
+    "all": {CORE, LANGCHAIN, LLAMA_INDEX, EMULATOR, AIOHTTP},
 }
-#: The extra a user must install to get each optional package.
-EXTRA = {LANGCHAIN: "langchain", LLAMA_INDEX: "llama-index", EMULATOR: "emulator"}
+#: The extra a user must install to get each optional package (or feature).
+EXTRA = {
+    LANGCHAIN: "langchain",
+    LLAMA_INDEX: "llama-index",
+    EMULATOR: "emulator",
+    AIOHTTP: "aiohttp",
+}
 CHAT_MODEL = "@cf/meta/llama-3.1-8b-instruct"
 EMBEDDING_MODEL = "@cf/baai/bge-base-en-v1.5"
 
@@ -72,6 +86,9 @@ def check_shipped(package: str) -> None:
 
 
 def check_promised(package: str) -> None:
+    if package == AIOHTTP:
+        check_aiohttp_transport()
+        return
     module = importlib.import_module(package)
     names = getattr(module, "__all__", None)
     if not names:
@@ -118,7 +135,60 @@ def check_not_promised(package: str) -> None:
             fail(f"python -m {EMULATOR} without uvicorn: exit {cli.returncode}, {cli.stderr!r}")
         ok(f"python -m {EMULATOR} exits 2 with: {cli.stderr.strip()}")
         return
+    if package == AIOHTTP:
+        from workers_ai import AsyncWorkersAIClient
+
+        expect_failure(
+            'AsyncWorkersAIClient(async_transport="aiohttp")',
+            extra,
+            lambda: AsyncWorkersAIClient(account_id="a", api_token="t", async_transport="aiohttp"),
+        )
+        return
     expect_failure(f"import {package}", extra, lambda: importlib.import_module(package))
+
+
+class _Answer(BaseHTTPRequestHandler):
+    """Answers every POST as Workers AI answers a chat (no emulator in the aiohttp variant)."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("content-length", 0)))
+        body = json.dumps({"result": {"response": "hello"}, "success": True}).encode()
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def check_aiohttp_transport() -> None:
+    """A chat through ``async_transport="aiohttp"``: the pool is aiohttp's, the answer arrives."""
+    from workers_ai import AsyncWorkersAIClient
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Answer)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base_url = f"http://127.0.0.1:{server.server_address[1]}/client/v4"
+
+    async def chat() -> tuple[str, str]:
+        async with AsyncWorkersAIClient(
+            account_id="acct", api_token="tok", base_url=base_url, async_transport="aiohttp"
+        ) as client:
+            reply = await client.chat(CHAT_MODEL, {"prompt": "Hi"})
+            return type(client._http()).__name__, reply.result.text
+
+    try:
+        pool, text = asyncio.run(chat())
+    finally:
+        server.shutdown()
+        server.server_close()
+    if pool != "HttpxAiohttpClient" or text != "hello":
+        fail(f"the aiohttp transport: pool {pool}, answer {text!r}")
+    ok(f"{AIOHTTP}: a chat through {pool}")
 
 
 def round_trips(promised: set[str]) -> None:

@@ -6,7 +6,8 @@
    the catalog data included) is in the wheel; the sdist holds every tracked file but what it
    deliberately leaves out (benchmark results, CI glue).
 3. Installs the wheel into one fresh environment per install variant (core, ``[langchain]``,
-   ``[llama-index]``, ``[emulator]``, ``[all]``), with dependency versions from ``uv.lock``, and
+   ``[llama-index]``, ``[emulator]``, ``[aiohttp]``, ``[all]``), with dependency versions from
+   ``uv.lock``, and
    runs ``check_variant.py`` in each from a folder outside the checkout.
 4. In the ``[all]`` environment, type-checks the user code in ``typecheck/`` with
    ``mypy --strict`` and runs a user's pytest suite that uses our pytest plugin.
@@ -45,6 +46,7 @@ VARIANTS = {
     "langchain": "[langchain]",
     "llama-index": "[llama-index]",
     "emulator": "[emulator]",
+    "aiohttp": "[aiohttp]",
     "all": "[all]",
 }
 #: Tools a user adds to their own project; versions from ``uv.lock``'s dev group.
