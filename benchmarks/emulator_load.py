@@ -7,8 +7,8 @@ this process through a minimal keep-alive HTTP/1.1 client on raw asyncio streams
 async pool itself slows down sharply past a few dozen concurrent connections -- see the
 third row -- so it would measure the client, not the emulator.) Measurements:
 
-1. 400 concurrent ``/ai/run`` chat requests with 50 ms configured latency: median and p95
-   latency per request, as a ratio to 50 ms (goal: median within 1.2x).
+1. Bursts of 100 and 400 concurrent ``/ai/run`` chat requests with 50 ms configured latency:
+   median and p95 latency per request, as a ratio to 50 ms (goal: median within 1.2x).
 2. Zero latency, 64 requests in flight for a few seconds: requests per second.
 
 For (1) it reports both the latency the load generator observes and the emulator's own
@@ -34,7 +34,7 @@ from pathlib import Path
 import httpx
 
 ROUNDS = 5
-CONCURRENT = 400
+BURSTS = (100, 400)
 LATENCY_MS = 50.0
 MODEL = "@cf/meta/llama-3.1-8b-instruct"
 BODY = {"messages": [{"role": "user", "content": "Say hello to the benchmark."}], "max_tokens": 16}
@@ -95,10 +95,10 @@ def _target(base: str) -> tuple[str, int, str]:
     return host, int(port), f"{prefix}/accounts/emulator-account/ai/run/{MODEL}"
 
 
-async def concurrent_round(base: str) -> list[float]:
+async def concurrent_round(base: str, concurrent: int) -> list[float]:
     host, port, path = _target(base)
     body = json.dumps(BODY).encode()
-    conns = [RawConnection(host, port) for _ in range(CONCURRENT)]
+    conns = [RawConnection(host, port) for _ in range(concurrent)]
     try:
         await asyncio.gather(*(c.post(path, body) for c in conns))  # connect + warm up
         return list(await asyncio.gather(*(c.post(path, body) for c in conns)))
@@ -160,18 +160,34 @@ def summary2(values: list[float]) -> str:
     return f"{statistics.median(values):.2f} (min {min(values):.2f}, max {max(values):.2f})"
 
 
+def burst(base: str, concurrent: int) -> list[str]:
+    """Rows for ``concurrent`` requests arriving at once at LATENCY_MS."""
+    root = base.split("/client/v4")[0]
+    medians, p95s, service = [], [], []
+    for _ in range(ROUNDS):
+        latencies = sorted(asyncio.run(concurrent_round(base, concurrent)))
+        medians.append(statistics.median(latencies) * 1000)
+        p95s.append(latencies[int(len(latencies) * 0.95)] * 1000)
+        stats = httpx.get(f"{root}/__emulator/stats", headers=CONTROL).json()
+        service.append(stats["service_ms"]["p50"])
+        httpx.post(f"{root}/__emulator/reset", headers=CONTROL).raise_for_status()
+    ratio = [m / LATENCY_MS for m in medians]
+    return [
+        f"| {concurrent} concurrent requests at {LATENCY_MS:.0f} ms latency: median ms "
+        f"| {summary(medians)} |",
+        f"| same: p95 ms | {summary(p95s)} |",
+        f"| same: client-observed median / configured latency (goal <= 1.2) | {summary2(ratio)} |",
+        f"| same: emulator service time (request read -> response sent): median ms "
+        f"| {summary(service)} |",
+        f"| same: emulator service median / configured latency "
+        f"| {summary2([v / LATENCY_MS for v in service])} |",
+    ]
+
+
 def main() -> int:
     proc, base = start_emulator(LATENCY_MS)
-    root = base.split("/client/v4")[0]
     try:
-        medians, p95s, service = [], [], []
-        for _ in range(ROUNDS):
-            latencies = sorted(asyncio.run(concurrent_round(base)))
-            medians.append(statistics.median(latencies) * 1000)
-            p95s.append(latencies[int(len(latencies) * 0.95)] * 1000)
-            stats = httpx.get(f"{root}/__emulator/stats", headers=CONTROL).json()
-            service.append(stats["service_ms"]["p50"])
-            httpx.post(f"{root}/__emulator/reset", headers=CONTROL).raise_for_status()
+        burst_rows = [row for size in BURSTS for row in burst(base, size)]
     finally:
         proc.terminate()
         proc.wait(10)
@@ -182,7 +198,6 @@ def main() -> int:
     finally:
         proc.terminate()
         proc.wait(10)
-    ratio = [m / LATENCY_MS for m in medians]
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     lines = [
         "# Emulator load (benchmarks/emulator_load.py)",
@@ -192,16 +207,19 @@ def main() -> int:
         "",
         "| measurement | value |",
         "|---|---|",
-        f"| {CONCURRENT} concurrent requests at {LATENCY_MS:.0f} ms latency: median ms "
-        f"| {summary(medians)} |",
-        f"| same: p95 ms | {summary(p95s)} |",
-        f"| client-observed median / configured latency | {summary2(ratio)} |",
-        f"| emulator service time (request read -> response sent): median ms "
-        f"| {summary(service)} |",
-        f"| emulator service median / configured latency (goal <= 1.2) "
-        f"| {summary2([v / LATENCY_MS for v in service])} |",
+        *burst_rows,
         f"| zero latency, 64 in flight, raw client: requests/s | {summary(rates)} |",
         f"| zero latency, 64 in flight, httpx.AsyncClient: requests/s | {summary(httpx_rates)} |",
+        "",
+        "Goal: a burst completes with a client-observed median within 1.2x of the configured "
+        "latency. The emulator counts a request's latency from its arrival and works out the "
+        "answer inside it (then waits out the rest), so its own service time stays at the "
+        "latency while the burst's work fits in it. The client-observed figure adds what "
+        "happens outside the app on the same 2 cores: uvicorn parsing and writing every "
+        "request and response, and the load generator itself writing and reading them. At "
+        "400 that is what is left above 1.2x; one process on 2 cores cannot remove it. What "
+        "would: the load generator on cores of its own (a second machine, or 4+ cores with "
+        "the server pinned), or a server whose HTTP layer is compiled end to end.",
     ]
     text = "\n".join(lines) + "\n"
     print(text)

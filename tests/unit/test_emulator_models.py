@@ -1468,3 +1468,40 @@ def test_session_affinity_reports_cached_prompt_tokens() -> None:
     assert kimi_again["neurons"] < kimi["neurons"]  # billed at the cached-input rate
     app.state.reset()
     assert usage(LLAMA, first, **session)["prompt_tokens_details"] == {"cached_tokens": 0}
+
+
+# --- latency: counted from arrival, the emulator's work inside it --------------------------------
+@pytest.mark.parametrize(
+    ("latency_ms", "work_s", "waited"),
+    [(50.0, 0.02, 0.03), (50.0, 0.08, None), (0.0, 0.01, None)],
+    ids=["work-within-latency", "work-beyond-latency", "no-latency"],
+)
+def test_latency_is_waited_out_after_the_answer_is_ready(
+    monkeypatch: pytest.MonkeyPatch, latency_ms: float, work_s: float, waited: float | None
+) -> None:
+    """A burst's answers come at the configured latency: the answer is worked out first and only
+    the rest of the latency is waited (a fake clock: the dispatch 'takes' ``work_s``)."""
+    from workers_ai.emulator import app as app_module
+
+    now = [1000.0]
+    sleeps: list[float] = []
+    app = EmulatorApp(EmulatorConfig(latency_ms=latency_ms))
+    dispatch = app._gateway_or_dispatch
+
+    async def slow_dispatch(*args: Any, **kwargs: Any) -> Any:
+        now[0] += work_s
+        return await dispatch(*args, **kwargs)
+
+    async def fake_sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        now[0] += seconds
+
+    monkeypatch.setattr(app, "_gateway_or_dispatch", slow_dispatch)
+    monkeypatch.setattr(app_module.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(app_module.asyncio, "sleep", fake_sleep)
+
+    status, _, _ = app_send(app, LLAMA, {"prompt": "Hello"})
+
+    assert status == 200
+    assert sleeps == ([] if waited is None else [pytest.approx(waited)])
+    assert now[0] - 1000.0 == pytest.approx(max(latency_ms / 1000, work_s))

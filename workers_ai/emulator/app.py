@@ -170,7 +170,20 @@ class EmulatorApp:
         return response
 
     async def _handle_api(self, route: Route, request: Request, model: str | None) -> Response:
-        await self._latency(request)
+        """The answer, sent once the request's latency has passed since it arrived.
+
+        The answer is worked out first and the rest of the latency waited out after, as a
+        real service computes during its latency: a burst of requests then gets its answers
+        at the configured latency instead of queueing all its work behind it (the emulator's
+        own work shows only where it takes longer than the latency)."""
+        deadline = time.monotonic() + self._latency_seconds(request)
+        response = await self._answer_api(route, request, model)
+        remaining = deadline - time.monotonic()
+        if remaining > 0:
+            await asyncio.sleep(remaining)
+        return response
+
+    async def _answer_api(self, route: Route, request: Request, model: str | None) -> Response:
         denied = self._authorize(route, request)
         if denied is not None:
             return denied
@@ -188,13 +201,12 @@ class EmulatorApp:
         return _apply_stream_fault(response, fault) if fault is not None else response
 
     # -- checks ------------------------------------------------------------------------------
-    async def _latency(self, request: Request) -> None:
+    def _latency_seconds(self, request: Request) -> float:
         delay = self.config.latency_ms
         if self.config.jitter_ms:
             delay += self._rng.uniform(0, self.config.jitter_ms)
         delay += _float_header(request.headers.get("x-emulator-latency-ms")) or 0.0
-        if delay > 0:
-            await asyncio.sleep(delay / 1000.0)
+        return max(delay, 0.0) / 1000.0
 
     def _check_token(self, request: Request) -> Response | None:
         """401 / code 10000 unless ``Authorization: Bearer <api_token>`` (API and control)."""

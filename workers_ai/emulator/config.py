@@ -35,7 +35,9 @@ class EmulatorConfig:
         account_id: The only account that exists (others get 404 / code 7003).
         api_token: The bearer token it accepts (others get 401 / code 10000), on the API and
             on the control routes (``/__emulator/stats``, ``/reset``, ``/faults``).
-        latency_ms: Fixed latency added to every request.
+        latency_ms: Fixed latency of every API request, counted from its arrival: the answer
+            is worked out first and sent once the latency has passed (the emulator's own work
+            adds to it only where it takes longer).
         jitter_ms: Extra uniformly random latency (seeded) on top of ``latency_ms``.
         stream_event_delay_ms: Pause between streamed events (for demos of streaming UIs).
         rate_limit_per_minute: ``None`` (off), a number for every task, a mapping of task name
