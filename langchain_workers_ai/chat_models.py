@@ -5,7 +5,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from operator import itemgetter
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LangSmithParams, LanguageModelInput
@@ -15,7 +15,6 @@ from langchain_core.language_models.chat_models import (
 )
 from langchain_core.language_models.model_profile import ModelProfile
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, convert_to_messages
-from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
 from langchain_core.output_parsers.base import OutputParserLike
 from langchain_core.output_parsers.openai_tools import (
     JsonOutputKeyToolsParser,
@@ -24,28 +23,17 @@ from langchain_core.output_parsers.openai_tools import (
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk
 from langchain_core.outputs import ChatResult as LCChatResult
 from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
-from langchain_core.tools import BaseTool
+from langchain_core.tools import BaseTool  # at run time: bind_tools' hints must resolve
 from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import AliasChoices, Field, PrivateAttr, model_validator
 
 from langchain_workers_ai._connection import WorkersAIConnection
-from langchain_workers_ai._convert import (
-    catalog_to_profile,
-    delta_to_ai_chunk,
-    lc_messages_to_neutral,
-    response_metadata,
-    result_to_ai_message,
-    tool_calls_to_chunks,
-    usage_to_lc,
-)
 from langchain_workers_ai.errors import langchain_errors
-from workers_ai import catalog
 from workers_ai.arguments import argument_names, caller_stacklevel, check_arguments
-from workers_ai.client import ClientPair
 from workers_ai.connection import ClientPairOwner
 from workers_ai.errors import ConfigurationError, InvalidRequestError, WorkersAIError
-from workers_ai.prepare import PreparedChat, check_n, generation_params, prepare_chat
+from workers_ai.model_checks import default_model
 from workers_ai.settings import (
     API_TOKEN_ENV_VARS,
     GATEWAY_TOKEN_ENV_VAR,
@@ -53,8 +41,16 @@ from workers_ai.settings import (
     validate_header_value,
 )
 from workers_ai.tokens import count_text_tokens, estimate_chat_tokens, estimate_token_ids
-from workers_ai.tools import tool_choice_to_wire
-from workers_ai.types import ChatResult, ResponseMeta
+
+# What only a built or called model needs (the catalog, request preparation, the clients, the
+# message conversions) is imported where it is used, so ``import langchain_workers_ai`` stays
+# light; constructing a model loads it.
+if TYPE_CHECKING:
+    from workers_ai.client import ClientPair
+    from workers_ai.prepare import PreparedChat
+    from workers_ai.types import ChatResult, ResponseMeta
+else:  # a private attribute's annotation: typing.get_type_hints(cls) resolves it (to Any)
+    ClientPair = Any  # without loading the module behind it
 
 
 def _is_pydantic_class(obj: Any) -> bool:
@@ -131,7 +127,7 @@ class ChatWorkersAI(WorkersAIConnection, ClientPairOwner, BaseChatModel):
     """
 
     model: str = Field(
-        default_factory=catalog.default_chat_model,
+        default_factory=lambda: default_model("chat"),
         validation_alias=AliasChoices("model", "model_name"),
     )
     """Workers AI model id (alias ``model_name``), e.g.
@@ -219,6 +215,8 @@ class ChatWorkersAI(WorkersAIConnection, ClientPairOwner, BaseChatModel):
 
     def _after_init(self) -> None:
         """Check the model against the catalog and resolve the settings (no I/O)."""
+        from workers_ai.prepare import check_n
+
         self._check_model(self.model, "chat")
         try:
             check_n(self.n)
@@ -229,11 +227,14 @@ class ChatWorkersAI(WorkersAIConnection, ClientPairOwner, BaseChatModel):
                 self.session_affinity, "session_affinity", header="x-session-affinity"
             )
         self._settings = self._resolve_settings()
-        self._clients = ClientPair(
+        self._clients = self._make_clients(
             self._settings, http_client=self.http_client, async_http_client=self.http_async_client
         )
 
     def _resolve_model_profile(self) -> ModelProfile | None:
+        from langchain_workers_ai._convert import catalog_to_profile
+        from workers_ai import catalog
+
         return catalog_to_profile(catalog.get(self.model))
 
     # -- token counting (the core's conservative estimator; no tokenizer download) -------------
@@ -255,6 +256,8 @@ class ChatWorkersAI(WorkersAIConnection, ClientPairOwner, BaseChatModel):
     ) -> int:
         """Estimated prompt tokens of ``messages`` (and ``tools``), for ``trim_messages`` and
         summarisation: text, tool calls and schemas as sent, images at a flat cost."""
+        from langchain_workers_ai._convert import lc_messages_to_neutral
+
         schemas = [convert_to_openai_tool(t) for t in tools or []]
         messages = convert_to_messages(messages)
         try:
@@ -284,6 +287,8 @@ class ChatWorkersAI(WorkersAIConnection, ClientPairOwner, BaseChatModel):
 
     @property
     def _identifying_params(self) -> dict[str, Any]:
+        from workers_ai.prepare import generation_params
+
         return {"model": self.model, "endpoint": self.endpoint, **generation_params(self)}
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
@@ -305,6 +310,9 @@ class ChatWorkersAI(WorkersAIConnection, ClientPairOwner, BaseChatModel):
         self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
     ) -> tuple[PreparedChat, bool]:
         """The prepared call (the core's one preparation) and whether streams carry usage."""
+        from langchain_workers_ai._convert import lc_messages_to_neutral
+        from workers_ai.prepare import generation_params, prepare_chat
+
         options = dict(kwargs)
         stream_usage = bool(options.pop("stream_usage", self.stream_usage))
         prep = prepare_chat(
@@ -324,6 +332,8 @@ class ChatWorkersAI(WorkersAIConnection, ClientPairOwner, BaseChatModel):
     def _to_lc_result(
         self, result: ChatResult, meta: ResponseMeta, prep: PreparedChat
     ) -> LCChatResult:
+        from langchain_workers_ai._convert import result_to_ai_message, usage_to_lc
+
         message = result_to_ai_message(result, meta, prep.model, prep.schemas)
         llm_output: dict[str, Any] = {"model_name": result.model or prep.model}
         if result.usage is not None:
@@ -338,6 +348,12 @@ class ChatWorkersAI(WorkersAIConnection, ClientPairOwner, BaseChatModel):
     ) -> ChatGenerationChunk:
         """The last chunk: complete tool calls (coerced), usage once (``stream_usage``),
         metadata."""
+        from langchain_workers_ai._convert import (
+            response_metadata,
+            tool_calls_to_chunks,
+            usage_to_lc,
+        )
+
         usage = result.usage if stream_usage else None
         chunk = AIMessageChunk(
             content="",
@@ -396,6 +412,8 @@ class ChatWorkersAI(WorkersAIConnection, ClientPairOwner, BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
+        from langchain_workers_ai._convert import delta_to_ai_chunk  # once, not per chunk
+
         prep, stream_usage = self._prepare(messages, stop, kwargs)
         with langchain_errors():
             stream = self._sync_client().stream_chat(prep.model, prep.body, **prep.call_options())
@@ -418,6 +436,8 @@ class ChatWorkersAI(WorkersAIConnection, ClientPairOwner, BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
+        from langchain_workers_ai._convert import delta_to_ai_chunk  # once, not per chunk
+
         prep, stream_usage = self._prepare(messages, stop, kwargs)
         with langchain_errors():
             stream = await self._async_client().stream_chat(
@@ -455,6 +475,8 @@ class ChatWorkersAI(WorkersAIConnection, ClientPairOwner, BaseChatModel):
             parallel_tool_calls: Allow several calls per turn (models that accept it).
             **kwargs: Bound as call arguments.
         """
+        from workers_ai.tools import tool_choice_to_wire
+
         kwargs.pop("strict", None)  # Workers AI has no strict tool mode
         formatted = [convert_to_openai_tool(t) for t in tools]
         names = [t["function"]["name"] for t in formatted]
@@ -487,6 +509,10 @@ class ChatWorkersAI(WorkersAIConnection, ClientPairOwner, BaseChatModel):
             include_raw: Return ``{"raw", "parsed", "parsing_error"}`` instead of raising.
             strict: Accepted for API compatibility; Workers AI has no strict mode.
         """
+        from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
+
+        from workers_ai import catalog
+
         if method is None:
             method = "function_calling" if catalog.get(self.model).supports_tools else "json_schema"
         if schema is None and method != "json_mode":

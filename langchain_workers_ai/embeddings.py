@@ -5,21 +5,22 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 from collections.abc import Iterator
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from langchain_core.embeddings import Embeddings
 from pydantic import AliasChoices, ConfigDict, Field, PrivateAttr
 
 from langchain_workers_ai._connection import WorkersAIConnection
 from langchain_workers_ai.errors import langchain_errors
-from workers_ai import catalog
-from workers_ai.embedder import Embedder, Progress
-from workers_ai.embeddings import (
-    DEFAULT_COALESCE_WINDOW_MS,
-    DEFAULT_MAX_CONCURRENCY,
-    embedding_spec,
-)
 from workers_ai.errors import EmbeddingJobError
+from workers_ai.model_checks import default_model
+from workers_ai.settings import DEFAULT_COALESCE_WINDOW_MS, DEFAULT_MAX_CONCURRENCY
+
+# The engine (and the catalog and client under it) is loaded when an object is built.
+if TYPE_CHECKING:
+    from workers_ai.embedder import Embedder, Progress
+else:  # a private attribute's annotation: typing.get_type_hints(cls) resolves it (to Any)
+    Embedder = Any  # without loading the module behind it
 
 _TQDM_MISSING = "show_progress=True needs tqdm: pip install tqdm"
 
@@ -81,7 +82,7 @@ class WorkersAIEmbeddings(WorkersAIConnection, Embeddings):
     """
 
     model: str = Field(
-        default_factory=catalog.default_embedding_model,
+        default_factory=lambda: default_model("embeddings"),
         validation_alias=AliasChoices("model", "model_name"),
     )
     """Embedding model id (alias ``model_name``), e.g. ``@cf/baai/bge-base-en-v1.5``. A chat
@@ -121,6 +122,9 @@ class WorkersAIEmbeddings(WorkersAIConnection, Embeddings):
         self._embedder = self._build_embedder()
 
     def _build_embedder(self) -> Embedder:
+        from workers_ai.embedder import Embedder
+        from workers_ai.embeddings import embedding_spec
+
         spec = embedding_spec(
             self.model,
             batch_size=self.batch_size,

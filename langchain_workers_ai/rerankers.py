@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.callbacks import Callbacks
 from langchain_core.documents import BaseDocumentCompressor, Document
@@ -11,8 +11,13 @@ from pydantic import AliasChoices, ConfigDict, Field, PrivateAttr
 
 from langchain_workers_ai._connection import WorkersAIConnection
 from langchain_workers_ai.errors import langchain_errors
-from workers_ai import catalog
-from workers_ai.rerank import Reranker, RerankResult, rerank_spec
+from workers_ai.model_checks import default_model
+
+# The engine (and the catalog and client under it) is loaded when an object is built.
+if TYPE_CHECKING:
+    from workers_ai.rerank import Reranker, RerankResult
+else:  # a private attribute's annotation: typing.get_type_hints(cls) resolves it (to Any)
+    Reranker = Any  # without loading the module behind it
 
 SCORE_KEY = "relevance_score"
 
@@ -72,7 +77,7 @@ class WorkersAIReranker(BaseDocumentCompressor, WorkersAIConnection):
     """
 
     model: str = Field(
-        default_factory=catalog.default_reranker_model,
+        default_factory=lambda: default_model("reranker"),
         validation_alias=AliasChoices("model", "model_name"),
     )
     """Reranker model id (alias ``model_name``): ``@cf/baai/bge-reranker-base`` (default) or
@@ -90,6 +95,8 @@ class WorkersAIReranker(BaseDocumentCompressor, WorkersAIConnection):
 
     def _after_init(self) -> None:
         """Check the model against the catalog and resolve the settings (no I/O)."""
+        from workers_ai.rerank import Reranker, rerank_spec
+
         self._check_model(self.model, "reranker")
         spec = rerank_spec(
             self.model,

@@ -10,7 +10,7 @@ from llama_index.core.bridge.pydantic import Field
 from pydantic import AliasChoices
 
 from workers_ai.connection import ConnectionModel
-from workers_ai.model_checks import Kind
+from workers_ai.model_checks import Kind, default_model
 
 __all__ = [
     "WorkersAIConnection",
@@ -18,10 +18,11 @@ __all__ = [
 ]
 
 
-def model_field(default_factory: Any, description: str) -> Any:
-    """A model-id field that also accepts ``model_name`` (and ``model``)."""
+def model_field(kind: Kind, description: str) -> Any:
+    """A model-id field that also accepts ``model_name`` (and ``model``), defaulting to the
+    catalog's default ``kind`` model (the catalog is read when an object is built)."""
     return Field(
-        default_factory=default_factory,
+        default_factory=lambda: default_model(kind),
         validation_alias=AliasChoices("model", "model_name"),
         description=description,
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.bridge.pydantic import Field, PrivateAttr
@@ -14,14 +14,14 @@ from llama_index.core.instrumentation.events.embedding import (
 )
 
 from llama_index_workers_ai._connection import WorkersAIConnection, model_field
-from workers_ai import catalog
-from workers_ai.embedder import Embedder, Progress
-from workers_ai.embeddings import (
-    DEFAULT_COALESCE_WINDOW_MS,
-    DEFAULT_MAX_CONCURRENCY,
-    embedding_spec,
-)
 from workers_ai.errors import EmbeddingJobError
+from workers_ai.settings import DEFAULT_COALESCE_WINDOW_MS, DEFAULT_MAX_CONCURRENCY
+
+# The engine (and the catalog and client under it) is loaded when an object is built.
+if TYPE_CHECKING:
+    from workers_ai.embedder import Embedder, Progress
+else:  # a private attribute's annotation: typing.get_type_hints(cls) resolves it (to Any)
+    Embedder = Any  # without loading the module behind it
 
 __all__ = [
     "WorkersAIEmbedding",
@@ -53,9 +53,7 @@ class WorkersAIEmbedding(WorkersAIConnection, BaseEmbedding):
             index = VectorStoreIndex.from_documents(documents, embed_model=embed_model)
     """
 
-    model_name: str = model_field(
-        catalog.default_embedding_model, "Embedding model id (alias model)."
-    )
+    model_name: str = model_field("embeddings", "Embedding model id (alias model).")
     """Embedding model id (alias ``model``), e.g. ``@cf/baai/bge-base-en-v1.5``. A chat model
     raises at construction; a deprecated one warns."""
     embed_batch_size: int = Field(default=0, description="Texts per request (0: model max).")
@@ -83,6 +81,9 @@ class WorkersAIEmbedding(WorkersAIConnection, BaseEmbedding):
 
     def _after_init(self) -> None:
         """Check the model against the catalog and resolve the settings (no I/O)."""
+        from workers_ai.embedder import Embedder
+        from workers_ai.embeddings import embedding_spec
+
         self._check_model(self.model_name, "embeddings")
         spec = embedding_spec(
             self.model_name,

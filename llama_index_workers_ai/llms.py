@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Generator, Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from llama_index.core.base.llms.generic_utils import (
     achat_to_completion_decorator,
@@ -33,19 +33,18 @@ from llama_index.core.prompts import BasePromptTemplate
 from llama_index.core.types import Model
 
 from llama_index_workers_ai._connection import WorkersAIConnection, model_field
-from llama_index_workers_ai._convert import (
-    StreamedMessage,
-    li_messages_to_neutral,
-    partial_json_arguments,
-    result_to_message,
-    usage_to_kwargs,
-)
-from workers_ai import catalog
-from workers_ai.client import ClientPair
 from workers_ai.connection import ClientPairOwner
-from workers_ai.prepare import PreparedChat, generation_params, prepare_chat
 from workers_ai.settings import WorkersAISettings, validate_header_value
-from workers_ai.types import ChatResult
+
+# What only a built or called model needs (the catalog, request preparation, the clients, the
+# message conversions) is imported where it is used, so ``import llama_index_workers_ai`` stays
+# light; constructing a model loads it.
+if TYPE_CHECKING:
+    from workers_ai.client import ClientPair
+    from workers_ai.prepare import PreparedChat
+    from workers_ai.types import ChatResult
+else:  # a private attribute's annotation: typing.get_type_hints(cls) resolves it (to Any)
+    ClientPair = Any  # without loading the module behind it
 
 _DEFAULT_CONTEXT_WINDOW = 8192
 
@@ -69,7 +68,7 @@ class WorkersAI(WorkersAIConnection, ClientPairOwner, FunctionCallingLLM):
                 print(chunk.delta, end="")
     """
 
-    model: str = model_field(catalog.default_chat_model, "Workers AI model id (alias model_name).")
+    model: str = model_field("chat", "Workers AI model id (alias model_name).")
     """Workers AI model id (alias ``model_name``), e.g.
     ``@cf/meta/llama-3.3-70b-instruct-fp8-fast``. Checked against the catalog at construction."""
     temperature: float | None = Field(default=None, description="Sampling temperature.")
@@ -126,7 +125,7 @@ class WorkersAI(WorkersAIConnection, ClientPairOwner, FunctionCallingLLM):
                 self.session_affinity, "session_affinity", header="x-session-affinity"
             )
         self._settings = self._resolve_settings()
-        self._clients = ClientPair(
+        self._clients = self._make_clients(
             self._settings, http_client=self.http_client, async_http_client=self.async_http_client
         )
 
@@ -136,6 +135,8 @@ class WorkersAI(WorkersAIConnection, ClientPairOwner, FunctionCallingLLM):
 
     @property
     def metadata(self) -> LLMMetadata:
+        from workers_ai import catalog
+
         info = catalog.get(self.model)
         return LLMMetadata(
             context_window=self.context_window or info.context_window or _DEFAULT_CONTEXT_WINDOW,
@@ -148,6 +149,9 @@ class WorkersAI(WorkersAIConnection, ClientPairOwner, FunctionCallingLLM):
 
     # -- request building -------------------------------------------------------------------------
     def _prepare(self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]) -> PreparedChat:
+        from llama_index_workers_ai._convert import li_messages_to_neutral
+        from workers_ai.prepare import generation_params, prepare_chat
+
         return prepare_chat(
             li_messages_to_neutral(messages),
             kwargs,
@@ -163,6 +167,8 @@ class WorkersAI(WorkersAIConnection, ClientPairOwner, FunctionCallingLLM):
     # -- chat -----------------------------------------------------------------------------------
     @llm_chat_callback()
     def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        from llama_index_workers_ai._convert import result_to_message, usage_to_kwargs
+
         prep = self._prepare(messages, kwargs)
         response = self._sync_client().chat(prep.model, prep.body, **prep.call_options())
         return ChatResponse(
@@ -173,6 +179,8 @@ class WorkersAI(WorkersAIConnection, ClientPairOwner, FunctionCallingLLM):
 
     @llm_chat_callback()
     async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        from llama_index_workers_ai._convert import result_to_message, usage_to_kwargs
+
         prep = self._prepare(messages, kwargs)
         client = self._async_client()
         response = await client.chat(prep.model, prep.body, **prep.call_options())
@@ -187,6 +195,8 @@ class WorkersAI(WorkersAIConnection, ClientPairOwner, FunctionCallingLLM):
         prep = self._prepare(messages, kwargs)
 
         def gen() -> Generator[ChatResponse, None, None]:
+            from llama_index_workers_ai._convert import StreamedMessage  # once, not per chunk
+
             stream = self._sync_client().stream_chat(prep.model, prep.body, **prep.call_options())
             state = StreamedMessage()
             for delta in stream:
@@ -204,6 +214,8 @@ class WorkersAI(WorkersAIConnection, ClientPairOwner, FunctionCallingLLM):
         prep = self._prepare(messages, kwargs)
 
         async def gen() -> AsyncGenerator[ChatResponse, None]:
+            from llama_index_workers_ai._convert import StreamedMessage  # once, not per chunk
+
             stream = await self._async_client().stream_chat(
                 prep.model, prep.body, **prep.call_options()
             )
@@ -289,7 +301,9 @@ class WorkersAI(WorkersAIConnection, ClientPairOwner, FunctionCallingLLM):
         selections = []
         for block in blocks:
             kwargs_ = block.tool_kwargs
-            if isinstance(kwargs_, str):
+            if isinstance(kwargs_, str):  # only arguments that were not (yet) valid JSON
+                from llama_index_workers_ai._convert import partial_json_arguments
+
                 kwargs_ = partial_json_arguments(kwargs_) or {}
             selections.append(
                 ToolSelection(
@@ -304,6 +318,8 @@ class WorkersAI(WorkersAIConnection, ClientPairOwner, FunctionCallingLLM):
     def _json_mode(self) -> bool:
         """Structured output through JSON mode: for models that cannot call tools. A model whose
         JSON mode the catalog does not know (``None``) gets it too: the service decides."""
+        from workers_ai import catalog
+
         return not (catalog.get(self.model).supports_tools or self.force_tools)
 
     def structured_predict(
@@ -416,6 +432,8 @@ def _schema_format(output_cls: type[Any]) -> dict[str, Any]:
 
 def _final_response(result: ChatResult, prep: PreparedChat) -> ChatResponse:
     """The last response of a stream: the whole message (tool calls coerced) and usage."""
+    from llama_index_workers_ai._convert import result_to_message, usage_to_kwargs
+
     return ChatResponse(
         message=result_to_message(result, prep.schemas),
         delta="",

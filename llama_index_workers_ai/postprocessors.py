@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llama_index.core.bridge.pydantic import Field, PrivateAttr
 from llama_index.core.callbacks import CBEventType, EventPayload
@@ -12,9 +12,13 @@ from llama_index.core.postprocessor.types import BaseNodePostprocessor
 from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle
 
 from llama_index_workers_ai._connection import WorkersAIConnection, model_field
-from workers_ai import catalog
 from workers_ai.errors import ConfigurationError
-from workers_ai.rerank import Reranker, RerankResult, rerank_spec
+
+# The engine (and the catalog and client under it) is loaded when an object is built.
+if TYPE_CHECKING:
+    from workers_ai.rerank import Reranker, RerankResult
+else:  # a private attribute's annotation: typing.get_type_hints(cls) resolves it (to Any)
+    Reranker = Any  # without loading the module behind it
 
 __all__ = [
     "WorkersAIRerank",
@@ -38,9 +42,7 @@ class WorkersAIRerank(WorkersAIConnection, BaseNodePostprocessor):
             )
     """
 
-    model: str = model_field(
-        catalog.default_reranker_model, "Reranker model id (alias model_name)."
-    )
+    model: str = model_field("reranker", "Reranker model id (alias model_name).")
     """Reranker model id (alias ``model_name``): ``@cf/baai/bge-reranker-base`` (default) or
     ``@cf/baai/bge-m3``."""
     top_n: int = Field(default=2, description="Nodes to return.")
@@ -54,6 +56,8 @@ class WorkersAIRerank(WorkersAIConnection, BaseNodePostprocessor):
 
     def _after_init(self) -> None:
         """Check the model against the catalog and resolve the settings (no I/O)."""
+        from workers_ai.rerank import Reranker, rerank_spec
+
         if self.top_n < 1:
             raise ConfigurationError(f"top_n={self.top_n}: use 1 or more")
         self._check_model(self.model, "reranker")

@@ -35,11 +35,11 @@ from workers_ai.errors import (
     UnknownArgumentError,
     WorkersAIError,
 )
-from workers_ai.types import ChatDelta, ChatResult, ResponseMeta, ToolCall, ToolCallDelta, Usage
 
-#: Everything else, loaded on first use: name -> module. The errors and neutral types above are
-#: light; the clients, settings (pydantic), the catalog and the engines are not, and httpx is
-#: imported only when a client makes its connection pool.
+#: Everything else, loaded on first use: name -> module. The errors above are light; the neutral
+#: types (frozen dataclasses, a few milliseconds to define), the clients, settings (pydantic),
+#: the catalog and the engines are not, and httpx is imported only when a client makes its
+#: connection pool.
 _LAZY = {
     "APIResponse": "workers_ai.responses",
     "AsyncChatStream": "workers_ai.responses",
@@ -47,8 +47,10 @@ _LAZY = {
     "AsyncWorkersAIClient": "workers_ai.client",
     "BatchJobError": "workers_ai.batch_api",
     "CatalogError": "workers_ai.catalog",
+    "ChatDelta": "workers_ai.types",
     "ChatRequest": "workers_ai.messages",
     "ChatResponse": "workers_ai.responses",
+    "ChatResult": "workers_ai.types",
     "ChatStream": "workers_ai.responses",
     "ChatStreamAccumulator": "workers_ai.streaming",
     "Embedder": "workers_ai.embedder",
@@ -62,9 +64,13 @@ _LAZY = {
     "RerankResult": "workers_ai.rerank",
     "RerankSpec": "workers_ai.rerank",
     "Reranker": "workers_ai.rerank",
+    "ResponseMeta": "workers_ai.types",
     "RetryPolicy": "workers_ai.retry",
     "TextPart": "workers_ai.messages",
+    "ToolCall": "workers_ai.types",
+    "ToolCallDelta": "workers_ai.types",
     "UnknownModelWarning": "workers_ai.model_checks",
+    "Usage": "workers_ai.types",
     "WorkersAIClient": "workers_ai.client",
     "WorkersAISettings": "workers_ai.settings",
     "__version__": "workers_ai._distribution",
@@ -99,6 +105,14 @@ if TYPE_CHECKING:
     from workers_ai.retry import RetryPolicy
     from workers_ai.settings import GatewayOptions, WorkersAISettings, resolve_settings
     from workers_ai.streaming import ChatStreamAccumulator
+    from workers_ai.types import (
+        ChatDelta,
+        ChatResult,
+        ResponseMeta,
+        ToolCall,
+        ToolCallDelta,
+        Usage,
+    )
 
 
 def __getattr__(name: str) -> Any:

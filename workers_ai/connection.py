@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr
 
 from workers_ai.arguments import argument_names, check_arguments
-from workers_ai.client import AsyncWorkersAIClient, ClientPair, WorkersAIClient
 from workers_ai.model_checks import CORE_CLASSES, Kind, check_model
 from workers_ai.settings import (
     ACCOUNT_ID_ENV_VARS,
@@ -38,6 +37,14 @@ from workers_ai.settings import (
     first_env,
     resolve_settings,
 )
+
+if TYPE_CHECKING:
+    # The clients (and the catalog, the engines and the stream decoders under them) are loaded
+    # when a model object is built (:meth:`ClientPairOwner._make_clients`), not when the
+    # framework packages are imported.
+    from workers_ai.client import AsyncWorkersAIClient, ClientPair, WorkersAIClient
+else:  # a private attribute's annotation: typing.get_type_hints(cls) resolves it (to Any)
+    ClientPair = Any  # without loading the module behind it
 
 __all__ = ["ClientPairOwner", "ConnectionModel"]
 
@@ -179,6 +186,15 @@ class ClientPairOwner:
     clients, and ``close``/``aclose`` as the frameworks expect them."""
 
     _clients: ClientPair
+
+    @staticmethod
+    def _make_clients(
+        settings: WorkersAISettings, *, http_client: Any, async_http_client: Any
+    ) -> ClientPair:
+        """The client pair for ``_clients`` (each client is made on first use)."""
+        from workers_ai.client import ClientPair
+
+        return ClientPair(settings, http_client=http_client, async_http_client=async_http_client)
 
     def _sync_client(self) -> WorkersAIClient:
         return self._clients.sync

@@ -35,10 +35,15 @@ from workers_ai.envelope import value_excerpt
 from workers_ai.errors import APIResponseValidationError, ConfigurationError, InvalidRequestError
 from workers_ai.messages import find_unencodable
 from workers_ai.model_checks import check_model
-from workers_ai.settings import validate_model_id
+from workers_ai.settings import (
+    DEFAULT_COALESCE_WINDOW_MS,
+    DEFAULT_MAX_CONCURRENCY,
+    validate_model_id,
+)
 from workers_ai.tokens import estimate_tokens, fits, truncate_to_tokens
 
 __all__ = [
+    "DEFAULT_COALESCE_WINDOW_MS",
     "DEFAULT_MAX_CONCURRENCY",
     "MAX_CONCURRENCY",
     "BatchPollPolicy",
@@ -58,10 +63,7 @@ __all__ = [
 Kind = Literal["query", "document"]
 Pooling = Literal["mean", "cls"]
 
-#: Requests in flight at once. Workers AI allows 3,000 embedding requests per minute (50/s);
-#: at a few hundred ms per request, ~16 concurrent requests reach that rate.
-DEFAULT_MAX_CONCURRENCY = 16
-DEFAULT_COALESCE_WINDOW_MS = 5.0
+# DEFAULT_MAX_CONCURRENCY and DEFAULT_COALESCE_WINDOW_MS are defined in workers_ai.settings.
 #: Upper bound of ``max_concurrency``: the client's connection pool size.
 MAX_CONCURRENCY = 100
 

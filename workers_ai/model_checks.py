@@ -26,14 +26,23 @@ import datetime
 import threading
 import warnings
 from collections.abc import Mapping
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from workers_ai import catalog
 from workers_ai.arguments import caller_stacklevel, edit_distance
-from workers_ai.catalog import ModelInfo
 from workers_ai.errors import ConfigurationError
 
-__all__ = ["Kind", "ModelDeprecatedWarning", "UnknownModelWarning", "check_model"]
+# The catalog is loaded by the first check or default, not on import: the framework classes
+# import this module to be defined, and need the catalog only once an object is built.
+if TYPE_CHECKING:
+    from workers_ai.catalog import ModelInfo
+
+__all__ = [
+    "Kind",
+    "ModelDeprecatedWarning",
+    "UnknownModelWarning",
+    "check_model",
+    "default_model",
+]
 
 Kind = Literal["chat", "embeddings", "reranker"]
 
@@ -87,6 +96,8 @@ def _warn_once(key: str, what: str, message: str, category: type[Warning]) -> No
 
 
 def _closest_id(model: str) -> str | None:
+    from workers_ai import catalog
+
     known = [m.id for m in catalog.models()]
     for prefix in _PREFIXES:  # "meta/llama-3.1-8b-instruct" for "@cf/meta/..."
         if not model.startswith("@") and prefix + model in known:
@@ -115,6 +126,8 @@ def check_model(
     Raises:
         ConfigurationError: The catalog knows the model and it is of another kind.
     """
+    from workers_ai import catalog
+
     info = catalog.get(model)
     if not info.known:
         suggestion = _closest_id(info.id)
@@ -137,13 +150,20 @@ def check_model(
         )
         raise ConfigurationError(
             f"{info.id} is a {info.task} model, so {owner} cannot use it: {use}, or pick "
-            f"{_KIND_NOUNS[kind]} such as {_default(kind)} (see workers_ai.catalog.models())."
+            f"{_KIND_NOUNS[kind]} such as {default_model(kind)} (see workers_ai.catalog.models())."
         )
     if info.deprecated is not None:
         _warn_deprecated(info, today or datetime.date.today())
 
 
-def _default(kind: Kind) -> str:
+def default_model(kind: Kind) -> str:
+    """The catalog's default model id for a ``kind`` class.
+
+    The framework classes' ``model`` fields take their default from here (``default_factory``),
+    so the catalog is read when a model object is built, not when its class is defined.
+    """
+    from workers_ai import catalog
+
     if kind == "chat":
         return catalog.default_chat_model()
     if kind == "embeddings":

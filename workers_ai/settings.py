@@ -39,7 +39,9 @@ __all__ = [
     "ASYNC_TRANSPORTS",
     "BASE_URL_ENV_VAR",
     "DEFAULT_BASE_URL",
+    "DEFAULT_COALESCE_WINDOW_MS",
     "DEFAULT_GATEWAY_BASE_URL",
+    "DEFAULT_MAX_CONCURRENCY",
     "DEFAULT_MAX_CONNECTIONS",
     "DEFAULT_MAX_KEEPALIVE_CONNECTIONS",
     "DEFAULT_MAX_RETRIES",
@@ -79,6 +81,13 @@ DEFAULT_POOL_TIMEOUT = 300.0
 DEFAULT_MAX_RETRIES = 2
 DEFAULT_MAX_CONNECTIONS = 100
 DEFAULT_MAX_KEEPALIVE_CONNECTIONS = 20
+# The embeddings engine's defaults, re-exported by workers_ai.embeddings; they live here so the
+# framework classes' fields can name them without loading the engine on import.
+#: Requests in flight at once. Workers AI allows 3,000 embedding requests per minute (50/s);
+#: at a few hundred ms per request, ~16 concurrent requests reach that rate.
+DEFAULT_MAX_CONCURRENCY = 16
+#: How long a single embedding query waits for others to share its request.
+DEFAULT_COALESCE_WINDOW_MS = 5.0
 
 AsyncTransport = Literal["httpx", "aiohttp"]
 """What carries the async client's requests: httpx's own transport, or aiohttp through

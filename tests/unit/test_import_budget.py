@@ -1,4 +1,4 @@
-"""What importing the packages loads: httpx and the emulator wait until they are needed.
+"""What importing the packages loads: httpx, the emulator and the engines wait until needed.
 
 httpx's own import costs tens of milliseconds (in some installs it pulls its command line: click,
 rich, pygments), so ``import workers_ai`` and the adapters leave it out; a client loads it when it
@@ -10,8 +10,12 @@ imports ``httpx_aiohttp``, and so httpx, whenever that package is installed (our
 extra), so the checks hide it, as in an install without that extra; older ``llama-index-core``
 releases (our floor) import httpx in ``llama_index.core.ingestion``. What the framework loads is
 not ours to save, so httpx may be loaded only by a framework module, never by ours or by
-anything we import. Timings are benchmarks' business (``benchmarks/``); these are behaviour
-checks.
+anything we import.
+
+Likewise the core modules that only a built or called model uses (the clients, the catalog,
+request preparation, the embeddings and rerank engines) are loaded when a model object is
+constructed, not when a package is imported: defining the framework classes needs none of them.
+Timings are benchmarks' business (``benchmarks/``); these are behaviour checks.
 """
 
 from __future__ import annotations
@@ -27,6 +31,16 @@ import pytest
 from tests.support.env import CONNECTION_ENV
 
 HEAVY = ("httpx", "workers_ai.emulator")
+#: Core modules loaded by constructing a model, not by importing a package.
+ON_CONSTRUCTION = (
+    "workers_ai.catalog",
+    "workers_ai.client",
+    "workers_ai.embedder",
+    "workers_ai.embeddings",
+    "workers_ai.messages",
+    "workers_ai.prepare",
+    "workers_ai.rerank",
+)
 #: Modules that may import httpx themselves (the frameworks and their tracing client).
 FRAMEWORKS = ("langchain_core.", "langsmith.", "llama_index.")
 
@@ -90,6 +104,15 @@ def test_importing_a_package_loads_neither_httpx_nor_the_emulator(package: str) 
     result = probe(f"import {package}")
 
     assert ours(result) == {}
+
+
+@pytest.mark.parametrize(
+    "package", ["workers_ai", "langchain_workers_ai", "llama_index_workers_ai"]
+)
+def test_importing_a_package_leaves_the_engines_to_construction(package: str) -> None:
+    result = probe(f"import {package}", watch=ON_CONSTRUCTION)
+
+    assert result["loaded"] == [], result["by"]
 
 
 def test_the_public_names_load_on_first_use_without_httpx() -> None:
@@ -161,3 +184,21 @@ def test_the_timeout_a_client_is_given_reaches_httpx_unchanged() -> None:
     )
 
     assert result["loaded"] == ["httpx"]
+
+
+def test_the_classes_type_hints_resolve_without_the_deferred_modules() -> None:
+    """Tools that read a class's hints (``typing.get_type_hints``: runtime type checkers, doc
+    builders) still work although the modules behind private attributes load later."""
+    result = probe(
+        """
+        import typing
+        import langchain_workers_ai as lc, llama_index_workers_ai as li
+        for cls in (lc.ChatWorkersAI, lc.WorkersAIEmbeddings, lc.WorkersAIReranker,
+                    li.WorkersAI, li.WorkersAIEmbedding, li.WorkersAIRerank):
+            hints = typing.get_type_hints(cls)
+            assert "account_id" in hints, cls
+        """,
+        watch=("workers_ai.client", "workers_ai.embedder", "workers_ai.rerank"),
+    )
+
+    assert result["loaded"] == []
