@@ -22,7 +22,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -378,10 +378,10 @@ def peak_rss_mb() -> float:
     return peak / (1024 * 1024 if sys.platform == "darwin" else 1024)
 
 
-def run_python(code: str, timeout: float = 300) -> Any:
+def run_python(code: str, timeout: float = 300, env: Mapping[str, str] | None = None) -> Any:
     """Run ``code`` in a fresh interpreter (this one's, repo on the path); it must print one
-    JSON document as its last line, which is returned."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    JSON document as its last line, which is returned. ``env`` adds variables."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
     done = subprocess.run(  # noqa: S603 - our own interpreter and code
         [sys.executable, "-c", code],
         capture_output=True,

@@ -15,9 +15,12 @@ from benchmarks.harness import Row, ScenarioResult
 GOALS = {
     "1": "wall <= 1.2x the rate-limit bound",
     "2": "<= 1.3x raw httpx, ahead of the same framework's alternatives",
-    "3": "<= 1.3x raw httpx, ahead of the same framework's alternatives",
-    "4": "<= 1.3x raw httpx (first token and stream), ahead of the alternatives",
-    "5a": "< 50 ms over the framework's import",
+    "2b": ">= 5x the requests per second of the same client on httpx's transport",
+    "3": "core <= 1.05x raw httpx; adapters <= 1.3x, ahead of the same framework's alternatives",
+    "4": "first token <= 1.05x raw; stream: core <= 1.3x raw, adapters <= 1.15x their "
+    "framework floor; ahead of the alternatives",
+    "4b": "as 4, with the garbage collector live",
+    "5a": "< 50 ms over the framework's import (bytecode cached)",
 }
 
 
@@ -77,6 +80,23 @@ def _why_2(result: ScenarioResult) -> list[str]:
     ]
 
 
+def _why_2b(result: ScenarioResult) -> list[str]:
+    if not _missed(result):
+        return []
+    speedups = {
+        row.client: row.cells[3] for row in result.rows if row.kind == "ours" and row.goal != "-"
+    }
+    listed = ", ".join(f"{client}: {times}" for client, times in speedups.items())
+    return [
+        f"- **2b.** Speed-up with aiohttp ({listed}). The transport's own cost is what aiohttp "
+        "removes (httpx's pool scans its connections for every request); the frameworks' "
+        "per-call CPU (callbacks, run managers, message objects: the framework floor rows of "
+        "table 3) stays the same on either transport, and at zero latency it runs on the "
+        "core the emulator shares, so an adapter's speed-up is capped by it. With any real "
+        "latency (table 2 at 200 ms) both transports wait on the network instead."
+    ]
+
+
 def _why_3(result: ScenarioResult) -> list[str]:
     if not _missed(result):
         return []
@@ -84,19 +104,14 @@ def _why_3(result: ScenarioResult) -> list[str]:
     li_floor = _median(result, "framework floor: raw httpx + LlamaIndex")
     core = _median(result, "core ")
     return [
-        f"- **3.** The core client is at {core}x of raw httpx. The framework alone takes "
-        f"its share of the 1.3x budget (framework floor rows: LangChain {lc_floor}x, "
-        f"LlamaIndex {li_floor}x). The rest is the adapters' conversions per call: "
-        "framework messages -> neutral request -> wire body (`_prepare`), wire reply -> "
-        "`ChatResult` (`workers_ai.chat.normalize_chat_result`: reasoning split, tool-call "
-        "parsing, usage) -> `AIMessage` / `ChatResponse` with usage and metadata. With a "
-        "canned reply and no socket (`httpx.MockTransport`, outside this suite) "
-        "`ChatWorkersAI.invoke` cost about 400 µs, langchain-cloudflare's about 360 µs, "
-        "raw httpx about 140 µs and the core client about 150 µs; langchain-cloudflare "
-        "turns the JSON straight into an `AIMessage`. Fix: a fast path for a plain-text "
-        "reply (no `tool_calls`, no reasoning format: skip the tool and reasoning passes and "
-        "build the message directly) and per-instance caching of what `_prepare` derives "
-        "from fields that do not change (catalog entry, headers, parameter dict)."
+        f"- **3.** The core client is at {core}x of raw httpx; the frameworks alone take "
+        f"LangChain {lc_floor}x and LlamaIndex {li_floor}x (framework floor rows). What the "
+        "adapters add per call is the conversion both ways (framework messages -> wire body; "
+        "reply -> `AIMessage` / `ChatResponse` with usage and metadata) and the model checks; "
+        "plain-text replies skip the general normaliser (`workers_ai.chat` fast path) and "
+        "URLs are parsed once. `benchmarks/micro_streaming.py` times each piece without a "
+        "socket. What is left is measured, not yet cut: `_prepare` rebuilds the parameter "
+        "dict and headers per call (cacheable per instance)."
     ]
 
 
@@ -106,54 +121,55 @@ def _why_4(result: ScenarioResult) -> list[str]:
     lc_floor = _median(result, "framework floor: raw + LangChain")
     li_floor = _median(result, "framework floor: raw + LlamaIndex")
     core = _median(result, "core ")
-    firsts = [
-        float(row.cells[3].split()[0])
-        for row in result.rows
-        if row.kind == "ours" and len(row.cells) > 3 and row.cells[3][:1].isdigit()
-    ]
-    first = (
-        "Time to first token is within 1.3x of raw httpx for all our rows; the stream time is not."
-        if firsts and max(firsts) <= 1.3
-        else "Time to first token misses too for some rows (TTFT / raw column)."
-    )
     return [
-        f"- **4.** {first} (a) A framework integration cannot reach 1.3x of raw at one "
-        "chunk per token: the "
-        f"frameworks' own per-chunk cost is already LangChain {lc_floor}x and LlamaIndex "
-        f"{li_floor}x (framework floor rows). (b) Our core stream is at {core}x: per event it "
-        "goes through the SSE decoder, a generic normaliser (candidate keys tried one by one, "
-        "complete-result and error checks on every event), a `ChatDelta` and the "
-        "accumulator, where the raw loop does one `json.loads` and one `.get`. "
-        "langchain-cloudflare goes from the JSON line straight to an `AIMessageChunk`. "
-        "Fix: a fast path in `workers_ai.streaming` for the plain-text events "
-        '(`{"response": str}` without `tool_calls`/`usage`; OpenAI `choices[0].delta.'
-        "content`), and measuring the adapters against the framework floor (e.g. within "
-        "1.3x of it) rather than raw httpx, which no framework integration can meet here."
+        f"- **{result.number}.** Our core stream is at {core}x of raw httpx + SSE parsing; "
+        f"the frameworks' own per-chunk cost is LangChain {lc_floor}x and LlamaIndex "
+        f"{li_floor}x of raw (framework floor rows). Per event the core still does more than "
+        "the raw loop's `json.loads` + `.get`: SSE framing by the spec (multi-line data, "
+        "`event:`/`retry:` fields, error events mid-stream, `[DONE]`), `<think>` splitting, "
+        "tool-call assembly and usage, on a fast path for the plain one-line text events "
+        "that accepts only what the general reader would read the same way "
+        "(`benchmarks/micro_streaming.py`: about 3 µs per event above raw without a socket). "
+        "langchain-cloudflare turns each JSON line straight into a chunk and skips those "
+        "checks, which is its per-chunk margin. Time to first token is the emulator's time "
+        "to start the stream for every client alike; its spread between rounds (min, max) "
+        "is wider than the 5% the goal allows, so a TTFT miss within that spread is noise, "
+        "not a cost of ours."
     ]
 
 
 def _why_5a(result: ScenarioResult) -> list[str]:
     if not _missed(result):
         return []
-    return [
-        "- **5a.** See the breakdown under 5a. `import httpx` imports its command-line module "
-        "(`httpx._main`), which loads rich, click and pygments whenever they are installed "
-        "(they are here, as in most notebook environments): that is most of the figure. "
-        "httpx itself and this project's own modules (the core's client, chat, tools, "
-        "streaming and catalog; the adapter) make the rest. Fix: import httpx lazily in "
-        "`workers_ai` (type-only imports under `TYPE_CHECKING`; the client built on first "
-        "use), so importing an adapter costs nothing until the first request, and load the "
-        "catalog data and the tool / structured-output code on first use. The alternatives "
-        "pay more (langchain-cloudflare loads SQLAlchemy for its vector stores, "
-        "langchain-openai the openai SDK)."
-    ]
+    lines = []
+    for row in result.rows:
+        if row.kind != "ours" or row.goal != "no" or row.ratio is None:
+            continue
+        full_gc = row.cells[2].split()[0]
+        lines.append(
+            f"- **5a, {row.client}.** {row.ratio.median:.0f} ms, of which {full_gc} ms is a "
+            "full garbage collection (column `of which full gc passes`). The framework's "
+            "import leaves a generation-2 collection due (LangChain's `BaseChatModel` + "
+            "`Embeddings` leave ~100,000 objects; a few thousand more objects of any kind, "
+            "e.g. 2,500 empty lists, trigger it), so it lands on the next import, whichever "
+            "it is. The rest is the package's own work: defining the model classes (pydantic "
+            "builds them: about 2,000 objects for `ChatWorkersAI` alone) and the few core "
+            "modules they need (settings, errors, model checks); the clients, catalog, "
+            "engines and httpx load when a model is built or called "
+            "(`tests/unit/test_import_budget.py` checks which). Fix: none on our side short of "
+            "allocating no objects; an application pays that collection with its own next "
+            "import anyway."
+        )
+    return lines
 
 
 WHY: dict[str, Callable[[ScenarioResult], list[str]]] = {
     "1": _why_1,
     "2": _why_2,
+    "2b": _why_2b,
     "3": _why_3,
     "4": _why_4,
+    "4b": _why_4,
     "5a": _why_5a,
 }
 

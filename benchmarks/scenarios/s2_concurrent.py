@@ -1,4 +1,6 @@
-"""Scenario 2: 300 concurrent ``ainvoke`` / ``achat`` calls at 200 ms latency.
+"""Scenario 2: 300 concurrent ``ainvoke`` / ``achat`` calls at 200 ms latency; 2b: throughput
+with 128 requests in flight at zero latency, httpx's transport against
+``async_transport="aiohttp"``.
 
 Every round builds each client inside a fresh event loop, warms it with one call (lazy clients,
 imports), then times ``asyncio.gather`` of 300 calls. The floor is a raw ``httpx.AsyncClient``
@@ -41,8 +43,10 @@ def prompt(i: int) -> str:
     return f"Request {i}: say hello to the concurrent benchmark."
 
 
-async def _raw(emu: Emulator) -> tuple[Call, Callable[[], Awaitable[None]]]:
-    client = httpx.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60)
+async def _raw(
+    emu: Emulator, client_class: type[httpx.AsyncClient] = httpx.AsyncClient
+) -> tuple[Call, Callable[[], Awaitable[None]]]:
+    client = client_class(headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60)
     url = emu.run_url(CHAT_MODEL)
 
     async def call(i: int) -> Any:
@@ -138,7 +142,12 @@ async def _round(emu: Emulator, factory: Factory, calls: int) -> float:
     return wall
 
 
-def run(rounds: int, quick: bool) -> ScenarioResult:
+def run(rounds: int, quick: bool) -> list[ScenarioResult]:
+    """Tables 2 and 2b."""
+    return [run_latency(rounds, quick), run_throughput(rounds, quick)]
+
+
+def run_latency(rounds: int, quick: bool) -> ScenarioResult:
     rounds = rounds if quick else max(rounds, 5)  # rounds are cheap here: a few seconds
     calls = 60 if quick else CALLS
     result = ScenarioResult(
@@ -208,3 +217,139 @@ def _rows(
 def _pool_bound(calls: int) -> float:
     waves = -(-calls // 100)
     return waves * LATENCY_MS / 1000
+
+
+# -- 2b: throughput at zero latency --------------------------------------------------------------
+IN_FLIGHT = 128
+THROUGHPUT_CALLS = 1_280
+SPEEDUP_GOAL = 5.0
+
+#: (label, kind, framework, transport, factory taking the transport's client options)
+ThroughputCase = tuple[str, str, str, str, Factory]
+
+
+async def _raw_aiohttp(emu: Emulator) -> tuple[Call, Callable[[], Awaitable[None]]]:
+    from httpx_aiohttp import HttpxAiohttpClient
+
+    return await _raw(emu, HttpxAiohttpClient)
+
+
+def _core_with(transport: str) -> Factory:
+    async def factory(emu: Emulator) -> tuple[Call, Callable[[], Awaitable[None]]]:
+        from workers_ai import AsyncWorkersAIClient
+
+        client = AsyncWorkersAIClient(
+            account_id=clients.ACCOUNT,
+            api_token=TOKEN,
+            base_url=emu.base_url,
+            async_transport=transport,
+        )
+
+        async def call(i: int) -> Any:
+            body = {"messages": [{"role": "user", "content": prompt(i)}]}
+            return (await client.chat(CHAT_MODEL, body)).result.text
+
+        return call, client.aclose
+
+    return factory
+
+
+def throughput_cases() -> list[ThroughputCase]:
+    """Each of this project's clients with the default transport, then with aiohttp."""
+    cases: list[ThroughputCase] = [
+        ("raw httpx.AsyncClient, default limits", "floor", "-", "httpx", _raw),
+        ("raw httpx-aiohttp HttpxAiohttpClient", "floor", "-", "aiohttp", _raw_aiohttp),
+    ]
+    for transport in ("httpx", "aiohttp"):
+        option = f'async_transport="{transport}"'
+        cases += [
+            (f"core AsyncWorkersAIClient.chat, {option}", "ours", "core", transport,
+             _core_with(transport)),
+            (f"ChatWorkersAI.ainvoke, {option}", "ours", "LangChain", transport,
+             _lc(lambda emu, t=transport: clients.chat_workers_ai(emu, async_transport=t))),
+            (f"WorkersAI.achat, {option}", "ours", "LlamaIndex", transport,
+             _li(lambda emu, t=transport: clients.llama_workers_ai(emu, async_transport=t))),
+        ]  # fmt: skip
+    return cases
+
+
+async def _throughput_round(emu: Emulator, factory: Factory, calls: int) -> float:
+    """Seconds for ``calls`` calls, ``IN_FLIGHT`` at a time (workers taking the next number)."""
+    call, close = await factory(emu)
+    numbers = iter(range(calls))
+    replies: list[Any] = []
+
+    async def worker() -> None:
+        for i in numbers:
+            replies.append(await call(i))
+
+    try:
+        await asyncio.gather(*(call(-1 - i) for i in range(IN_FLIGHT)))  # open the connections
+        start = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(IN_FLIGHT)))
+        wall = time.perf_counter() - start
+    finally:
+        await close()
+    assert len(replies) == calls and all(replies)
+    return wall
+
+
+def run_throughput(rounds: int, quick: bool) -> ScenarioResult:
+    rounds = rounds if quick else max(rounds, 5)
+    calls = 256 if quick else THROUGHPUT_CALLS
+    result = ScenarioResult(
+        number="2b",
+        title=f"Throughput: {calls} chats, {IN_FLIGHT} in flight, zero latency",
+        setup=[],
+        columns=["framework", "transport", "req/s", "x its httpx-transport rate", "non-200"],
+        ratio_label="wall / raw httpx",
+        goal_line=None,  # the goal is to each client's own httpx-transport row
+    )
+    walls: dict[str, list[float]] = {}
+    errors: dict[str, int] = {}
+    with Emulator(latency_ms=0.0) as emu:
+        result.setup = [
+            f"Emulator: {emu.describe()}; {IN_FLIGHT} workers each sending its next chat as "
+            f"soon as its last one is answered, {calls} in all, model {CHAT_MODEL}; every "
+            f"client fresh in each round's event loop, its {IN_FLIGHT} connections opened by a "
+            "first untimed wave.",
+            f"Median of {rounds} rounds (min, max); clients take turns within each round.",
+            f'Goal: with `async_transport="aiohttp"` (the `aiohttp` extra) each of this '
+            f"project's clients serves >= {SPEEDUP_GOAL:g}x the requests per second of the "
+            "same client on httpx's own transport with its default limits (100 connections).",
+            "The emulator (uvicorn, one process) shares the 2 cores with the client, so the "
+            "fastest rows measure the pair, not the client alone.",
+        ]
+        for _ in range(rounds):
+            for label, _, _, _, factory in throughput_cases():
+                gc.collect()
+                emu.reset()
+                walls.setdefault(label, []).append(
+                    asyncio.run(_throughput_round(emu, factory, calls))
+                )
+                errors[label] = max(errors.get(label, 0), non_200(emu.stats()))
+    table = throughput_cases()
+    floor = summarize(walls[table[0][0]]).median
+    default_wall = {
+        framework: summarize(walls[label]).median
+        for label, kind, framework, transport, _ in table
+        if kind == "ours" and transport == "httpx"
+    }
+    for label, kind, framework, transport, _ in table:
+        wall = summarize(walls[label])
+        speedup = "-"
+        goal = "-"
+        if kind == "ours":
+            times = default_wall[framework] / wall.median
+            speedup = f"{times:.1f}x"
+            if transport == "aiohttp":
+                goal = "yes" if times >= SPEEDUP_GOAL else "no"
+        cells = [
+            framework,
+            transport,
+            f"{calls / wall.median:,.0f}",
+            speedup,
+            str(errors[label]),
+        ]
+        result.add(Row(label, kind, cells, ratio(walls[label], floor), goal))
+    return result
