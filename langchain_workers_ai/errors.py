@@ -71,10 +71,14 @@ __all__ = [
     "APITimeoutError",
     "AccountNotFoundError",
     "AuthenticationError",
+    "BYOKAliasError",
     "BadRequestError",
     "CapacityError",
     "ConflictError",
+    "ContentBlockedError",
     "ContextOverflowError",
+    "GatewayNotFoundError",
+    "InsufficientCreditsError",
     "InternalServerError",
     "LoRANotSupportedError",
     "ModelNotFoundError",
@@ -84,6 +88,7 @@ __all__ = [
     "QuotaExceededError",
     "RateLimitError",
     "RequestTimeoutError",
+    "SpendLimitError",
     "StreamError",
     "langchain_errors",
     "to_langchain_error",
@@ -184,6 +189,28 @@ class APIResponseValidationError(core.APIResponseValidationError, ModelAPIError)
     """A 2xx response whose body is not what the API documents; also a ``ModelAPIError``."""
 
 
+class GatewayNotFoundError(core.GatewayNotFoundError, ModelInvalidRequestError):
+    """The AI Gateway does not exist (code 2001); also a ``ModelInvalidRequestError``."""
+
+
+class InsufficientCreditsError(core.InsufficientCreditsError, APIStatusError):
+    """Unified Billing credits are used up (code 2021); also a ``ModelAPIError``. Not retried."""
+
+    is_retryable = False
+
+
+class BYOKAliasError(core.BYOKAliasError, BadRequestError):
+    """No stored provider key under that alias (code 2040); also a ``ModelInvalidRequestError``."""
+
+
+class SpendLimitError(core.SpendLimitError, QuotaExceededError):
+    """An AI Gateway spend limit is exhausted (code 2041); also a ``ModelRateLimitError``."""
+
+
+class ContentBlockedError(core.ContentBlockedError, BadRequestError):
+    """AI Gateway guardrails blocked the prompt or response (2016/2017)."""
+
+
 _TWIN_CLASSES: tuple[type[core.WorkersAIError], ...] = (
     APIStatusError,
     BadRequestError,
@@ -204,6 +231,11 @@ _TWIN_CLASSES: tuple[type[core.WorkersAIError], ...] = (
     APITimeoutError,
     StreamError,
     APIResponseValidationError,
+    GatewayNotFoundError,
+    InsufficientCreditsError,
+    BYOKAliasError,
+    SpendLimitError,
+    ContentBlockedError,
 )
 
 #: Core class -> its twin (the twin's first base is the core class). :func:`to_langchain_error`

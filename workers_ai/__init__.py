@@ -17,13 +17,18 @@ from workers_ai.errors import (
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    BYOKAliasError,
     CapacityError,
     ConfigurationError,
     ConflictError,
+    ContentBlockedError,
     EmbeddingJobError,
+    GatewayNotFoundError,
+    InsufficientCreditsError,
     InternalServerError,
     InvalidRequestError,
     LoRANotSupportedError,
+    ModelIdError,
     ModelNotFoundError,
     NotFoundError,
     PayloadTooLargeError,
@@ -31,6 +36,7 @@ from workers_ai.errors import (
     QuotaExceededError,
     RateLimitError,
     RequestTimeoutError,
+    SpendLimitError,
     StreamError,
     UnknownArgumentError,
     WorkersAIError,
@@ -56,7 +62,7 @@ _LAZY = {
     "Embedder": "workers_ai.embedder",
     "EmbeddingSpec": "workers_ai.embeddings",
     "EventStream": "workers_ai.responses",
-    "GatewayOptions": "workers_ai.settings",
+    "GatewayOptions": "workers_ai.gateway",
     "ImagePart": "workers_ai.messages",
     "Message": "workers_ai.messages",
     "ModelDeprecatedWarning": "workers_ai.model_checks",
@@ -90,6 +96,7 @@ if TYPE_CHECKING:
     from workers_ai.client import AsyncWorkersAIClient, WorkersAIClient
     from workers_ai.embedder import Embedder
     from workers_ai.embeddings import EmbeddingSpec, embedding_spec
+    from workers_ai.gateway import GatewayOptions
     from workers_ai.messages import ChatRequest, ImagePart, Message, TextPart, build_chat_body
     from workers_ai.model_checks import ModelDeprecatedWarning, UnknownModelWarning
     from workers_ai.prepare import PreparedChat, prepare_chat
@@ -103,7 +110,7 @@ if TYPE_CHECKING:
         EventStream,
     )
     from workers_ai.retry import RetryPolicy
-    from workers_ai.settings import GatewayOptions, WorkersAISettings, resolve_settings
+    from workers_ai.settings import WorkersAISettings, resolve_settings
     from workers_ai.streaming import ChatStreamAccumulator
     from workers_ai.types import (
         ChatDelta,
@@ -142,6 +149,7 @@ __all__ = [
     "AsyncEventStream",
     "AsyncWorkersAIClient",
     "AuthenticationError",
+    "BYOKAliasError",
     "BadRequestError",
     "BatchJobError",
     "CapacityError",
@@ -154,17 +162,21 @@ __all__ = [
     "ChatStreamAccumulator",
     "ConfigurationError",
     "ConflictError",
+    "ContentBlockedError",
     "Embedder",
     "EmbeddingJobError",
     "EmbeddingSpec",
     "EventStream",
+    "GatewayNotFoundError",
     "GatewayOptions",
     "ImagePart",
+    "InsufficientCreditsError",
     "InternalServerError",
     "InvalidRequestError",
     "LoRANotSupportedError",
     "Message",
     "ModelDeprecatedWarning",
+    "ModelIdError",
     "ModelNotFoundError",
     "NotFoundError",
     "PayloadTooLargeError",
@@ -178,6 +190,7 @@ __all__ = [
     "Reranker",
     "ResponseMeta",
     "RetryPolicy",
+    "SpendLimitError",
     "StreamError",
     "TextPart",
     "ToolCall",

@@ -26,6 +26,7 @@ from workers_ai.chat import normalize_chat_result
 from workers_ai.envelope import meta_from_headers, status_error_from_response, unwrap_response
 from workers_ai.errors import APIError, ConfigurationError, InvalidRequestError
 from workers_ai.messages import find_unencodable
+from workers_ai.providers import Route, chat_route, openai_route, run_route
 from workers_ai.responses import APIResponse, ChatResponse
 from workers_ai.retry import RetryPolicy, RetryState, RetryStep
 from workers_ai.settings import (
@@ -38,6 +39,7 @@ from workers_ai.settings import (
     resolve_settings,
     validate_headers,
     validate_model_id,
+    validate_route_path,
 )
 from workers_ai.streaming import ChatStreamAccumulator
 from workers_ai.types import ResponseMeta
@@ -104,6 +106,10 @@ class _Call:
     headers: Mapping[str, str]
     timeout: httpx.Timeout
     content: bytes | None = field(default=None, init=False, repr=False)
+    #: The AI Gateway provider of a third-party model (named by its errors), else ``None``.
+    provider: str | None = None
+    #: The gateway a third-party call goes through (named by a "no such gateway" error).
+    gateway_id: str | None = None
 
     def __post_init__(self) -> None:
         validate_headers(self.headers, "headers", error=InvalidRequestError)
@@ -225,9 +231,15 @@ class BaseClient:
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: TimeoutTypes = None,
+        routed: Route | None = None,
     ) -> _Call:
+        base = routed.headers if routed is not None and routed.headers is not None else None
         all_headers = RedactedHeaders(
-            {"User-Agent": _user_agent(), **self._settings.headers(), **(headers or {})}
+            {
+                "User-Agent": _user_agent(),
+                **(self._settings.headers() if base is None else base),
+                **(headers or {}),
+            }
         )
         if body is not None:
             all_headers["Content-Type"] = "application/json"
@@ -239,6 +251,36 @@ class BaseClient:
             params=params,
             headers=all_headers,
             timeout=self._settings.timeout if timeout is None else coerce_timeout(timeout),
+            provider=routed.provider if routed is not None else None,
+            gateway_id=routed.gateway_id if routed is not None else None,
+        )
+
+    def _gateway_call(
+        self,
+        routed: Route,
+        inputs: Mapping[str, Any],
+        *,
+        stream: bool,
+        timeout: TimeoutTypes,
+        headers: Mapping[str, str] | None,
+        params: Mapping[str, Any] | None = None,
+    ) -> _Call:
+        """A call to a third-party model (or routing alias) through AI Gateway: the OpenAI
+        body with the model id the surface names (:mod:`workers_ai.providers`)."""
+        payload = {**_check_inputs(inputs), "model": routed.wire_model}
+        if stream:
+            payload["stream"] = True
+            if routed.url.endswith("/chat/completions"):
+                payload.setdefault("stream_options", {"include_usage": True})
+        return self._call(
+            "POST",
+            routed.url,
+            routed.route,
+            body=payload,
+            params=params,
+            headers=headers,
+            timeout=timeout,
+            routed=routed,
         )
 
     def _run_call(
@@ -252,9 +294,14 @@ class BaseClient:
         params: Mapping[str, Any] | None,
     ) -> _Call:
         body = _check_inputs(inputs)
+        routed = run_route(model, body, self._settings)
+        if routed.surface != "run":
+            return self._gateway_call(
+                routed, body, stream=stream, timeout=timeout, headers=headers, params=params
+            )
         if stream:
             body["stream"] = True
-        url = self._settings.run_url(validate_model_id(model))
+        url = routed.url
         return self._call(
             "POST", url, _RUN_ROUTE, body=body, params=params, headers=headers, timeout=timeout
         )
@@ -271,6 +318,11 @@ class BaseClient:
         payload = _check_inputs(body)
         if "model" in payload:
             validate_model_id(payload["model"])
+            routed = openai_route(validate_route_path(path), payload, self._settings)
+            if routed is not None:
+                return self._gateway_call(
+                    routed, payload, stream=stream, timeout=timeout, headers=headers
+                )
         if stream:
             payload["stream"] = True
             if path == "chat/completions":
@@ -290,13 +342,18 @@ class BaseClient:
         timeout: TimeoutTypes,
         headers: Mapping[str, str] | None,
     ) -> _Call:
+        if endpoint not in ("native", "openai"):
+            raise InvalidRequestError(f"endpoint must be 'native' or 'openai', not {endpoint!r}")
+        routed = chat_route(model, self._settings, endpoint=endpoint)
+        if routed.surface not in ("run", "openai"):
+            return self._gateway_call(
+                routed, inputs, stream=stream, timeout=timeout, headers=headers
+            )
         if endpoint == "openai":
-            body = {**_check_inputs(inputs), "model": validate_model_id(model)}
+            body = {**_check_inputs(inputs), "model": routed.model.name}
             return self._openai_call(
                 "chat/completions", body, stream=stream, timeout=timeout, headers=headers
             )
-        if endpoint != "native":
-            raise InvalidRequestError(f"endpoint must be 'native' or 'openai', not {endpoint!r}")
         return self._run_call(
             model, inputs, stream=stream, timeout=timeout, headers=headers, params=None
         )
@@ -360,7 +417,7 @@ class BaseClient:
         """The call for a chat stream, and whether it is one: gpt-oss cannot stream on
         ``/ai/run`` (spec §3), so its "stream" is one plain request replayed as one event."""
         info = catalog.get(model)
-        streams = endpoint == "openai" or not info.known or info.streaming
+        streams = endpoint == "openai" or not info.known or info.streaming or info.third_party
         call = self._chat_call(
             model, inputs, endpoint=endpoint, stream=streams, timeout=timeout, headers=headers
         )
@@ -378,18 +435,27 @@ class BaseClient:
         return meta_from_headers(response.status_code, response.headers)
 
     @classmethod
-    def _body_answer(cls, response: httpx.Response) -> tuple[ResponseMeta, Any]:
+    def _body_answer(cls, response: httpx.Response, call: _Call) -> tuple[ResponseMeta, Any]:
         """A stream request's whole-body answer (read already): its payload, or its error."""
+        context = {"provider": call.provider, "gateway_id": call.gateway_id}
         if not response.is_success:
             raise status_error_from_response(
-                response.status_code, response.headers, response.content
+                response.status_code, response.headers, response.content, **context
             )
-        payload = unwrap_response(response.status_code, response.headers, response.content)
+        payload = unwrap_response(
+            response.status_code, response.headers, response.content, **context
+        )
         return cls._meta(response), payload
 
-    def _answer(self, response: httpx.Response) -> APIResponse:
+    def _answer(self, response: httpx.Response, call: _Call) -> APIResponse:
         """A plain request's answer (read already): its unwrapped payload, or its error."""
-        data = unwrap_response(response.status_code, response.headers, response.content)
+        data = unwrap_response(
+            response.status_code,
+            response.headers,
+            response.content,
+            provider=call.provider,
+            gateway_id=call.gateway_id,
+        )
         return APIResponse(data, self._meta(response))
 
     # -- the models API ---------------------------------------------------------------------------

@@ -29,7 +29,7 @@ import json
 import math
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from types import MappingProxyType, UnionType
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
@@ -150,6 +150,8 @@ class ModelInfo:
         rate_limit_override: Per-model requests/minute (JSON key ``rate_limit_per_minute``).
         task_rate_limit: Requests/minute of the model's task.
         notes: Provenance and caveats for this model.
+        provider: The AI Gateway provider of a third-party model (``openai``,
+            ``google-ai-studio``, ``dynamic``...), from its id; ``None`` for Workers AI models.
     """
 
     id: str
@@ -196,6 +198,12 @@ class ModelInfo:
     rate_limit_override: int | None = None
     task_rate_limit: int | None = None
     notes: tuple[str, ...] = ()
+    provider: str | None = None
+
+    @property
+    def third_party(self) -> bool:
+        """A model served through AI Gateway (``provider/model``), not by Workers AI."""
+        return self.provider is not None
 
     @property
     def is_text_generation(self) -> bool:
@@ -257,6 +265,9 @@ class Catalog:
         snapshot_date: Date the data was taken (``YYYY-MM-DD``).
         defaults: Default model ids under ``chat``, ``embedding`` and ``reranker``.
         assumptions: The assumptions recorded in ``_meta``.
+        third_party_by_id: Third-party models (``openai/gpt-4.1``...) the AI Gateway spec
+            names, from ``data/third_party.json``; :meth:`get` answers for them, :meth:`models`
+            lists Workers AI models only (:meth:`third_party_models` lists these).
     """
 
     models_by_id: Mapping[str, ModelInfo]
@@ -266,17 +277,40 @@ class Catalog:
     snapshot_date: str
     defaults: Mapping[str, str]
     assumptions: tuple[str, ...] = ()
+    third_party_by_id: Mapping[str, ModelInfo] = field(default_factory=dict)
 
     def get(self, model: str) -> ModelInfo:
         """Return the entry for ``model``; permissive defaults when unknown. Never raises.
+
+        A third-party id (``openai/gpt-4.1``, ``dynamic/<route>``, ``cloudflare/auto``) the
+        catalog does not list gets permissive OpenAI-shaped defaults marked with its
+        ``provider`` (chat completion output, OpenAI tool calls, streaming, tools, no price).
 
         Args:
             model: A model id. AI Gateway's ``workers-ai/`` provider prefix is stripped; the
                 ``@cf/``/``@hf/`` prefix is part of the id and must be present.
         """
         model_id = model[len(_PROVIDER_PREFIX) :] if model.startswith(_PROVIDER_PREFIX) else model
-        info = self.models_by_id.get(model_id)
-        return info if info is not None else ModelInfo(id=model_id)
+        info = self.models_by_id.get(model_id) or self.third_party_by_id.get(model_id)
+        if info is not None:
+            return info
+        provider = _provider_of(model_id)
+        if provider is None:
+            return ModelInfo(id=model_id)
+        return ModelInfo(
+            id=model_id,
+            provider=provider,
+            output_shape="chat_completion",
+            tool_call_format="openai",
+            lora=False,
+            async_queue=False,
+            pooling=False,
+            truncate_inputs=False,
+        )
+
+    def third_party_models(self, task: str | None = None) -> list[ModelInfo]:
+        """The third-party models the catalog lists, optionally only those of ``task``."""
+        return [m for m in self.third_party_by_id.values() if task is None or m.task == task]
 
     def models(self, task: str | None = None) -> list[ModelInfo]:
         """Return the known models, optionally only those of ``task``.
@@ -388,7 +422,7 @@ _META_KEYS = {"schema_version", "snapshot_date", "description", "sources", "note
               "defaults"}
 _DEFAULT_KINDS = ("chat", "embedding", "reranker")
 _JSON_RENAMES = {"rate_limit_per_minute": "rate_limit_override"}
-_NOT_IN_JSON = {"id", "known", "task_rate_limit", "rate_limit_override"}
+_NOT_IN_JSON = {"id", "known", "task_rate_limit", "rate_limit_override", "provider"}
 _REQUIRED_ALL = ("task", "description", "async_queue")
 _REQUIRED_BY_TASK: dict[str, tuple[str, ...]] = {
     TEXT_GENERATION: (
@@ -422,8 +456,12 @@ def _hints(cls: type) -> dict[str, Any]:
     return get_type_hints(cls)
 
 
-def load_catalog(data: Mapping[str, Any]) -> Catalog:
+def load_catalog(data: Mapping[str, Any], third_party: Mapping[str, Any] | None = None) -> Catalog:
     """Validate a catalog document (the parsed ``catalog.json``) and build a :class:`Catalog`.
+
+    ``third_party`` is the parsed ``third_party.json`` (``{"_meta": ..., "models": {...}}``):
+    entries as in ``catalog.json``, for ``provider/model`` ids; their prices stay ``null``
+    unless published.
 
     Raises:
         CatalogError: Unknown field names, wrong types, missing required fields or
@@ -448,6 +486,7 @@ def load_catalog(data: Mapping[str, Any]) -> Catalog:
     raw_models = _require(data, "models", dict, "catalog")
     built = {mid: _build_model(mid, entry, rates) for mid, entry in raw_models.items()}
     catalog = Catalog(
+        third_party_by_id=MappingProxyType(_third_party_models(third_party)),
         models_by_id=MappingProxyType(built),
         task_rate_limits=MappingProxyType(rates),
         neurons_usd_per_thousand=per_thousand,
@@ -463,15 +502,48 @@ def load_catalog(data: Mapping[str, Any]) -> Catalog:
     return catalog
 
 
+def _third_party_models(document: Mapping[str, Any] | None) -> dict[str, ModelInfo]:
+    if document is None:
+        return {}
+    if not isinstance(document, Mapping):
+        raise CatalogError("third_party catalog must be a JSON object")
+    _reject_unknown(document.keys(), {"_meta", "models"}, "third_party catalog")
+    raw = _require(document, "models", dict, "third_party catalog")
+    built: dict[str, ModelInfo] = {}
+    for model_id, entry in raw.items():
+        provider = _provider_of(model_id)
+        if provider is None:
+            raise CatalogError(f"third_party model {model_id!r} is not a 'provider/model' id")
+        info = _build_model(model_id, entry, {})
+        built[model_id] = replace(info, provider=provider)
+    return built
+
+
+def _provider_of(model_id: str) -> str | None:
+    """The AI Gateway provider of a third-party id, ``None`` for Workers AI or malformed ids."""
+    from workers_ai.errors import ModelIdError
+    from workers_ai.providers import parse_model
+
+    try:
+        ref = parse_model(model_id)
+    except ModelIdError:
+        return None
+    return None if ref.is_workers_ai else ref.provider
+
+
+def _read_packaged(name: str) -> Any:
+    path = resources.files("workers_ai") / "data" / name
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise CatalogError(f"packaged {name} is not valid JSON: {exc}") from exc
+
+
 @functools.cache
 def packaged_catalog() -> Catalog:
-    """Return the catalog shipped in ``workers_ai/data/catalog.json`` (loaded once, cached)."""
-    path = resources.files("workers_ai") / "data" / "catalog.json"
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise CatalogError(f"packaged catalog.json is not valid JSON: {exc}") from exc
-    return load_catalog(data)
+    """Return the catalog shipped in ``workers_ai/data/catalog.json`` (Workers AI) and
+    ``third_party.json`` (AI Gateway models), loaded once, cached."""
+    return load_catalog(_read_packaged("catalog.json"), _read_packaged("third_party.json"))
 
 
 def _require(obj: Mapping[str, Any], key: str, kind: type, where: str) -> Any:

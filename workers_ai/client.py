@@ -127,7 +127,7 @@ class WorkersAIClient(BaseClient):
                 response = self._http().send(call.request())
             except _transport_errors() as exc:
                 raise _transport_error(exc) from exc
-            return self._answer(response)
+            return self._answer(response, call)
 
         return self._with_retries(call, attempt)
 
@@ -140,20 +140,22 @@ class WorkersAIClient(BaseClient):
             except _transport_errors() as exc:
                 raise _transport_error(exc) from exc
             try:
-                return self._stream_from_response(response, pool)
+                return self._stream_from_response(response, pool, call)
             except BaseException:
                 response.close()
                 raise
 
         return self._with_retries(call, attempt)
 
-    def _stream_from_response(self, response: httpx.Response, pool: httpx.Client) -> EventStream:
+    def _stream_from_response(
+        self, response: httpx.Response, pool: httpx.Client, call: _Call
+    ) -> EventStream:
         if self._needs_body(response):
             try:
                 response.read()
             except _transport_errors() as exc:
                 raise _transport_error(exc) from exc
-            meta, payload = self._body_answer(response)
+            meta, payload = self._body_answer(response, call)
             return EventStream(meta, payload=payload)
         meta = self._meta(response)
         events = EventStream(meta, response, pool_closed=lambda: pool.is_closed)
@@ -367,7 +369,7 @@ class AsyncWorkersAIClient(BaseClient):
                 response = await self._http().send(call.request())
             except _transport_errors() as exc:
                 raise _transport_error(exc) from exc
-            return self._answer(response)
+            return self._answer(response, call)
 
         return await self._with_retries(call, attempt)
 
@@ -380,7 +382,7 @@ class AsyncWorkersAIClient(BaseClient):
             except _transport_errors() as exc:
                 raise _transport_error(exc) from exc
             try:
-                return await self._stream_from_response(response, pool)
+                return await self._stream_from_response(response, pool, call)
             except BaseException:
                 await response.aclose()
                 raise
@@ -388,14 +390,14 @@ class AsyncWorkersAIClient(BaseClient):
         return await self._with_retries(call, attempt)
 
     async def _stream_from_response(
-        self, response: httpx.Response, pool: httpx.AsyncClient
+        self, response: httpx.Response, pool: httpx.AsyncClient, call: _Call
     ) -> AsyncEventStream:
         if self._needs_body(response):
             try:
                 await response.aread()
             except _transport_errors() as exc:
                 raise _transport_error(exc) from exc
-            meta, payload = self._body_answer(response)
+            meta, payload = self._body_answer(response, call)
             return AsyncEventStream(meta, payload=payload)
         meta = self._meta(response)
         events = AsyncEventStream(meta, response, pool_closed=lambda: pool.is_closed)
@@ -558,6 +560,11 @@ class ClientPair:
         self._async_http_client = async_http_client
         self._sync: WorkersAIClient | None = None
         self._async: AsyncWorkersAIClient | None = None
+
+    @property
+    def settings(self) -> WorkersAISettings:
+        """The settings both clients use."""
+        return self._settings
 
     @property
     def sync(self) -> WorkersAIClient:

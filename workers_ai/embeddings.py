@@ -353,8 +353,12 @@ def plan_batches(count: int, batch_size: int) -> list[tuple[int, int]]:
 def build_embedding_body(
     spec: EmbeddingSpec, texts: Sequence[str], *, kind: Kind
 ) -> dict[str, Any]:
-    """The ``/ai/run/{model}`` body for one batch of prepared texts."""
+    """The ``/ai/run/{model}`` body for one batch of prepared texts; for a third-party model
+    the OpenAI embeddings body's ``input`` (the client adds ``model`` and routes it to
+    ``/ai/v1/embeddings``, see :func:`workers_ai.providers.run_route`)."""
     info = spec.info
+    if info.third_party:
+        return {"input": list(texts)}
     if info.input_style == "qwen3":
         if kind == "query":
             body: dict[str, Any] = {"queries": list(texts)}

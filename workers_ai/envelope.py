@@ -36,7 +36,9 @@ from itertools import accumulate
 from typing import Any
 
 from workers_ai.errors import (
+    CODE_HINTS,
     CODE_TABLE,
+    GATEWAY_STATUS_HINTS,
     STATUS_HINTS,
     STATUS_TABLE,
     APIResponseValidationError,
@@ -349,14 +351,31 @@ def error_details_from_body(body: Any) -> ErrorDetails:
 
 
 def status_error_from_response(
-    status_code: int, headers: Mapping[str, str], content: bytes
+    status_code: int,
+    headers: Mapping[str, str],
+    content: bytes,
+    *,
+    provider: str | None = None,
+    gateway_id: str | None = None,
 ) -> APIStatusError:
     """Map a failed response to the right :class:`APIStatusError` subclass.
 
     The first Cloudflare code found in :data:`~workers_ai.errors.CODE_TABLE` decides the class
-    and hint; otherwise the HTTP status does. A body that is not JSON (an HTML page from a
-    proxy) or not within the bounds still gives the status's error, whose message and ``body``
-    are a short excerpt of it.
+    and hint; otherwise the HTTP status does (never the AI Gateway body's ``httpCode``, which
+    can differ from the real status). A body that is not JSON (an HTML page from a proxy) or
+    not within the bounds still gives the status's error, whose message and ``body`` are a
+    short excerpt of it.
+
+    Every failure form is read: the v4 envelope (``errors``), AI Gateway's own body (singular
+    ``error`` list, ``"name": "AiGatewayError"``), and a provider's error passed through in its
+    own format (OpenAI ``{"error": {"message", "type", "code", "param"}}``, Anthropic
+    ``{"type": "error", "error": {"type", "message"}}``).
+
+    Args:
+        provider: The AI Gateway provider of the request's model (third-party models), put on
+            the error and in its text; its status hints are the gateway's.
+        gateway_id: The gateway the request went through, named by a "gateway does not exist"
+            error (code 2001).
     """
     body = _parse_body(content)
     readable = not isinstance(body, _Unreadable)
@@ -375,7 +394,11 @@ def status_error_from_response(
         cls = STATUS_TABLE.get(status_code) or (
             InternalServerError if status_code >= 500 else APIStatusError
         )
-        hint = STATUS_HINTS.get(status_code)
+        hints = GATEWAY_STATUS_HINTS if provider is not None else STATUS_HINTS
+        hint = next((CODE_HINTS[c] for c in details.codes if c in CODE_HINTS), None)
+        hint = hint or hints.get(status_code)
+    if known == 2001 and gateway_id is not None:
+        message = f"{message} (gateway {gateway_id!r})"
     return cls(
         message,
         status_code=status_code,
@@ -386,6 +409,7 @@ def status_error_from_response(
         hint=hint,
         headers=meta.headers,
         body=body if readable else excerpt(content),
+        provider=provider,
     )
 
 
@@ -402,8 +426,17 @@ def _validation_error(status_code: int, what: str, content: bytes) -> APIRespons
     )
 
 
-def unwrap_response(status_code: int, headers: Mapping[str, str], content: bytes) -> Any:
+def unwrap_response(
+    status_code: int,
+    headers: Mapping[str, str],
+    content: bytes,
+    *,
+    provider: str | None = None,
+    gateway_id: str | None = None,
+) -> Any:
     """Return the payload of a response, or raise the typed error it stands for.
+
+    ``provider`` and ``gateway_id`` go to :func:`status_error_from_response`.
 
     - non-2xx: raises via :func:`status_error_from_response`;
     - an empty 2xx body, one that is not JSON, or one beyond the bounds:
@@ -412,8 +445,9 @@ def unwrap_response(status_code: int, headers: Mapping[str, str], content: bytes
       else ``result`` is returned;
     - a bare body (the OpenAI-compatible routes answer without the envelope): returned as is.
     """
+    context = {"provider": provider, "gateway_id": gateway_id}
     if not 200 <= status_code < 300:
-        raise status_error_from_response(status_code, headers, content)
+        raise status_error_from_response(status_code, headers, content, **context)
     body = _parse_body(content)
     if body is None:
         raise _validation_error(status_code, "an empty body", content)
@@ -423,9 +457,9 @@ def unwrap_response(status_code: int, headers: Mapping[str, str], content: bytes
     if isinstance(body, dict) and "success" in body and ("result" in body or "errors" in body):
         if body.get("success") is False or (body.get("errors") and body.get("result") is None):
             raise status_error_from_response(
-                400 if status_code < 400 else status_code, headers, content
+                400 if status_code < 400 else status_code, headers, content, **context
             )
         return body.get("result")
     if isinstance(body, dict) and body.get("success") is False:
-        raise status_error_from_response(400, headers, content)
+        raise status_error_from_response(400, headers, content, **context)
     return body

@@ -15,9 +15,14 @@
      └─ ``APIStatusError(status_code, code, message, request_id)`` and one subclass per meaning:
         ``BadRequestError`` (``LoRANotSupportedError``), ``AuthenticationError``,
         ``PermissionDeniedError``, ``NotFoundError`` (``ModelNotFoundError``,
-        ``AccountNotFoundError``), ``RequestTimeoutError``, ``ConflictError``,
-        ``PayloadTooLargeError``, ``RateLimitError`` (``CapacityError``,
-        ``QuotaExceededError``), ``InternalServerError``.
+        ``AccountNotFoundError``, ``GatewayNotFoundError``), ``RequestTimeoutError``,
+        ``ConflictError``, ``PayloadTooLargeError``, ``RateLimitError`` (``CapacityError``,
+        ``QuotaExceededError`` (``SpendLimitError``)), ``InternalServerError``, and the AI
+        Gateway's ``InsufficientCreditsError``, ``BYOKAliasError`` (a ``BadRequestError``) and
+        ``ContentBlockedError`` (a ``BadRequestError``).
+
+``ConfigurationError`` and ``InvalidRequestError`` meet in ``ModelIdError``: a model id that
+cannot be routed (malformed, or an AI Gateway provider the spec does not list).
 
 Every class is importable from :mod:`workers_ai` and survives ``pickle`` (and ``copy``) with
 all its attributes and the same ``str()``, so errors can cross process boundaries
@@ -34,7 +39,9 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "CODE_HINTS",
     "CODE_TABLE",
+    "GATEWAY_STATUS_HINTS",
     "STATUS_HINTS",
     "STATUS_TABLE",
     "APIConnectionError",
@@ -44,14 +51,19 @@ __all__ = [
     "APITimeoutError",
     "AccountNotFoundError",
     "AuthenticationError",
+    "BYOKAliasError",
     "BadRequestError",
     "CapacityError",
     "ConfigurationError",
     "ConflictError",
+    "ContentBlockedError",
     "EmbeddingJobError",
+    "GatewayNotFoundError",
+    "InsufficientCreditsError",
     "InternalServerError",
     "InvalidRequestError",
     "LoRANotSupportedError",
+    "ModelIdError",
     "ModelNotFoundError",
     "NotFoundError",
     "PayloadTooLargeError",
@@ -59,6 +71,7 @@ __all__ = [
     "QuotaExceededError",
     "RateLimitError",
     "RequestTimeoutError",
+    "SpendLimitError",
     "StreamError",
     "UnknownArgumentError",
     "WorkersAIError",
@@ -111,6 +124,14 @@ class UnknownArgumentError(ConfigurationError, TypeError):
 
 class InvalidRequestError(WorkersAIError, ValueError):
     """The request is invalid and was rejected locally, before any network call."""
+
+
+class ModelIdError(ConfigurationError, InvalidRequestError):
+    """A model id that cannot be routed: malformed, or an AI Gateway provider nobody lists.
+
+    Both a ``ConfigurationError`` (raised when a model object is built) and an
+    ``InvalidRequestError`` (raised for a per-call ``model=``), always before any request.
+    """
 
 
 class APIError(WorkersAIError):
@@ -174,6 +195,8 @@ class APIStatusError(APIError):
         request_id: A request identifier from the response headers, if any.
         headers: The response headers (lower-case names), e.g. for ``retry-after``.
         hint: What the user can do about it, when we know.
+        provider: The AI Gateway provider the request went to (``openai``, ``google-ai-studio``,
+            ``dynamic``...), from the model id; ``None`` for Workers AI models.
     """
 
     def __init__(
@@ -188,8 +211,10 @@ class APIStatusError(APIError):
         hint: str | None = None,
         headers: dict[str, str] | None = None,
         body: Any = None,
+        provider: str | None = None,
     ) -> None:
         super().__init__(message, body=body)
+        self.provider = provider
         self.headers = headers or {}
         self.status_code = status_code
         self.code = code
@@ -202,6 +227,8 @@ class APIStatusError(APIError):
         parts = [f"HTTP {self.status_code}"]
         if self.code is not None:
             parts.append(f"code {self.code}")
+        if getattr(self, "provider", None):  # errors pickled by 0.1 have no provider
+            parts.append(f"provider {self.provider}")
         text = f"{self.message} ({', '.join(parts)})"
         if self.hint:
             text += f" Hint: {self.hint}"
@@ -274,6 +301,51 @@ class QuotaExceededError(RateLimitError):
 
 class InternalServerError(APIStatusError):
     """Workers AI or a proxy failed (HTTP 5xx)."""
+
+
+class GatewayNotFoundError(NotFoundError):
+    """The AI Gateway named by the request does not exist (AI Gateway code 2001).
+
+    The message names the gateway id; create the gateway or fix ``GatewayOptions(id=...)``.
+    """
+
+
+class InsufficientCreditsError(APIStatusError):
+    """Unified Billing has no credits left, or the model is not eligible for it (code 2021).
+
+    Never retried: top up credits, or bring your own provider key (BYOK).
+    """
+
+
+class BYOKAliasError(BadRequestError):
+    """The provider has no stored key under the ``byok_alias`` sent (code 2040). Never retried.
+
+    Attributes:
+        aliases: The aliases the gateway says are configured, when its message lists them.
+    """
+
+    @property
+    def aliases(self) -> tuple[str, ...]:
+        """The configured aliases named by the gateway's message (``()`` if it names none)."""
+        return _configured_aliases(self.message)
+
+
+class SpendLimitError(QuotaExceededError):
+    """An AI Gateway spend limit rule is exhausted (code 2041). Never retried: it lasts until
+    the rule's window slides past, or raise the limit in the dashboard."""
+
+
+class ContentBlockedError(BadRequestError):
+    """AI Gateway guardrails blocked the prompt (code 2016) or the response (code 2017)."""
+
+
+def _configured_aliases(message: str) -> tuple[str, ...]:
+    """The aliases of ``... Configured aliases: default, prod`` (spec §1.10), else ``()``."""
+    _, found, rest = message.partition("Configured aliases:")
+    if not found:
+        return ()
+    names = (part.strip().strip(".'\"` ") for part in rest.split(","))
+    return tuple(name for name in names if name and name.lower() != "none")
 
 
 class StreamError(APIError):
@@ -356,13 +428,28 @@ _RATE_HINT = (
     "(e.g. 300/min for text generation)."
 )
 _TOO_LARGE_HINT = "Send fewer or shorter inputs per request."
+_GATEWAY_AUTH_HINT = (
+    "AI Gateway rejected the credentials: on gateway.ai.cloudflare.com send the gateway token "
+    "(GatewayOptions(auth_token=...) or CF_AIG_TOKEN, sent as cf-aig-authorization); on "
+    "api.cloudflare.com the API token needs the 'AI Gateway' permission. Or the provider "
+    "rejected its key: check the stored BYOK key or provider_api_key."
+)
+_CREDITS_HINT = (
+    "Top up Unified Billing credits (dashboard: AI > AI Gateway > Credits), or use BYOK: store "
+    "the provider's key on the gateway (GatewayOptions(byok_alias=...)) or pass "
+    "provider_api_key with routing='url'. Some models are not eligible for Unified Billing."
+)
+_GATEWAY_HINT = (
+    "Create the gateway in the dashboard (AI > AI Gateway) or fix GatewayOptions(id=...); "
+    "only 'default' is created automatically."
+)
 _LORA_HINT = "This model does not accept LoRA adapters; remove `lora` or pick a LoRA-capable model."
 
 
 #: Cloudflare error code -> (exception class, hint). Codes not listed fall back to HTTP status.
 CODE_TABLE: dict[int, tuple[type[APIStatusError], str | None]] = {
     10000: (AuthenticationError, _AUTH_HINT),
-    2009: (AuthenticationError, "Check the AI Gateway token (cf-aig-authorization)."),
+    2009: (AuthenticationError, _GATEWAY_AUTH_HINT),
     7003: (AccountNotFoundError, _ACCOUNT_HINT),
     7000: (AccountNotFoundError, _ACCOUNT_HINT),
     5007: (ModelNotFoundError, _MODEL_HINT),
@@ -388,6 +475,36 @@ CODE_TABLE: dict[int, tuple[type[APIStatusError], str | None]] = {
     3040: (CapacityError, _CAPACITY_HINT),
     3036: (QuotaExceededError, _QUOTA_HINT),
     4006: (QuotaExceededError, _QUOTA_HINT),
+    # AI Gateway (spec §1.10)
+    2001: (GatewayNotFoundError, _GATEWAY_HINT),
+    2003: (RateLimitError, "The gateway's rate-limiting rule was hit; slow down or raise it."),
+    2008: (
+        BadRequestError,
+        "Unknown provider: the model id must start with a provider AI Gateway knows, e.g. "
+        "'openai/gpt-4.1' or 'google-ai-studio/gemini-2.5-flash' (compat).",
+    ),
+    2016: (ContentBlockedError, "AI Gateway guardrails blocked the prompt; change the input."),
+    2017: (ContentBlockedError, "AI Gateway guardrails blocked the model's response."),
+    2021: (InsufficientCreditsError, _CREDITS_HINT),
+    2040: (
+        BYOKAliasError,
+        "Use one of the configured aliases in GatewayOptions(byok_alias=...), or store a key "
+        "under this alias.",
+    ),
+    2041: (
+        SpendLimitError,
+        "A gateway spend limit is exhausted; wait for its window or raise it in the dashboard.",
+    ),
+}
+
+#: Codes whose class the HTTP status decides (retried as that status is), with a hint.
+#: 2005 "Failed to get response from provider" comes with several statuses: a 5xx is the
+#: provider failing (retried), a 4xx a model id the provider does not serve (not retried).
+CODE_HINTS: dict[int, str] = {
+    2005: (
+        "AI Gateway got no answer from the provider: check the model id (third-party models are "
+        "'provider/model'; Workers AI models '@cf/...'), or retry later."
+    ),
 }
 
 #: HTTP status -> exception class, used when no code in the body is in :data:`CODE_TABLE`.
@@ -402,6 +519,15 @@ STATUS_TABLE: dict[int, type[APIStatusError]] = {
     413: PayloadTooLargeError,
     422: BadRequestError,
     429: RateLimitError,
+}
+
+#: Hints by HTTP status for a request to a third-party model through AI Gateway (the Workers AI
+#: hints about account ids and model ids do not apply there).
+GATEWAY_STATUS_HINTS: dict[int, str] = {
+    401: _GATEWAY_AUTH_HINT,
+    403: _GATEWAY_AUTH_HINT,
+    404: "Check the model id: third-party models are 'provider/model', e.g. 'openai/gpt-4.1'.",
+    429: "The provider or the gateway is rate limiting; slow down or retry later.",
 }
 
 #: Hints by HTTP status when no code-specific hint applies.

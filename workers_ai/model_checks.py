@@ -124,11 +124,21 @@ def check_model(
         today: For tests; defaults to the current date.
 
     Raises:
-        ConfigurationError: The catalog knows the model and it is of another kind.
+        ConfigurationError: The catalog knows the model and it is of another kind; a routing
+            alias (``dynamic/...``, ``cloudflare/auto``) for embeddings or a third-party model
+            for a reranker.
+        ModelIdError: The id is malformed or names a provider AI Gateway does not list (see
+            :func:`workers_ai.providers.parse_model`).
     """
     from workers_ai import catalog
+    from workers_ai.providers import parse_model
 
+    ref = parse_model(model)  # a malformed id or an unknown provider: ModelIdError
     info = catalog.get(model)
+    if not ref.is_workers_ai:
+        _check_gateway_model(ref.kind, info, kind, owner)
+        if not info.known:  # never a typo warning: no catalog lists every provider's models
+            return
     if not info.known:
         suggestion = _closest_id(info.id)
         if suggestion is not None:
@@ -154,6 +164,21 @@ def check_model(
         )
     if info.deprecated is not None:
         _warn_deprecated(info, today or datetime.date.today())
+
+
+def _check_gateway_model(model_kind: str, info: ModelInfo, kind: Kind, owner: str) -> None:
+    """A third-party model or routing alias where ``kind`` cannot take it."""
+    if kind == "reranker":
+        raise ConfigurationError(
+            f"{info.id} is served through AI Gateway, so {owner} cannot use it: rerankers run "
+            f"on Workers AI; pick one such as {default_model('reranker')}."
+        )
+    if kind == "embeddings" and model_kind in ("dynamic", "auto"):
+        raise ConfigurationError(
+            f"{info.id} is an AI Gateway routing alias, which serves chat completions only, so "
+            f"{owner} cannot use it; pick an embedding model such as "
+            f"'openai/text-embedding-3-small' or {default_model('embeddings')}."
+        )
 
 
 def default_model(kind: Kind) -> str:

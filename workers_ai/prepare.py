@@ -25,9 +25,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from workers_ai.errors import InvalidRequestError
+from workers_ai.errors import ConfigurationError, InvalidRequestError
+from workers_ai.gateway import gateway_call_headers
 from workers_ai.messages import GENERATION_PARAMS, ChatRequest, Message, build_chat_body
-from workers_ai.settings import TimeoutTypes
+from workers_ai.providers import is_third_party
+from workers_ai.settings import TimeoutTypes, WorkersAISettings
 
 __all__ = ["TIMEOUT_KEYS", "PreparedChat", "check_n", "generation_params", "prepare_chat"]
 
@@ -100,6 +102,7 @@ def prepare_chat(
     session_affinity: str | None = None,
     stop: Sequence[str] | None = None,
     check_model: Callable[[str], None] = lambda _model: None,
+    settings: WorkersAISettings | None = None,
 ) -> PreparedChat:
     """Prepare one chat call.
 
@@ -115,6 +118,9 @@ def prepare_chat(
         stop: Stop sequences given to this call, if any.
         check_model: Called with a per-call ``model=`` that differs from ``model`` (the
             adapter's catalog check, naming its own classes).
+        settings: The object's settings: a per-call ``gateway_options`` mapping (AI Gateway
+            options for this call only) is merged onto their gateway
+            (:func:`~workers_ai.gateway.gateway_call_headers`).
 
     Raises:
         InvalidRequestError: The call cannot work (``n > 1``, tools on a model without
@@ -127,6 +133,7 @@ def prepare_chat(
     opts.pop("stream", None)
     check_n(opts.pop("n", None))
     timeout = next((opts.pop(key) for key in TIMEOUT_KEYS if key in opts), None)
+    gateway_options = opts.pop("gateway_options", None)
     if "max_completion_tokens" in opts:
         opts["max_tokens"] = opts.pop("max_completion_tokens")
     tools = list(opts.pop("tools", None) or [])
@@ -145,11 +152,18 @@ def prepare_chat(
         extra={**extra, **opts},
         force_tools=force_tools,
     )
+    if is_third_party(chosen):  # AI Gateway models take the OpenAI body (workers_ai.providers)
+        endpoint = "openai"
+    headers = {"x-session-affinity": session_affinity} if session_affinity else {}
+    if gateway_options is not None:
+        if settings is None:
+            raise ConfigurationError("gateway_options needs the model's settings")
+        headers.update(gateway_call_headers(settings, gateway_options, model=chosen))
     return PreparedChat(
         model=chosen,
         body=build_chat_body(chosen, request, endpoint=endpoint),
         endpoint=endpoint,
-        headers={"x-session-affinity": session_affinity} if session_affinity else {},
+        headers=headers,
         tool_names=_tool_names(tools),
         schemas={t["function"]["name"]: t["function"].get("parameters") for t in tools},
         timeout=timeout,

@@ -13,10 +13,8 @@ building settings or a model object stay light; httpx is loaded when a connectio
 from __future__ import annotations
 
 import importlib.util
-import json
 import math
 import os
-import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -26,7 +24,33 @@ from urllib.parse import quote, urlsplit
 from pydantic import SecretStr
 
 from workers_ai._distribution import install_hint
-from workers_ai.errors import ConfigurationError, InvalidRequestError, WorkersAIError
+from workers_ai.errors import (
+    ConfigurationError,
+)
+from workers_ai.gateway import (
+    GATEWAY_OPTION_NAMES,
+    GatewayOptions,
+    _gateway,
+    gateway_call_headers,
+    merge_gateway_options,
+)
+from workers_ai.validators import (
+    _DOT_SEGMENTS,
+    MASK,
+    RedactedHeaders,
+    _validate_token,
+    is_secret_header,
+    quote_segment,
+    validate_account_id,
+    validate_batch_request_id,
+    validate_gateway_id,
+    validate_header,
+    validate_header_value,
+    validate_headers,
+    validate_model_id,
+    validate_path_segment,
+    validate_route_path,
+)
 
 if TYPE_CHECKING:
     from typing import TypeGuard
@@ -48,6 +72,7 @@ __all__ = [
     "DEFAULT_POOL_TIMEOUT",
     "DEFAULT_TIMEOUT",
     "GATEWAY_BASE_URL_ENV_VAR",
+    "GATEWAY_OPTION_NAMES",
     "GATEWAY_TOKEN_ENV_VAR",
     "MASK",
     "AsyncTransport",
@@ -58,7 +83,9 @@ __all__ = [
     "WorkersAISettings",
     "coerce_timeout",
     "first_env",
+    "gateway_call_headers",
     "is_secret_header",
+    "merge_gateway_options",
     "quote_segment",
     "resolve_settings",
     "validate_account_id",
@@ -153,120 +180,6 @@ else:
     TimeoutTypes = float | _HttpxTimeout | tuple[float | None, float | None] | None
 """Seconds (read, write and pool; connect at most 10 s), an ``httpx.Timeout`` used exactly as
 given, or a ``(connect, read)`` tuple as requests and langchain-openai take it."""
-
-_GATEWAY_CACHE_TTL_MAX = 30 * 24 * 3600  # "max 1 month" (spec §11)
-#: One URL path segment we build (account id, gateway id, batch request id, route part).
-_ID_RE = re.compile(r"^[A-Za-z0-9_.:@-]+$")
-#: One ``/``-separated part of a model id (``@cf``, ``meta``, ``llama-3.1-8b-instruct``).
-_MODEL_PART_RE = re.compile(r"^[A-Za-z0-9_.:@+-]+$")
-_DOT_SEGMENTS = frozenset({".", ".."})
-#: RFC 9110 ``token``: the characters a header name may have.
-_HEADER_NAME_RE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
-#: A header value httpx and h11 accept: visible ASCII, inner spaces and tabs, nothing else.
-_HEADER_VALUE_RE = re.compile(r"^(?:[\x21-\x7e](?:[ \t]*[\x21-\x7e])*)?$")
-#: Substrings of header names whose values are masked in reprs (``Authorization``,
-#: ``cf-aig-authorization``, ``x-api-key``, ``Cookie``...).
-_SECRET_HEADER_WORDS = ("auth", "token", "secret", "passw", "cookie", "credential", "signature")
-#: What a masked header value shows (httpx shows the same).
-MASK = "[secure]"
-
-
-@dataclass(frozen=True)
-class GatewayOptions:
-    """AI Gateway routing and per-request options (spec §11), sent as ``cf-aig-*`` headers.
-
-    Attributes:
-        id: The gateway id (``default`` is auto-created by Cloudflare in header routing).
-        routing: ``"url"`` sends requests to ``gateway.ai.cloudflare.com/v1/{account}/{id}/
-            workers-ai/...`` (provider-native form); ``"header"`` keeps the normal API URL and
-            adds ``cf-aig-gateway-id`` (the unified REST form).
-        cache_ttl: Seconds to cache responses (``cf-aig-cache-ttl``, 60 to 2,592,000).
-        skip_cache: Bypass the gateway cache (``cf-aig-skip-cache: true``).
-        cache_key: Custom cache key (``cf-aig-cache-key``).
-        metadata: Up to 5 string/number/bool entries (``cf-aig-metadata``, JSON).
-        request_timeout_ms: Time to first byte before the gateway gives up
-            (``cf-aig-request-timeout``).
-        max_attempts: Gateway-side attempts, 1 to 5 (``cf-aig-max-attempts``).
-        retry_delay_ms: Gateway-side delay between attempts, at most 5000
-            (``cf-aig-retry-delay``).
-        backoff: ``constant``, ``linear`` or ``exponential`` (``cf-aig-backoff``).
-        collect_log: ``False`` turns gateway logging off for these requests.
-        auth_token: Token of an authenticated gateway (``cf-aig-authorization: Bearer ...``).
-    """
-
-    id: str
-    routing: Literal["url", "header"] = "url"
-    cache_ttl: int | None = None
-    skip_cache: bool | None = None
-    cache_key: str | None = None
-    metadata: Mapping[str, str | int | float | bool] | None = None
-    request_timeout_ms: int | None = None
-    max_attempts: int | None = None
-    retry_delay_ms: int | None = None
-    backoff: Literal["constant", "linear", "exponential"] | None = None
-    collect_log: bool | None = None
-    auth_token: SecretStr | None = field(default=None, repr=False)
-
-    def __post_init__(self) -> None:
-        _validate_gateway(self)
-
-    def headers(self) -> dict[str, str]:
-        """The ``cf-aig-*`` request headers for these options (the token masked in ``repr``)."""
-        headers: dict[str, str] = RedactedHeaders()
-        if self.routing == "header":
-            headers["cf-aig-gateway-id"] = self.id
-        simple = {
-            "cf-aig-cache-ttl": self.cache_ttl,
-            "cf-aig-cache-key": self.cache_key,
-            "cf-aig-request-timeout": self.request_timeout_ms,
-            "cf-aig-max-attempts": self.max_attempts,
-            "cf-aig-retry-delay": self.retry_delay_ms,
-            "cf-aig-backoff": self.backoff,
-        }
-        headers.update({k: str(v) for k, v in simple.items() if v is not None})
-        if self.skip_cache is not None:
-            headers["cf-aig-skip-cache"] = "true" if self.skip_cache else "false"
-        if self.collect_log is not None:
-            headers["cf-aig-collect-log"] = "true" if self.collect_log else "false"
-        if self.metadata:
-            headers["cf-aig-metadata"] = json.dumps(dict(self.metadata), separators=(",", ":"))
-        if self.auth_token is not None:
-            headers["cf-aig-authorization"] = f"Bearer {self.auth_token.get_secret_value()}"
-        return headers
-
-
-def _validate_gateway(options: GatewayOptions) -> None:
-    def bad(what: str) -> ConfigurationError:
-        return ConfigurationError(f"Invalid AI Gateway option: {what}")
-
-    validate_gateway_id(options.id)
-    if options.routing not in ("url", "header"):
-        raise bad(f"routing must be 'url' or 'header', not {options.routing!r}")
-    ttl = options.cache_ttl
-    if ttl is not None and not 60 <= ttl <= _GATEWAY_CACHE_TTL_MAX:
-        raise bad(f"cache_ttl={ttl}: use seconds between 60 and {_GATEWAY_CACHE_TTL_MAX}")
-    if options.max_attempts is not None and not 1 <= options.max_attempts <= 5:
-        raise bad(f"max_attempts={options.max_attempts}: use 1 to 5")
-    if options.retry_delay_ms is not None and not 0 <= options.retry_delay_ms <= 5000:
-        raise bad(f"retry_delay_ms={options.retry_delay_ms}: use 0 to 5000")
-    if options.request_timeout_ms is not None and options.request_timeout_ms <= 0:
-        raise bad(f"request_timeout_ms={options.request_timeout_ms}: use a positive number")
-    if options.backoff not in (None, "constant", "linear", "exponential"):
-        raise bad(f"backoff={options.backoff!r}: use 'constant', 'linear' or 'exponential'")
-    metadata = options.metadata or {}
-    if len(metadata) > 5:
-        raise bad(f"metadata has {len(metadata)} entries; AI Gateway accepts at most 5")
-    for key, value in metadata.items():
-        if not isinstance(value, (str, int, float, bool)):
-            raise bad(f"metadata[{key!r}] is {type(value).__name__}; use str, number or bool")
-        if isinstance(value, float) and not math.isfinite(value):
-            raise bad(f"metadata[{key!r}]={value!r}: use a finite number")
-    if options.cache_key is not None:
-        validate_header_value(
-            options.cache_key, "Invalid AI Gateway option: cache_key", header="cf-aig-cache-key"
-        )
-    if options.auth_token is not None:
-        _validate_token(options.auth_token.get_secret_value(), "AI Gateway token")
 
 
 class _TimeoutField:
@@ -401,242 +314,6 @@ class WorkersAISettings:
             headers.update(self.gateway.headers())
         headers.update(self.default_headers)
         return headers
-
-
-# -- validation of everything that goes into a URL or a header --------------------------------
-def _segment_problem(value: str, pattern: re.Pattern[str]) -> str | None:
-    """Why ``value`` cannot be one URL path segment, or ``None`` if it can."""
-    if not value:
-        return "is empty"
-    if value in _DOT_SEGMENTS:
-        return "is a dot segment ('.' or '..'), which URLs resolve away"
-    if not pattern.match(value):
-        return (
-            "contains a character a URL path segment cannot carry here (a space, '/', '?', '#', "
-            "'%', a control or a non-ASCII character)"
-        )
-    return None
-
-
-def validate_path_segment(
-    value: object,
-    argument: str,
-    *,
-    error: type[WorkersAIError] = InvalidRequestError,
-) -> str:
-    """Return ``value`` if it can be one URL path segment we build, else raise ``error``.
-
-    Accepts letters, digits and ``_ . : @ -``; rejects empty values, the dot segments ``.``
-    and ``..`` (httpx and servers resolve them, so ``account_id=".."`` would drop
-    ``/accounts``), and anything that would need percent-encoding to stay one segment.
-    Callers still percent-encode with :func:`quote_segment`.
-
-    Args:
-        value: The value to check.
-        argument: The argument's name, for the message.
-        error: The error class: ``ConfigurationError`` for settings, ``InvalidRequestError``
-            (default) for per-call values.
-    """
-    if not isinstance(value, str):
-        raise error(f"{argument} must be a string, got {type(value).__name__}")
-    problem = _segment_problem(value, _ID_RE)
-    if problem:
-        raise error(f"{argument} {value!r} {problem}")
-    return value
-
-
-def quote_segment(value: str) -> str:
-    """``value`` percent-encoded as one URL path segment (``/`` included)."""
-    return quote(value, safe="")
-
-
-def validate_account_id(account_id: object) -> str:
-    """Return ``account_id`` if usable in ``/accounts/{account_id}/...``, else raise.
-
-    Raises:
-        ConfigurationError: naming ``account_id``.
-    """
-    if not isinstance(account_id, str):
-        problem = f"is a {type(account_id).__name__}, not a string"
-    else:
-        problem = _segment_problem(account_id, _ID_RE) or ""
-        if not problem:
-            return account_id
-    raise ConfigurationError(
-        f"account_id {account_id!r} {problem}; it is the 32-character hex id shown in the "
-        "Cloudflare dashboard URL"
-    )
-
-
-def validate_gateway_id(gateway_id: object) -> str:
-    """Return ``gateway_id`` if usable as an AI Gateway id (a URL segment and a header value).
-
-    Raises:
-        ConfigurationError: naming the gateway id.
-    """
-    if isinstance(gateway_id, str) and _segment_problem(gateway_id, _ID_RE) is None:
-        return gateway_id
-    raise ConfigurationError(
-        f"Invalid AI Gateway option: gateway id {gateway_id!r} must be a non-empty name without "
-        "spaces, '/', '?' or '#', and not '.' or '..'"
-    )
-
-
-def validate_model_id(model: object) -> str:
-    """Return ``model`` if it is a usable model id, else raise a clear error (no I/O).
-
-    A model id is ``/``-separated parts (``@cf/meta/llama-3.1-8b-instruct``); each part is
-    checked like a path segment (no empty part, no ``.`` or ``..``, no ``?``, ``#``, spaces).
-
-    Raises:
-        InvalidRequestError: naming ``model``.
-    """
-    if not isinstance(model, str) or not model.strip():
-        raise InvalidRequestError(
-            f"model must be a non-empty string such as '@cf/meta/llama-3.1-8b-instruct', "
-            f"got {model!r}"
-        )
-    for part in model.split("/"):
-        problem = _segment_problem(part, _MODEL_PART_RE)
-        if problem:
-            raise InvalidRequestError(
-                f"model {model!r} is not a valid Workers AI model id: a '/'-separated part "
-                f"{problem}. Ids look like '@cf/meta/llama-3.1-8b-instruct' (no spaces, '?', "
-                "'#', empty, '.' or '..' parts)"
-            )
-    return model
-
-
-def validate_batch_request_id(request_id: object) -> str:
-    """Return ``request_id`` if it can be a batch job's id (as the batch API returns it).
-
-    Raises:
-        InvalidRequestError: naming ``request_id``.
-    """
-    return validate_path_segment(request_id, "batch request_id")
-
-
-def validate_route_path(path: object, argument: str = "path") -> str:
-    """Return ``path`` stripped of outer slashes if every ``/``-separated part is a segment.
-
-    Raises:
-        InvalidRequestError: naming ``argument``.
-    """
-    if not isinstance(path, str):
-        raise InvalidRequestError(f"{argument} must be a string, got {type(path).__name__}")
-    stripped = path.strip("/")
-    for part in stripped.split("/"):
-        problem = _segment_problem(part, _ID_RE)
-        if problem:
-            raise InvalidRequestError(
-                f"{argument} {path!r} is not a route such as 'chat/completions': a part {problem}"
-            )
-    return stripped
-
-
-def validate_header(
-    name: object,
-    value: object,
-    argument: str,
-    *,
-    error: type[WorkersAIError] = ConfigurationError,
-) -> None:
-    """Raise ``error`` unless ``name: value`` can be sent as an HTTP header.
-
-    Rejects CR, LF and other control characters (header injection; h11 would fail the request
-    as a connection error, which would be retried), non-ASCII characters (httpx cannot encode
-    them) and leading or trailing whitespace. The message names ``argument`` and the header,
-    never the value (it may be a credential).
-
-    Args:
-        name: The header name (an RFC 9110 token).
-        value: The header value.
-        argument: What the user set, e.g. ``"default_headers"`` or ``"session_affinity"``.
-        error: ``ConfigurationError`` (default) for settings, ``InvalidRequestError`` for
-            per-call headers.
-    """
-    if not isinstance(name, str) or not _HEADER_NAME_RE.match(name):
-        shown = name if isinstance(name, str) else type(name).__name__
-        raise error(
-            f"{argument}: {shown!r} is not a valid header name (letters, digits and "
-            "!#$%&'*+-.^_`|~ only; no spaces, ':' or control characters)"
-        )
-    if not isinstance(value, str):
-        raise error(f"{argument}[{name!r}] must be a string, got {type(value).__name__}")
-    if not _HEADER_VALUE_RE.match(value):
-        raise error(f"{argument}[{name!r}] {_header_value_problem(value)}")
-
-
-def validate_header_value(value: object, argument: str, *, header: str | None = None) -> str:
-    """Return ``value`` if it can be an HTTP header value, else raise ``ConfigurationError``.
-
-    For settings that become one header, e.g. ``session_affinity`` (``x-session-affinity``):
-    call it where the setting is validated, so a bad value fails at construction.
-    """
-    if not isinstance(value, str):
-        raise ConfigurationError(f"{argument} must be a string, got {type(value).__name__}")
-    if not _HEADER_VALUE_RE.match(value):
-        where = f" (sent as the {header} header)" if header else ""
-        raise ConfigurationError(f"{argument}{where} {_header_value_problem(value)}")
-    return value
-
-
-def validate_headers(
-    headers: Mapping[str, str],
-    argument: str,
-    *,
-    error: type[WorkersAIError] = ConfigurationError,
-) -> None:
-    """:func:`validate_header` for every entry of ``headers``."""
-    if not isinstance(headers, Mapping):
-        raise error(f"{argument} must be a mapping of header names to values")
-    for name, value in headers.items():
-        validate_header(name, value, argument, error=error)
-
-
-def _header_value_problem(value: str) -> str:
-    """Why a value fails :data:`_HEADER_VALUE_RE`, without showing the value."""
-    for index, char in enumerate(value):
-        if char in "\r\n":
-            return f"contains a line break (CR or LF) at position {index}; use one line"
-        if ord(char) > 0x7E:
-            return f"contains a non-ASCII character at position {index}; headers are ASCII"
-        if (ord(char) < 0x20 and char != "\t") or ord(char) == 0x7F:
-            return f"contains a control character at position {index}"
-    return "has leading or trailing whitespace"
-
-
-def _validate_token(token: str, what: str) -> None:
-    """Raise ``ConfigurationError`` (never showing the token) unless it fits a header."""
-    if any(ch.isspace() for ch in token):
-        raise ConfigurationError(f"The {what} contains whitespace; copy it again without it.")
-    for index, char in enumerate(token):
-        if not "\x21" <= char <= "\x7e":
-            kind = "a non-ASCII" if ord(char) > 0x7F else "a control"
-            raise ConfigurationError(
-                f"The {what} contains {kind} character (at position {index}), which HTTP "
-                "headers cannot carry; copy it again."
-            )
-
-
-def is_secret_header(name: str) -> bool:
-    """Whether a header's value is a credential to mask (``Authorization``, ``*-token``...)."""
-    lowered = name.lower()
-    return lowered.endswith("key") or any(word in lowered for word in _SECRET_HEADER_WORDS)
-
-
-class RedactedHeaders(dict[str, str]):
-    """A headers ``dict`` whose ``repr``/``str`` masks credentials (as httpx does).
-
-    Request headers are locals of every frame of an error's traceback (``pytest -l``, rich,
-    Sentry); this keeps ``Authorization: Bearer ...`` out of those reports.
-    """
-
-    def __repr__(self) -> str:
-        shown = {k: MASK if is_secret_header(k) else v for k, v in self.items()}
-        return f"{type(self).__name__}({shown!r})"
-
-    __str__ = __repr__
 
 
 def first_env(names: tuple[str, ...], env: Mapping[str, str]) -> str | None:
@@ -887,24 +564,6 @@ def _gateway_token_env(gateway: GatewayOptions | str | None, env: Mapping[str, s
     return (
         first_env((GATEWAY_TOKEN_ENV_VAR,), env) if isinstance(gateway, str) and gateway else None
     )
-
-
-def _gateway(
-    gateway: GatewayOptions | str | None,
-    options: Mapping[str, Any] | None,
-    token: str | SecretStr | None,
-) -> GatewayOptions | None:
-    if not isinstance(gateway, str) or not gateway:
-        if options or token:
-            raise ConfigurationError("gateway_options/gateway_token need a gateway id")
-        return gateway or None
-    secret = SecretStr(token) if isinstance(token, str) else token
-    try:
-        return GatewayOptions(gateway, auth_token=secret, **dict(options or {}))
-    except TypeError as exc:
-        raise ConfigurationError(
-            f"Unknown AI Gateway option in {sorted(options or {})}; see GatewayOptions"
-        ) from exc
 
 
 def _require_credentials(account: str | None, token: str | None) -> None:

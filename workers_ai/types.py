@@ -176,7 +176,8 @@ class ResponseMeta:
         request_id: ``cf-ray`` / ``cf-ai-req-id`` / ``cf-aig-log-id`` style identifier, if any.
         gateway_cache_status: ``HIT`` / ``MISS`` from ``cf-aig-cache-status`` (AI Gateway).
         gateway_log_id: ``cf-aig-log-id`` (AI Gateway).
-        headers: The response headers, lower-cased names.
+        headers: The response headers, lower-cased names. The other AI Gateway headers
+            (spec: AI platform §1.7) are read from them by the ``gateway_*`` properties.
     """
 
     status_code: int
@@ -184,3 +185,58 @@ class ResponseMeta:
     gateway_cache_status: str | None = None
     gateway_log_id: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def gateway_event_id(self) -> str | None:
+        """``cf-aig-event-id``: your ``event_id`` echoed back (or the log id)."""
+        return self.headers.get("cf-aig-event-id")
+
+    @property
+    def gateway_step(self) -> int | None:
+        """``cf-aig-step``: which fallback entry answered (``0`` = the first)."""
+        step = self.headers.get("cf-aig-step", "").strip()
+        return int(step) if step.isascii() and step.isdigit() else None
+
+    @property
+    def gateway_model(self) -> str | None:
+        """The model that answered: ``cf-aig-model`` (dynamic routes), else the Auto
+        Router's ``cf-aig-routed-model``."""
+        return self.headers.get("cf-aig-model") or self.headers.get("cf-aig-routed-model")
+
+    @property
+    def gateway_provider(self) -> str | None:
+        """``cf-aig-provider``: the provider slug a dynamic route used."""
+        return self.headers.get("cf-aig-provider")
+
+    @property
+    def gateway_routed_model(self) -> str | None:
+        """``cf-aig-routed-model``: the model the Auto Router (``cloudflare/auto``) chose."""
+        return self.headers.get("cf-aig-routed-model")
+
+    @property
+    def gateway_routing_reason(self) -> str | None:
+        """``cf-aig-routing-reason`` (Auto Router), e.g. ``cost_optimal_within_pool``."""
+        return self.headers.get("cf-aig-routing-reason")
+
+    @property
+    def gateway_routing_decision_id(self) -> str | None:
+        """``cf-aig-routing-decision-id`` (Auto Router)."""
+        return self.headers.get("cf-aig-routing-decision-id")
+
+    def summary(self) -> dict[str, Any]:
+        """What identifies this answer, for a framework's response metadata: the request id and,
+        through AI Gateway, the log and event ids, cache status, the fallback step and the model
+        and provider a dynamic route or the Auto Router chose (only those present)."""
+        fields = {
+            "request_id": self.request_id,
+            "gateway_log_id": self.gateway_log_id,
+            "gateway_event_id": self.gateway_event_id,
+            "gateway_cache_status": self.gateway_cache_status,
+            "gateway_step": self.gateway_step,
+            "gateway_model": self.gateway_model,
+            "gateway_provider": self.gateway_provider,
+            "gateway_routed_model": self.gateway_routed_model,
+            "gateway_routing_reason": self.gateway_routing_reason,
+            "gateway_routing_decision_id": self.gateway_routing_decision_id,
+        }
+        return {key: value for key, value in fields.items() if value not in (None, "")}

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 import workers_ai
-from workers_ai import catalog, model_checks
+from workers_ai import ConfigurationError, ModelIdError, catalog, model_checks
 from workers_ai.model_checks import ModelDeprecatedWarning, UnknownModelWarning, check_model
 
 LLAMA_INDEX = {
@@ -208,10 +208,6 @@ def test_deprecation_warns_once_per_model(caught: list[warnings.WarningMessage])
         ("@cf/meta/lamma-3.1-8b-instruct", "chat", CHAT),
         ("@cf/meta/llama-3.1-8b-insturct", "chat", CHAT),  # a swap
         ("@cf/Meta/Llama-3.1-8B-Instruct", "chat", CHAT),  # case only
-        ("meta/llama-3.1-8b-instruct", "chat", CHAT),  # @cf/ prefix missing
-        ("nousresearch/hermes-2-pro-mistral-7b", "chat", HERMES),
-        ("baai/bge-m3", "embeddings", M3),
-        ("workers-ai/meta/llama-3.1-8b-instruct", "chat", CHAT),
         ("@cf/baai/bge-bsae-en-v1.5", "embeddings", EMBED),
         ("@cf/baai/bge-reranker-bsae", "reranker", RERANKER),
         # an unknown id is never an error, even when the near one is of another kind
@@ -230,12 +226,35 @@ def test_near_miss_warns_with_did_you_mean_and_never_raises(
     assert model.removeprefix("workers-ai/") in messages[0]
 
 
+# Issue #16: an id without '@cf/' whose first part is no AI Gateway provider cannot be routed,
+# so it is now an error before any request (it was a did-you-mean warning, then a 400).
+@pytest.mark.parametrize(
+    ("model", "meant"),
+    [
+        ("meta/llama-3.1-8b-instruct", CHAT),  # @cf/ prefix missing
+        ("nousresearch/hermes-2-pro-mistral-7b", HERMES),
+        ("baai/bge-m3", M3),
+        ("workers-ai/meta/llama-3.1-8b-instruct", None),
+        ("gpt-4o", None),
+    ],
+)
+def test_unroutable_ids_raise_with_the_accepted_forms(
+    model: str, meant: str | None, caught: list[warnings.WarningMessage]
+) -> None:
+    with pytest.raises(ModelIdError) as info:
+        check_model(model, "chat", owner=OWNER, classes=LLAMA_INDEX)
+    message = str(info.value)
+    assert repr(model) in message and "'openai'" not in message
+    assert "'@cf/author/model'" in message and "cloudflare/auto" in message
+    if meant is not None:
+        assert f"did you mean {meant!r}?" in message
+    assert not caught
+
+
 @pytest.mark.parametrize(
     "model",
     [
-        "openai/gpt-4.1",
         "@cf/acme/brand-new-model",
-        "gpt-4o",
         "@cf/meta/llama-3.1-8b-inst",  # 4 edits from the nearest id
         "@cf/qwen/qwen3-30b-a3b",  # 4 edits
         "workers-ai/@cf/acme/brand-new-model",
@@ -249,14 +268,47 @@ def test_far_unknown_ids_pass_silently(
     assert not caught
 
 
+@pytest.mark.parametrize(
+    "model",
+    ["openai/gpt-4.2", "openai/gpt-4.1-mimi", "google-ai-studio/gemini-9", "custom-acme/m1"],
+)
+@pytest.mark.parametrize("kind", ["chat", "embeddings"])
+def test_unknown_third_party_models_never_warn_nor_raise(
+    model: str, kind: Any, caught: list[warnings.WarningMessage]
+) -> None:
+    # one edit from 'openai/gpt-4.1' is still no typo warning: no catalog lists every model
+    assert check_model(model, kind, owner=OWNER, classes=LLAMA_INDEX) is None
+    assert not caught
+
+
+def test_known_third_party_model_of_the_wrong_kind_raises() -> None:
+    with pytest.raises(ConfigurationError, match=r"openai/gpt-4\.1 is a Text Generation model"):
+        check_model("openai/gpt-4.1", "embeddings", owner=OWNER, classes=LLAMA_INDEX)
+    with pytest.raises(ConfigurationError, match="text-embedding-3-small"):
+        check_model("openai/text-embedding-3-small", "chat", owner=OWNER, classes=LLAMA_INDEX)
+
+
+@pytest.mark.parametrize("model", ["dynamic/support", "cloudflare/auto"])
+def test_routing_aliases_serve_chat_only(model: str) -> None:
+    assert check_model(model, "chat", owner=OWNER) is None
+    with pytest.raises(ConfigurationError, match="chat completions only"):
+        check_model(model, "embeddings", owner=OWNER)
+
+
+def test_third_party_models_cannot_rerank() -> None:
+    with pytest.raises(ConfigurationError, match="rerankers run on Workers AI"):
+        check_model("openai/gpt-4.1", "reranker", owner=OWNER)
+
+
 def test_near_miss_warns_once_per_id(caught: list[warnings.WarningMessage]) -> None:
-    for model in ("meta/llama-3.1-8b-instruct", "meta/llama-3.1-8b-instruct", "@cf/baai/bge-m4"):
+    for model in ("@cf/meta/llama-3.1-8b-instruc", "@cf/meta/llama-3.1-8b-instruc"):
         check_model(model, "chat", owner=OWNER)
-    check_model("meta/llama-3.1-8b-instruct", "embeddings", owner="AnotherClass")
+    check_model("@cf/baai/bge-m4", "chat", owner=OWNER)
+    check_model("@cf/meta/llama-3.1-8b-instruc", "embeddings", owner="AnotherClass")
 
     messages = _of(caught, UnknownModelWarning)
     assert len(messages) == 2
-    assert "meta/llama-3.1-8b-instruct" in messages[0] and "@cf/baai/bge-m4" in messages[1]
+    assert "@cf/meta/llama-3.1-8b-instruc" in messages[0] and "@cf/baai/bge-m4" in messages[1]
 
 
 # -- where the warning points -------------------------------------------------------------------
