@@ -16,7 +16,6 @@ import random
 import time
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -25,6 +24,7 @@ from workers_ai.emulator.config import CachedResponse, EmulatorConfig, EmulatorS
 from workers_ai.emulator.facts import TEXT_EMBEDDINGS, TEXT_GENERATION
 from workers_ai.emulator.faults import (
     ERROR_FAULTS,
+    GATEWAY_FAULTS,
     LATE_FAULTS,
     FaultConfigError,
     FaultSpec,
@@ -32,7 +32,16 @@ from workers_ai.emulator.faults import (
     parse_fault_header,
     retry_after_header,
 )
+from workers_ai.emulator.gateway_app import GatewayCall, GatewayHandlers
 from workers_ai.emulator.media import BINARY_INPUT_FIELDS
+from workers_ai.emulator.responses import (
+    JSON_HEADER,
+    Request,
+    Response,
+    envelope,
+    error_response,
+    json_response,
+)
 from workers_ai.emulator.routing import Route, match_route
 from workers_ai.emulator.shapes import render_search_item, sse_frame
 from workers_ai.emulator.validation import EmulatorError
@@ -57,60 +66,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 LABEL = "workers-ai-python emulator: deterministic stand-in models, not real Workers AI"
-_JSON = (b"content-type", b"application/json")
-
-
-@dataclass
-class Request:
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]
-    body: bytes
-
-
-@dataclass
-class Response:
-    """What to send: a JSON/HTML body, or SSE frames; ``abort`` drops the connection.
-
-    ``cut_body_at``: send the status, the headers (with the full ``content-length``) and only
-    this many bytes of ``body``, then drop the connection (the ``reset_mid_body`` fault).
-    """
-
-    status: int = 200
-    body: bytes | None = b""
-    frames: list[bytes] | None = None
-    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
-    abort: bool = False
-    first_byte_delay: float = 0.0
-    fault: str | None = None
-    cut_body_at: int | None = None
-
-    @property
-    def dropped(self) -> bool:
-        """The connection is dropped on purpose before the answer is complete."""
-        return self.abort or self.cut_body_at is not None
-
-
-def envelope(result: Any) -> bytes:
-    return json.dumps({"result": result, "success": True, "errors": [], "messages": []}).encode()
-
-
-def error_response(
-    status: int, code: int, message: str, headers: list[tuple[bytes, bytes]] | None = None
-) -> Response:
-    body = {
-        "result": None,
-        "success": False,
-        "errors": [{"code": code, "message": message}],
-        "messages": [],
-    }
-    return Response(status, json.dumps(body).encode(), headers=[_JSON, *(headers or [])])
-
-
-def json_response(payload: Any, *, wrap: bool = True) -> Response:
-    body = envelope(payload) if wrap else json.dumps(payload).encode()
-    return Response(200, body, headers=[_JSON])
+_JSON = JSON_HEADER
 
 
 def _bool_query(query: dict[str, list[str]], name: str) -> bool:
@@ -122,6 +78,7 @@ class EmulatorApp:
 
     def __init__(self, config: EmulatorConfig | None = None) -> None:
         self.state = EmulatorState(config or EmulatorConfig())
+        self.gateway = GatewayHandlers(self)
         self._rng = random.Random(self.state.config.seed)
 
     @property
@@ -159,6 +116,9 @@ class EmulatorApp:
                 if denied is not None:
                     return denied
             return self._control(route, request)
+        if route.kind in ("gateway_logs", "gateway_log"):
+            denied = self.gateway.authorize(route, request, None)
+            return denied or self.gateway.logs_route(route, request)
         model = route.model or _body_model(request.body)
         self.state.request_started(route.template, model)
         response = Response(500)
@@ -184,9 +144,24 @@ class EmulatorApp:
         return response
 
     async def _answer_api(self, route: Route, request: Request, model: str | None) -> Response:
-        denied = self._authorize(route, request)
+        call = self.gateway.call_for(route, request, model)
+        response = await self._answer_checked(route, request, model, call)
+        if call is not None:
+            self.gateway.finish(call, route, request, response)
+        return response
+
+    async def _answer_checked(
+        self, route: Route, request: Request, model: str | None, call: GatewayCall | None
+    ) -> Response:
+        denied = self.gateway.authorize(route, request, call)
         if denied is not None:
             return denied
+        if call is not None:
+            call.authorized = True
+            if call.third_party and model is not None:
+                rejected = self.gateway.preflight(call, route, request, model)
+                if rejected is not None:
+                    return rejected
         try:
             fault = self._pick_fault(route, request, model)
         except FaultConfigError as exc:
@@ -195,10 +170,15 @@ class EmulatorApp:
         if limited is not None:
             return limited
         if fault is not None and fault.kind not in LATE_FAULTS:
-            return _fault_response(fault)
-        gateway = route.gateway or request.headers.get("cf-aig-gateway-id")
-        response = await self._gateway_or_dispatch(route, request, model, gateway)
+            return self._fault_answer(fault, call)
+        response = await self._gateway_or_dispatch(route, request, model, call)
         return _apply_stream_fault(response, fault) if fault is not None else response
+
+    def _fault_answer(self, fault: FaultSpec, call: GatewayCall | None) -> Response:
+        """An injected fault's answer: Workers AI's envelope, or the gateway's body (§1.10)."""
+        if fault.kind in GATEWAY_FAULTS or fault.kind == "provider_error":
+            return self.gateway.fault_response(fault, call)
+        return _fault_response(fault)
 
     # -- checks ------------------------------------------------------------------------------
     def _latency_seconds(self, request: Request) -> float:
@@ -212,24 +192,6 @@ class EmulatorApp:
         """401 / code 10000 unless ``Authorization: Bearer <api_token>`` (API and control)."""
         if request.headers.get("authorization", "") != f"Bearer {self.config.api_token}":
             return error_response(401, 10000, "Authentication error")
-        return None
-
-    def _authorize(self, route: Route, request: Request) -> Response | None:
-        denied = self._check_token(request)
-        if denied is not None:
-            return denied
-        if route.account != self.config.account_id:
-            uri = f"/client/v4/accounts/{route.account}/ai"
-            return error_response(
-                404,
-                7003,
-                f"Could not route to {uri}, perhaps your object identifier is invalid?",
-            )
-        gateway = route.gateway or request.headers.get("cf-aig-gateway-id")
-        token = self.config.gateway_token
-        if gateway and token and request.headers.get("cf-aig-authorization") != f"Bearer {token}":
-            body = {"success": False, "error": [{"code": 2009, "message": "Unauthorized"}]}
-            return Response(401, json.dumps(body).encode(), headers=[_JSON])
         return None
 
     def _pick_fault(self, route: Route, request: Request, model: str | None) -> FaultSpec | None:
@@ -264,10 +226,10 @@ class EmulatorApp:
 
     # -- gateway -----------------------------------------------------------------------------
     async def _gateway_or_dispatch(
-        self, route: Route, request: Request, model: str | None, gateway: str | None
+        self, route: Route, request: Request, model: str | None, call: GatewayCall | None
     ) -> Response:
-        if not gateway:
-            return await self._dispatch(route, request, model)
+        if call is None:
+            return await self._dispatch(route, request, model, call)
         headers = request.headers
         ttl = _int_header(headers.get("cf-aig-cache-ttl") or headers.get("cf-cache-ttl"))
         skip = (headers.get("cf-aig-skip-cache") or headers.get("cf-skip-cache")) == "true"
@@ -281,7 +243,7 @@ class EmulatorApp:
             response = Response(cached.status, cached.body, cached.frames, list(cached.headers))
             status = b"HIT"
         else:
-            response = await self._dispatch(route, request, model)
+            response = await self._dispatch(route, request, model, call)
             status = b"MISS"
             if ttl and not skip and response.status == 200:
                 expires = time.monotonic() + ttl
@@ -289,21 +251,23 @@ class EmulatorApp:
                     200, list(response.headers), response.body, response.frames, expires
                 )
                 self.state.cache_put(key, entry)
-        response.headers += [
-            (b"cf-aig-cache-status", status),
-            (b"cf-aig-log-id", uuid.uuid4().hex.encode()),
-        ]
+        response.headers.append((b"cf-aig-cache-status", status))
         return response
 
     # -- handlers ----------------------------------------------------------------------------
-    async def _dispatch(self, route: Route, request: Request, model: str | None) -> Response:
+    async def _dispatch(
+        self, route: Route, request: Request, model: str | None, call: GatewayCall | None = None
+    ) -> Response:
         try:
             if route.kind == "models_search":
                 return _models_search(request.query)
             if route.kind == "models_schema":
                 return json_response(_models_schema(request.query))
             if route.kind == "universal":
-                return self._universal(request)
+                assert call is not None  # a gateway URL
+                return self.gateway.universal(call, route, request)
+            if call is not None and call.third_party:
+                return self.gateway.answer(call, route, request)
             if route.kind == "openai":
                 body = _strip_provider(_parse_body(request.body))
                 return self._openai(route.openai_path or "", body, request)
@@ -367,33 +331,6 @@ class EmulatorApp:
         if mode:
             raise EmulatorError(400, 5006, "x-emulator-usage: expected 'per-chunk' or 'final'")
         return self.config.usage_per_chunk
-
-    def _universal(self, request: Request) -> Response:
-        """AI Gateway's universal endpoint: try each ``workers-ai`` step until one succeeds."""
-        try:
-            steps = jsonbody.loads(request.body or b"null")
-        except ValueError:
-            steps = None
-        if isinstance(steps, dict):
-            steps = [steps]
-        if not isinstance(steps, list) or not steps:
-            raise EmulatorError(400, 5006, "The universal endpoint takes a JSON array of steps")
-        last: Response | None = None
-        for index, step in enumerate(steps):
-            if not isinstance(step, dict) or step.get("provider") != "workers-ai":
-                raise EmulatorError(
-                    400, 5006, f"step {index}: only provider 'workers-ai' is served"
-                )
-            try:
-                model = str(step.get("endpoint", "")).removeprefix("run/")
-                last = self._run(model, dict(step.get("query") or {}))
-            except EmulatorError as exc:
-                last = error_response(exc.status, exc.code, exc.message)
-            if last.status == 200:
-                last.headers.append((b"cf-aig-step", str(index).encode()))
-                return last
-        assert last is not None
-        return last
 
     def _batch(self, model: str, body: dict[str, Any]) -> Response:
         if _is_poll(body):

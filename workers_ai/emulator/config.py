@@ -5,12 +5,14 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
 from workers_ai.emulator.caching import PromptCache
 from workers_ai.emulator.faults import FaultPlan, FaultSpec, RateLimiter
+from workers_ai.emulator.gateway import GatewayLogs
 
 __all__ = [
     "DEFAULT_ACCOUNT_ID",
@@ -56,6 +58,19 @@ class EmulatorConfig:
         open_control: Serve the control routes (``/__emulator/*``) without a token (CLI
             ``--open-control``). Off by default: they need ``Authorization: Bearer
             <api_token>`` like the API (:meth:`EmulatorServer.control_headers`).
+        authenticated_gateways: Gateway ids with *Authenticated Gateway* on (spec §1.2): on
+            ``gateway.ai.cloudflare.com`` surfaces they need ``cf-aig-authorization: Bearer
+            <token>`` (``gateway_token`` if set, else ``api_token``), else 401 / 2009.
+        byok_aliases: Stored provider keys (BYOK), as provider slug -> aliases, e.g.
+            ``{"openai": ["default", "team-b"]}``; ``None`` (default): alias ``default`` for
+            every provider. Providers left out have no stored key (Unified Billing).
+        dynamic_routes: Dynamic routes, name -> ordered model names (REST or compat names,
+            or ``@cf/...``), called as model ``dynamic/<name>``: the first model that does not
+            fail answers.
+        rest_gateway_errors: Body of gateway errors on ``api.cloudflare.com`` (spec §1.10
+            leaves it open): ``"gateway"`` (singular ``error``, default) or ``"v4"``
+            (``errors`` in the v4 envelope). ``gateway.ai.cloudflare.com`` always uses the
+            gateway's body.
     """
 
     account_id: str = DEFAULT_ACCOUNT_ID
@@ -71,6 +86,51 @@ class EmulatorConfig:
     seed: int = 0
     usage_per_chunk: bool = False
     open_control: bool = False
+    authenticated_gateways: AbstractSet[str] = field(default_factory=frozenset)
+    byok_aliases: Mapping[str, Sequence[str]] | None = None
+    dynamic_routes: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    rest_gateway_errors: str = "gateway"
+
+    def __post_init__(self) -> None:
+        _check_gateway_config(self)
+
+
+def _check_gateway_config(config: EmulatorConfig) -> None:
+    """Raise ``ValueError`` naming the setting to change (checked once, at construction)."""
+    from workers_ai.emulator import facts, gateway, providers
+
+    gateways: object = config.authenticated_gateways
+    if isinstance(gateways, str) or not all(
+        isinstance(g, str) and g for g in config.authenticated_gateways
+    ):
+        raise ValueError("authenticated_gateways: give a set of gateway ids, e.g. {'secure-gw'}")
+    config.authenticated_gateways = frozenset(config.authenticated_gateways)
+    if config.rest_gateway_errors not in ("gateway", "v4"):
+        raise ValueError("rest_gateway_errors: use 'gateway' or 'v4'")
+    for provider, aliases in (config.byok_aliases or {}).items():
+        if not isinstance(provider, str) or not providers.is_gateway_provider(provider):
+            raise ValueError(
+                f"byok_aliases: {provider!r} is no AI Gateway provider slug "
+                "(e.g. 'openai', 'google-ai-studio', 'grok', 'custom-<slug>')"
+            )
+        if isinstance(aliases, str) or not all(isinstance(a, str) and a for a in aliases):
+            raise ValueError(f"byok_aliases[{provider!r}]: give a list of alias names")
+    for name, entries in config.dynamic_routes.items():
+        if not isinstance(name, str) or not name or "/" in name:
+            raise ValueError(f"dynamic_routes: {name!r} is not a route name (no '/')")
+        if isinstance(entries, str) or not entries:
+            raise ValueError(f"dynamic_routes[{name!r}]: give a non-empty list of model names")
+        for entry in entries:
+            known = isinstance(entry, str) and (
+                providers.by_rest_id(entry) is not None
+                or providers.by_compat_id(entry) is not None
+                or (gateway.is_workers_ai_model(entry) and facts.get(entry) is not None)
+            )
+            if not known:
+                raise ValueError(
+                    f"dynamic_routes[{name!r}]: {entry!r} is no model the emulator serves "
+                    "(use e.g. 'openai/gpt-4.1' or '@cf/meta/llama-3.1-8b-instruct')"
+                )
 
 
 @dataclass
@@ -97,6 +157,8 @@ class EmulatorState:
         self.gateway_cache: dict[str, CachedResponse] = {}
         self.batches: dict[str, dict[str, Any]] = {}
         self.prompt_cache = PromptCache()
+        self.gateway_logs = GatewayLogs()
+        self._gateway_requests = 0
         self._service_s: deque[float] = deque(maxlen=10_000)
         self.reset_stats()
 
@@ -165,11 +227,20 @@ class EmulatorState:
         with self._lock:
             self.gateway_cache[key] = entry
 
+    def next_gateway_request(self) -> int:
+        """Number this gateway request (log ids and routing decision ids derive from it)."""
+        with self._lock:
+            self._gateway_requests += 1
+            return self._gateway_requests
+
     def reset(self) -> None:
-        """Forget stats, rate-limit windows, the gateway cache, batch jobs and prompt caches."""
+        """Forget stats, rate-limit windows, the gateway cache and logs, batch jobs and prompt
+        caches; log ids start again from the first."""
         self.reset_stats()
         self.rate_limiter.reset()
         self.prompt_cache.clear()
+        self.gateway_logs.clear()
         with self._lock:
             self.gateway_cache.clear()
             self.batches.clear()
+            self._gateway_requests = 0

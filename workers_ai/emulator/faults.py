@@ -16,6 +16,14 @@ see ``stream_cut``), ``malformed_json`` (200 with a broken body, or a broken eve
 error event after ``after`` events), ``slow_first_byte`` (waits ``after`` ms before the first
 byte).
 
+AI Gateway faults, answered in the gateway's body (spec §1.10): ``gateway_rate_limited``
+(429/2003), ``gateway_provider_error`` (400/2005), ``gateway_unauthorized`` (401/2009),
+``gateway_insufficient_balance`` (402/2021), ``gateway_byok_alias`` (400/2040),
+``gateway_spend_limit`` (429/2041); and ``provider_error``: a provider's 400 passed through in
+OpenAI's format (``{"error": {"message", "type": "invalid_request_error", "code"}}``).
+In a dynamic route (``dynamic/<name>``) or the universal endpoint, a server-wide rule for one
+step's model (``model=...``) fails that step and the next one answers.
+
 Stats count a request whose connection a fault dropped (``reset``, ``reset_mid_body``) under
 ``by_status["reset"]``, not under the status it never completed.
 """
@@ -34,7 +42,9 @@ from typing import Any
 __all__ = [
     "ERROR_FAULTS",
     "FAULT_KINDS",
+    "GATEWAY_FAULTS",
     "LATE_FAULTS",
+    "PROVIDER_FAULT_BODY",
     "RUNTIME_SETTINGS",
     "FaultConfigError",
     "FaultPlan",
@@ -59,6 +69,13 @@ FAULT_KINDS = frozenset(
         "stream_cut",
         "stream_error",
         "slow_first_byte",
+        "gateway_rate_limited",
+        "gateway_provider_error",
+        "gateway_unauthorized",
+        "gateway_insufficient_balance",
+        "gateway_byok_alias",
+        "gateway_spend_limit",
+        "provider_error",
     }
 )
 
@@ -79,6 +96,42 @@ ERROR_FAULTS: dict[str, tuple[int, int, str]] = {
     ),
     "server_error": (500, 1000, "Internal server error"),
     "unavailable": (503, 1000, "Service unavailable"),
+}
+
+
+#: kind -> (HTTP status, gateway code, message) for AI Gateway errors, answered in the gateway's
+#: own body (spec §1.10: ``{"success": false, "error": [...], "name": "AiGatewayError", ...}``).
+GATEWAY_FAULTS: dict[str, tuple[int, int, str]] = {
+    "gateway_rate_limited": (429, 2003, "Rate limited"),
+    "gateway_provider_error": (400, 2005, "Failed to get response from provider"),
+    "gateway_unauthorized": (401, 2009, "Unauthorized"),
+    "gateway_insufficient_balance": (
+        402,
+        2021,
+        "Insufficient balance; add money to your gateway or use BYOK",
+    ),
+    "gateway_byok_alias": (
+        400,
+        2040,
+        "Provider 'openai' has no BYOK credential named 'emulator-fault'. "
+        "Configured aliases: default",
+    ),
+    "gateway_spend_limit": (
+        429,
+        2041,
+        "Spend limit exceeded: rule 'emulator-fault' (cost limit 100 per 604800s, sliding) "
+        "for this gateway",
+    ),
+}
+
+#: ``provider_error``: the provider's own 400, passed through in OpenAI's format (§1.10).
+PROVIDER_FAULT_BODY = {
+    "error": {
+        "message": "Invalid request (emulator fault: provider_error).",
+        "type": "invalid_request_error",
+        "param": None,
+        "code": "invalid_request_error",
+    }
 }
 
 

@@ -22,13 +22,17 @@ class Route:
 
     Attributes:
         kind: ``run``, ``openai``, ``universal``, ``models_search``, ``models_schema``,
-            ``control``, ``root``.
+            ``gateway_logs``, ``gateway_log``, ``control``, ``root``.
         template: The route template for stats (``POST /ai/run/{model}``...).
         account: The account id in the URL, if any.
         model: The model id for ``run`` routes.
         openai_path: ``chat/completions``, ``embeddings`` or ``responses`` for ``openai``.
         gateway: The gateway id when the request came by an AI Gateway URL.
         control: The control action for ``/__emulator/...``.
+        log: The log id of ``PATCH /ai-gateway/gateways/{gateway}/logs/{id}``.
+        surface: Where third-party model names are served (spec §1.3): ``"rest"`` for
+            ``/ai/v1/*`` on api.cloudflare.com, ``"compat"`` for the gateway's
+            ``/compat/chat/completions``; ``None`` elsewhere.
     """
 
     kind: str
@@ -38,6 +42,8 @@ class Route:
     openai_path: str | None = None
     gateway: str | None = None
     control: str | None = None
+    log: str | None = None
+    surface: str | None = None
 
 
 _OPENAI_PATHS = ("chat/completions", "embeddings", "responses")
@@ -56,11 +62,28 @@ def _account_route(method: str, account: str, rest: str) -> Route | None:
         return Route("run", "POST /ai/run/{model}", account, model=model)
     for path in _OPENAI_PATHS:
         if method == "POST" and rest == f"ai/v1/{path}":
-            return Route("openai", f"POST /ai/v1/{path}", account, openai_path=path)
+            return Route("openai", f"POST /ai/v1/{path}", account, openai_path=path, surface="rest")
+    if rest.startswith(_LOGS_PREFIX):
+        return _logs_route(method, account, rest[len(_LOGS_PREFIX) :])
     if method == "GET" and rest == "ai/models/search":
         return Route("models_search", "GET /ai/models/search", account)
     if method == "GET" and rest == "ai/models/schema":
         return Route("models_schema", "GET /ai/models/schema", account)
+    return None
+
+
+_LOGS_PREFIX = "ai-gateway/gateways/"
+
+
+def _logs_route(method: str, account: str, rest: str) -> Route | None:
+    """``GET .../ai-gateway/gateways/{gateway}/logs``, ``PATCH .../logs/{id}`` (spec §1.12)."""
+    parts = rest.split("/")
+    if len(parts) == 2 and parts[1] == "logs" and parts[0] and method == "GET":
+        template = "GET /ai-gateway/gateways/{gateway}/logs"
+        return Route("gateway_logs", template, account, gateway=parts[0])
+    if len(parts) == 3 and parts[1] == "logs" and parts[0] and parts[2] and method == "PATCH":
+        template = "PATCH /ai-gateway/gateways/{gateway}/logs/{id}"
+        return Route("gateway_log", template, account, gateway=parts[0], log=parts[2])
     return None
 
 
@@ -72,7 +95,14 @@ def _gateway_route(method: str, path: str) -> Route | None:
         return Route("universal", "POST gateway universal", parts[0], gateway=parts[1])
     if len(parts) == 4 and parts[2] == "compat" and parts[3] == "chat/completions":
         template = "POST gateway /compat/chat/completions"
-        return Route("openai", template, parts[0], openai_path="chat/completions", gateway=parts[1])
+        return Route(
+            "openai",
+            template,
+            parts[0],
+            openai_path="chat/completions",
+            gateway=parts[1],
+            surface="compat",
+        )
     if len(parts) < 4 or parts[2] != "workers-ai":
         return None
     account, gateway, _, rest = parts

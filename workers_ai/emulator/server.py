@@ -209,8 +209,18 @@ class EmulatorServer:
         """
         return self.app.state.stats()
 
+    def gateway_logs(self, gateway: str = "default") -> list[dict[str, Any]]:
+        """The AI Gateway logs of ``gateway``, oldest first, with the feedback, score and
+        metadata given by ``PATCH .../logs/{id}`` (copies; in process, no token needed).
+
+        Example: ``emulator.gateway_logs("my-gw")[-1]["feedback"]`` after a client sent
+        feedback for its last request.
+        """
+        return self.app.state.gateway_logs.entries(gateway)
+
     def reset(self) -> None:
-        """Forget stats, rate-limit windows, gateway cache, batch jobs and fault rules."""
+        """Forget stats, rate-limit windows, gateway cache and logs, batch jobs and fault
+        rules."""
         self.app.state.reset()
         self.app.state.faults.replace([])
 

@@ -56,9 +56,11 @@ __all__ = [
     "model_schema",
     "openai_chat",
     "openai_embeddings",
+    "openai_to_native",
     "prompt_keys",
     "rerank_scores",
     "responses",
+    "responses_for",
     "run_model",
     "stream_model",
     "summarize",
@@ -116,7 +118,7 @@ def run_model(model: str, body: Mapping[str, Any], *, cached_tokens: int | None 
     validate_lora(info, body)
     if info.task == TEXT_GENERATION:
         if _is_responses_input(info, body):
-            return _responses_for(info, body, cached_tokens)
+            return responses_for(info, body, cached_tokens)
         gen = _generate_native(info, body, cached_tokens)
         return shapes.render_native(info, gen, body)
     if info.task == TEXT_EMBEDDINGS:
@@ -161,7 +163,7 @@ def stream_model(
         )
     if _is_responses_input(info, body):
         # the Responses API does not stream (spec §3)
-        return [_responses_for(info, body, cached_tokens)]
+        return [responses_for(info, body, cached_tokens)]
     gen = _generate_native(info, body, cached_tokens)
     return shapes.render_native_stream(info, gen, body, usage_per_chunk=usage_per_chunk)
 
@@ -494,7 +496,7 @@ def _model_from_body(body: Mapping[str, Any], task: str) -> ModelFacts:
     return info
 
 
-def _openai_to_native(body: Mapping[str, Any]) -> dict[str, Any]:
+def openai_to_native(body: Mapping[str, Any]) -> dict[str, Any]:
     """Map ``/ai/v1`` chat fields onto the native body (``json_schema: {name, schema}``)."""
     native = {k: v for k, v in body.items() if k not in ("model", "stream", "stream_options")}
     fmt = body.get("response_format")
@@ -515,7 +517,7 @@ def openai_chat(
             an unknown model.
     """
     info = _model_from_body(body, TEXT_GENERATION)
-    native = _openai_to_native(body)
+    native = openai_to_native(body)
     validate_chat_body(info, native, openai=True)
     gen = _with_cache(standins.generate_chat(info, native), cached_tokens)
     if not stream:
@@ -549,10 +551,10 @@ def responses(body: Mapping[str, Any], *, cached_tokens: int | None = None) -> d
         raise EmulatorError(
             400, 5006, f"AiError: Bad input: model {info.id} does not support the Responses API"
         )
-    return _responses_for(info, body, cached_tokens)
+    return responses_for(info, body, cached_tokens)
 
 
-def _responses_for(
+def responses_for(
     info: ModelFacts, body: Mapping[str, Any], cached_tokens: int | None = None
 ) -> dict[str, Any]:
     chat_body = _responses_to_chat(body)
