@@ -212,19 +212,15 @@ def tool_calls_to_lc(
 def response_metadata(
     model: str, meta: ResponseMeta | None, *, finish_reason: str | None, usage: Usage | None
 ) -> dict[str, Any]:
-    """``response_metadata``: model, finish reason, request id, neurons, gateway cache."""
+    """``response_metadata``: the model that answered, finish reason, neurons, and the
+    request's ids and AI Gateway facts (:meth:`~workers_ai.types.ResponseMeta.summary`)."""
     out: dict[str, Any] = {"model_name": model, "model_provider": PROVIDER}
     if finish_reason:
         out["finish_reason"] = finish_reason
     if usage is not None and usage.neurons is not None:
         out["neurons"] = usage.neurons
     if meta is not None:
-        if meta.request_id:
-            out["request_id"] = meta.request_id
-        if meta.gateway_cache_status:
-            out["gateway_cache_status"] = meta.gateway_cache_status
-        if meta.gateway_log_id:
-            out["gateway_log_id"] = meta.gateway_log_id
+        out.update(meta.summary())
     return out
 
 

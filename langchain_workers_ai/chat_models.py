@@ -326,6 +326,7 @@ class ChatWorkersAI(WorkersAIConnection, ClientPairOwner, BaseChatModel):
             session_affinity=self.session_affinity,
             stop=stop,
             check_model=lambda model: self._check_model(model, "chat"),
+            settings=self._clients.settings,
         )
         return prep, stream_usage
 

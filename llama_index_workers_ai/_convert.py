@@ -21,7 +21,7 @@ from workers_ai.envelope import json_too_deep
 from workers_ai.errors import InvalidRequestError
 from workers_ai.messages import ContentPart, ImagePart, Message, TextPart
 from workers_ai.tools import coerce_arguments, synthesize_tool_call_id
-from workers_ai.types import ChatDelta, ChatResult, ToolCall, Usage
+from workers_ai.types import ChatDelta, ChatResult, ResponseMeta, ToolCall, Usage
 
 __all__ = [
     "StreamedMessage",
@@ -29,6 +29,7 @@ __all__ = [
     "coerced_calls",
     "li_messages_to_neutral",
     "partial_json_arguments",
+    "response_kwargs",
     "result_to_message",
     "tool_calls_to_kwargs",
     "usage_to_kwargs",
@@ -198,6 +199,18 @@ def assistant_message(text: str, reasoning: str | None, calls: Sequence[ToolCall
     if reasoning:
         extra["reasoning_content"] = reasoning
     return ChatMessage(role=MessageRole.ASSISTANT, blocks=blocks, additional_kwargs=extra)
+
+
+def response_kwargs(result: ChatResult, meta: ResponseMeta | None) -> dict[str, Any]:
+    """A ``ChatResponse``'s ``additional_kwargs``: token counts (:func:`usage_to_kwargs`), the
+    model that answered, and the request's ids and AI Gateway facts
+    (:meth:`~workers_ai.types.ResponseMeta.summary`)."""
+    out = usage_to_kwargs(result.usage)
+    if result.model:
+        out["model"] = result.model
+    if meta is not None:
+        out.update(meta.summary())
+    return out
 
 
 def usage_to_kwargs(usage: Usage | None) -> dict[str, Any]:

@@ -42,7 +42,7 @@ from workers_ai.settings import WorkersAISettings, validate_header_value
 if TYPE_CHECKING:
     from workers_ai.client import ClientPair
     from workers_ai.prepare import PreparedChat
-    from workers_ai.types import ChatResult
+    from workers_ai.types import ChatResult, ResponseMeta
 else:  # a private attribute's annotation: typing.get_type_hints(cls) resolves it (to Any)
     ClientPair = Any  # without loading the module behind it
 
@@ -162,24 +162,25 @@ class WorkersAI(WorkersAIConnection, ClientPairOwner, FunctionCallingLLM):
             force_tools=self.force_tools,
             session_affinity=self.session_affinity,
             check_model=lambda model: self._check_model(model, "chat"),
+            settings=self._clients.settings,
         )
 
     # -- chat -----------------------------------------------------------------------------------
     @llm_chat_callback()
     def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
-        from llama_index_workers_ai._convert import result_to_message, usage_to_kwargs
+        from llama_index_workers_ai._convert import response_kwargs, result_to_message
 
         prep = self._prepare(messages, kwargs)
         response = self._sync_client().chat(prep.model, prep.body, **prep.call_options())
         return ChatResponse(
             message=result_to_message(response.result, prep.schemas),
             raw=response.result.raw,
-            additional_kwargs=usage_to_kwargs(response.result.usage),
+            additional_kwargs=response_kwargs(response.result, response.meta),
         )
 
     @llm_chat_callback()
     async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
-        from llama_index_workers_ai._convert import result_to_message, usage_to_kwargs
+        from llama_index_workers_ai._convert import response_kwargs, result_to_message
 
         prep = self._prepare(messages, kwargs)
         client = self._async_client()
@@ -187,7 +188,7 @@ class WorkersAI(WorkersAIConnection, ClientPairOwner, FunctionCallingLLM):
         return ChatResponse(
             message=result_to_message(response.result, prep.schemas),
             raw=response.result.raw,
-            additional_kwargs=usage_to_kwargs(response.result.usage),
+            additional_kwargs=response_kwargs(response.result, response.meta),
         )
 
     @llm_chat_callback()
@@ -203,7 +204,7 @@ class WorkersAI(WorkersAIConnection, ClientPairOwner, FunctionCallingLLM):
                 state.add(delta)
                 if delta.text or delta.reasoning or delta.tool_calls:
                     yield state.response(delta)
-            yield _final_response(stream.result(), prep)
+            yield _final_response(stream.result(), stream.meta, prep)
 
         return gen()
 
@@ -224,7 +225,7 @@ class WorkersAI(WorkersAIConnection, ClientPairOwner, FunctionCallingLLM):
                 state.add(delta)
                 if delta.text or delta.reasoning or delta.tool_calls:
                     yield state.response(delta)
-            yield _final_response(stream.result(), prep)
+            yield _final_response(stream.result(), stream.meta, prep)
 
         return gen()
 
@@ -430,15 +431,18 @@ def _schema_format(output_cls: type[Any]) -> dict[str, Any]:
     return {"type": "json_schema", "json_schema": output_cls.model_json_schema()}
 
 
-def _final_response(result: ChatResult, prep: PreparedChat) -> ChatResponse:
-    """The last response of a stream: the whole message (tool calls coerced) and usage."""
-    from llama_index_workers_ai._convert import result_to_message, usage_to_kwargs
+def _final_response(
+    result: ChatResult, meta: ResponseMeta | None, prep: PreparedChat
+) -> ChatResponse:
+    """The last response of a stream: the whole message (tool calls coerced), usage and the
+    response's ids (:func:`~llama_index_workers_ai._convert.response_kwargs`)."""
+    from llama_index_workers_ai._convert import response_kwargs, result_to_message
 
     return ChatResponse(
         message=result_to_message(result, prep.schemas),
         delta="",
         raw=result.raw,
-        additional_kwargs=usage_to_kwargs(result.usage),
+        additional_kwargs=response_kwargs(result, meta),
     )
 
 

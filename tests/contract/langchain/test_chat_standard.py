@@ -118,3 +118,22 @@ class TestChatWorkersAIIntegration(ChatWorkersAIFeatures, ChatModelIntegrationTe
         # The standard test downloads an image from the internet; we cover image input with a
         # bundled asset in test_chat_models.py instead.
         return False
+
+
+THIRD_PARTY_MODEL = "openai/gpt-4.1"
+
+
+class TestChatWorkersAIThirdPartyIntegration(TestChatWorkersAIIntegration):
+    """The same standard suite with a third-party model: one class, any model behind Cloudflare.
+
+    ``openai/gpt-4.1`` goes to ``/ai/v1/chat/completions`` with ``cf-aig-gateway-id: default``
+    (AI Gateway's unified REST route), answered by the emulator's OpenAI-shaped stand-in;
+    invoke, streams, tools (streamed too), structured output and usage all run through it."""
+
+    @property
+    def chat_model_params(self) -> dict[str, Any]:
+        return {"model": THIRD_PARTY_MODEL}
+
+    @property
+    def model_override_value(self) -> str:
+        return "google/gemini-3-flash"

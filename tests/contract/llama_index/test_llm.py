@@ -24,6 +24,7 @@ from llama_index_workers_ai import WorkersAI
 
 LLAMA = "@cf/meta/llama-3.3-70b-instruct-fp8-fast"  # classic shape
 QWEN = "@cf/qwen/qwen3-30b-a3b-fp8"  # chat-completion shape + reasoning_content
+GPT = "openai/gpt-4.1"  # a third-party model through AI Gateway's unified route
 R1 = "@cf/deepseek-ai/deepseek-r1-distill-qwen-32b"  # <think> reasoning
 SCOUT = "@cf/meta/llama-4-scout-17b-16e-instruct"  # vision
 PNG = (Path(__file__).parents[2] / "assets" / "red_square.png").read_bytes()
@@ -130,8 +131,9 @@ def test_tool_calls_as_blocks_and_kwargs(kind: str, model: str) -> None:
     assert selection.tool_kwargs == {"city": "Paris"}
 
 
-def test_streamed_tool_calls_accumulate_arguments() -> None:
-    llm = WorkersAI(model=QWEN)
+@pytest.mark.parametrize("model", [QWEN, GPT])
+def test_streamed_tool_calls_accumulate_arguments(model: str) -> None:
+    llm = WorkersAI(model=model)
     chunks = list(llm.stream_chat_with_tools(TOOLS, user_msg="What is the weather in Oslo?"))
     final = llm.get_tool_calls_from_response(chunks[-1])
     assert [(t.tool_name, t.tool_kwargs) for t in final] == [("get_weather", {"city": "Oslo"})]
@@ -140,10 +142,11 @@ def test_streamed_tool_calls_accumulate_arguments() -> None:
     assert all("{" not in (c.delta or "") for c in chunks)  # no JSON leaked as text
 
 
-def test_function_agent_runs_two_tools(kind: str) -> None:
+@pytest.mark.parametrize("model", [QWEN, GPT])
+def test_function_agent_runs_two_tools(kind: str, model: str) -> None:
     from llama_index.core.agent.workflow import FunctionAgent
 
-    agent = FunctionAgent(tools=TOOLS, llm=WorkersAI(model=QWEN))
+    agent = FunctionAgent(tools=TOOLS, llm=WorkersAI(model=model))
 
     async def go() -> Any:
         return await agent.run("What is the weather in Paris, and convert 21 celsius?")
@@ -166,7 +169,7 @@ def test_react_agent_runs() -> None:
     assert str(asyncio.run(go()))
 
 
-@pytest.mark.parametrize("model", [LLAMA, QWEN, "@cf/qwen/qwq-32b"])
+@pytest.mark.parametrize("model", [LLAMA, QWEN, "@cf/qwen/qwq-32b", GPT])
 def test_structured_predict(kind: str, model: str) -> None:
     llm = WorkersAI(model=model)
     prompt = PromptTemplate("Extract the person: {text}")
