@@ -1497,8 +1497,8 @@ def test_latency_is_waited_out_after_the_answer_is_ready(
         now[0] += seconds
 
     monkeypatch.setattr(app, "_gateway_or_dispatch", slow_dispatch)
-    monkeypatch.setattr(app_module.time, "monotonic", lambda: now[0])
-    monkeypatch.setattr(app_module.asyncio, "sleep", fake_sleep)
+    monkeypatch.setattr(app_module, "_clock", lambda: now[0])
+    monkeypatch.setattr(app_module, "_wait", fake_sleep)
 
     status, _, _ = app_send(app, LLAMA, {"prompt": "Hello"})
 

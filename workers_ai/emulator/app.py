@@ -73,6 +73,12 @@ def _bool_query(query: dict[str, list[str]], name: str) -> bool:
     return query.get(name, ["false"])[-1].lower() in ("1", "true", "yes")
 
 
+#: The clock and the wait of request latency (module names, so a test can fake them for this
+#: app alone without touching ``time`` or ``asyncio`` for everything else in the process).
+_clock = time.monotonic
+_wait = asyncio.sleep
+
+
 class EmulatorApp:
     """ASGI callable. ``state`` holds config, stats, faults, caches and batch jobs."""
 
@@ -136,11 +142,11 @@ class EmulatorApp:
         real service computes during its latency: a burst of requests then gets its answers
         at the configured latency instead of queueing all its work behind it (the emulator's
         own work shows only where it takes longer than the latency)."""
-        deadline = time.monotonic() + self._latency_seconds(request)
+        deadline = _clock() + self._latency_seconds(request)
         response = await self._answer_api(route, request, model)
-        remaining = deadline - time.monotonic()
+        remaining = deadline - _clock()
         if remaining > 0:
-            await asyncio.sleep(remaining)
+            await _wait(remaining)
         return response
 
     async def _answer_api(self, route: Route, request: Request, model: str | None) -> Response:
