@@ -174,6 +174,12 @@ class ChatWorkersAI(WorkersAIConnection, ClientPairOwner, BaseChatModel):
     """``native`` uses ``/ai/run/{model}``; ``openai`` uses ``/ai/v1/chat/completions``."""
     force_tools: bool = False
     """Send tools even when the catalog says the model cannot call functions."""
+    fallbacks: list[str] = Field(default_factory=list)
+    """Models tried in order when ``model`` still fails after its retries with capacity,
+    quota, gateway or server errors (never input errors), e.g.
+    ``["openai/gpt-4.1"]``; at most 4, each checked like ``model``. A call's
+    ``fallbacks=[...]`` replaces them. ``response_metadata`` names the model that answered
+    (``answered_by``), the ``attempts`` and the ``fallback_steps``."""
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Other request-body fields, sent as they are. Unknown constructor keywords land here
     with a warning, unless they look like a misspelt argument (then they raise)."""
@@ -215,9 +221,12 @@ class ChatWorkersAI(WorkersAIConnection, ClientPairOwner, BaseChatModel):
 
     def _after_init(self) -> None:
         """Check the model against the catalog and resolve the settings (no I/O)."""
+        from workers_ai.fallback import check_chain
         from workers_ai.prepare import check_n
 
         self._check_model(self.model, "chat")
+        for fallback in check_chain(self.model, self.fallbacks):
+            self._check_model(fallback, "chat")
         try:
             check_n(self.n)
         except InvalidRequestError as error:
@@ -327,6 +336,7 @@ class ChatWorkersAI(WorkersAIConnection, ClientPairOwner, BaseChatModel):
             stop=stop,
             check_model=lambda model: self._check_model(model, "chat"),
             settings=self._clients.settings,
+            fallbacks=self.fallbacks,
         )
         return prep, stream_usage
 
@@ -335,8 +345,9 @@ class ChatWorkersAI(WorkersAIConnection, ClientPairOwner, BaseChatModel):
     ) -> LCChatResult:
         from langchain_workers_ai._convert import result_to_ai_message, usage_to_lc
 
-        message = result_to_ai_message(result, meta, prep.model, prep.schemas)
-        llm_output: dict[str, Any] = {"model_name": result.model or prep.model}
+        model = meta.answered_by or prep.model
+        message = result_to_ai_message(result, meta, model, prep.schemas)
+        llm_output: dict[str, Any] = {"model_name": result.model or model}
         if result.usage is not None:
             llm_output["token_usage"] = dict(usage_to_lc(result.usage))
         generation = ChatGeneration(
@@ -363,7 +374,10 @@ class ChatWorkersAI(WorkersAIConnection, ClientPairOwner, BaseChatModel):
             ),
             usage_metadata=usage_to_lc(usage) if usage else None,
             response_metadata=response_metadata(
-                result.model or prep.model, meta, finish_reason=result.finish_reason, usage=usage
+                result.model or meta.answered_by or prep.model,
+                meta,
+                finish_reason=result.finish_reason,
+                usage=usage,
             ),
             chunk_position="last",
         )

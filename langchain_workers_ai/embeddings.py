@@ -19,6 +19,7 @@ from workers_ai.settings import DEFAULT_COALESCE_WINDOW_MS, DEFAULT_MAX_CONCURRE
 # The engine (and the catalog and client under it) is loaded when an object is built.
 if TYPE_CHECKING:
     from workers_ai.embedder import Embedder, Progress
+    from workers_ai.embeddings import EmbeddingSpec
 else:  # a private attribute's annotation: typing.get_type_hints(cls) resolves it (to Any)
     Embedder = Any  # without loading the module behind it
 
@@ -111,6 +112,13 @@ class WorkersAIEmbeddings(WorkersAIConnection, Embeddings):
     """Embed document lists through the async batch API (``queueRequest``)."""
     batch_poll_interval: float = 1.0
     """Seconds before the first poll of a batch job (then growing 1.5x, at most 30 s)."""
+    fallbacks: list[str] = Field(default_factory=list)
+    """Models tried in order when ``model`` still fails with capacity, quota, gateway or
+    server errors (a document list: only the texts whose batch failed). Each needs the
+    same dimensions as ``model`` and ``fallback_compatible=True``, else construction fails:
+    vectors of two vector spaces must never be mixed silently."""
+    fallback_compatible: bool = False
+    """Your declaration that ``fallbacks`` make vectors comparable with ``model``'s."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -118,15 +126,26 @@ class WorkersAIEmbeddings(WorkersAIConnection, Embeddings):
 
     def _after_init(self) -> None:
         """Check the model against the catalog and resolve the settings (no I/O)."""
+        from workers_ai.embeddings import check_embedding_fallbacks
+
         self._check_model(self.model, "embeddings")
+        check_embedding_fallbacks(self.model, self.fallbacks, compatible=self.fallback_compatible)
         self._embedder = self._build_embedder()
 
     def _build_embedder(self) -> Embedder:
         from workers_ai.embedder import Embedder
+
+        specs = [self._spec(model) for model in (self.model, *self.fallbacks)]
+        if self.show_progress and importlib.util.find_spec("tqdm") is None:
+            raise ImportError(_TQDM_MISSING)
+        return Embedder(specs[0], self._resolve_settings(), specs[1:])
+
+    def _spec(self, model: str) -> EmbeddingSpec:
+        """The engine's options for ``model`` (the model or a fallback): this object's."""
         from workers_ai.embeddings import embedding_spec
 
-        spec = embedding_spec(
-            self.model,
+        return embedding_spec(
+            model,
             batch_size=self.batch_size,
             max_concurrency=self.max_concurrency,
             pooling=self.pooling,
@@ -138,9 +157,6 @@ class WorkersAIEmbeddings(WorkersAIConnection, Embeddings):
             use_batch_api=self.use_batch_api,
             batch_poll_interval=self.batch_poll_interval,
         )
-        if self.show_progress and importlib.util.find_spec("tqdm") is None:
-            raise ImportError(_TQDM_MISSING)
-        return Embedder(spec, self._resolve_settings())
 
     @contextlib.contextmanager
     def _progress(self, total: int) -> Iterator[Progress | None]:

@@ -76,27 +76,44 @@ class WorkersAIEmbedding(WorkersAIConnection, BaseEmbedding):
     """How long a query waits for concurrent ones to share its request."""
     show_progress: bool = Field(default=False, description="tqdm bar for document lists.")
     """Show a tqdm progress bar while embedding document lists."""
+    fallbacks: list[str] = Field(
+        default_factory=list, description="Same-dimension models tried when the model fails."
+    )
+    """Models tried in order when ``model_name`` still fails with capacity, quota, gateway or
+    server errors (a document list: only the texts whose batch failed). Each needs the same
+    dimensions and ``fallback_compatible=True``, else construction fails: vectors of two
+    vector spaces must never be mixed silently."""
+    fallback_compatible: bool = Field(
+        default=False, description="Declare the fallbacks' vectors comparable."
+    )
+    """Your declaration that ``fallbacks`` make vectors comparable with ``model_name``'s."""
 
     _embedder: Embedder = PrivateAttr()
 
     def _after_init(self) -> None:
         """Check the model against the catalog and resolve the settings (no I/O)."""
         from workers_ai.embedder import Embedder
-        from workers_ai.embeddings import embedding_spec
+        from workers_ai.embeddings import check_embedding_fallbacks, embedding_spec
 
         self._check_model(self.model_name, "embeddings")
-        spec = embedding_spec(
-            self.model_name,
-            batch_size=self.embed_batch_size or None,
-            max_concurrency=self.max_concurrency,
-            pooling=self.pooling,
-            query_instruction=self.query_instruction,
-            truncate=self.truncate,
-            max_retries=self.max_retries,
-            coalesce_window_ms=self.coalesce_window_ms,
+        check_embedding_fallbacks(
+            self.model_name, self.fallbacks, compatible=self.fallback_compatible
         )
-        self.embed_batch_size = spec.batch_size
-        self._embedder = Embedder(spec, self._resolve_settings())
+        specs = [
+            embedding_spec(
+                model,
+                batch_size=self.embed_batch_size or None,
+                max_concurrency=self.max_concurrency,
+                pooling=self.pooling,
+                query_instruction=self.query_instruction,
+                truncate=self.truncate,
+                max_retries=self.max_retries,
+                coalesce_window_ms=self.coalesce_window_ms,
+            )
+            for model in (self.model_name, *self.fallbacks)
+        ]
+        self.embed_batch_size = specs[0].batch_size
+        self._embedder = Embedder(specs[0], self._resolve_settings(), specs[1:])
 
     @classmethod
     def class_name(cls) -> str:

@@ -105,6 +105,14 @@ class WorkersAI(WorkersAIConnection, ClientPairOwner, FunctionCallingLLM):
     """Context window for LlamaIndex's prompt helper (default: the catalog's)."""
     force_tools: bool = Field(default=False, description="Send tools to non-FC models.")
     """Send tools even when the catalog says the model cannot call functions."""
+    fallbacks: list[str] = Field(
+        default_factory=list, description="Models tried in order when the model fails."
+    )
+    """Models tried in order when ``model`` still fails after its retries with capacity,
+    quota, gateway or server errors (never input errors), e.g. ``["openai/gpt-4.1"]``; at most
+    4, each checked like ``model``. A call's ``fallbacks=[...]`` replaces them. The response's
+    ``additional_kwargs`` name the model that answered (``answered_by``), the ``attempts`` and
+    the ``fallback_steps``."""
     additional_kwargs: dict[str, Any] = Field(
         default_factory=dict, description="Extra request body fields."
     )
@@ -119,7 +127,11 @@ class WorkersAI(WorkersAIConnection, ClientPairOwner, FunctionCallingLLM):
 
     def _after_init(self) -> None:
         """Check the model against the catalog and resolve the settings (no I/O)."""
+        from workers_ai.fallback import check_chain
+
         self._check_model(self.model, "chat")
+        for fallback in check_chain(self.model, self.fallbacks):
+            self._check_model(fallback, "chat")
         if self.session_affinity is not None:
             validate_header_value(
                 self.session_affinity, "session_affinity", header="x-session-affinity"
@@ -163,6 +175,7 @@ class WorkersAI(WorkersAIConnection, ClientPairOwner, FunctionCallingLLM):
             session_affinity=self.session_affinity,
             check_model=lambda model: self._check_model(model, "chat"),
             settings=self._clients.settings,
+            fallbacks=self.fallbacks,
         )
 
     # -- chat -----------------------------------------------------------------------------------

@@ -13,10 +13,11 @@ parsed once per URL (:func:`_parsed_url`), not on every call and retry.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
@@ -25,6 +26,7 @@ from workers_ai._distribution import __version__
 from workers_ai.chat import normalize_chat_result
 from workers_ai.envelope import meta_from_headers, status_error_from_response, unwrap_response
 from workers_ai.errors import APIError, ConfigurationError, InvalidRequestError
+from workers_ai.fallback import ChatTarget, FallbackRun
 from workers_ai.messages import find_unencodable
 from workers_ai.providers import Route, chat_route, openai_route, run_route
 from workers_ai.responses import APIResponse, ChatResponse
@@ -356,6 +358,29 @@ class BaseClient:
             )
         return self._run_call(
             model, inputs, stream=stream, timeout=timeout, headers=headers, params=None
+        )
+
+    # -- fallback bookkeeping -----------------------------------------------------------------
+    @staticmethod
+    def _fallback_run(
+        model: str,
+        inputs: Mapping[str, Any],
+        endpoint: Endpoint,
+        headers: Mapping[str, str] | None,
+        fallbacks: Sequence[ChatTarget],
+    ) -> FallbackRun:
+        """The chain of one chat call: its own model first, then the prepared fallbacks."""
+        first = ChatTarget(model, inputs, endpoint, headers or {})
+        return FallbackRun((first, *fallbacks))
+
+    @staticmethod
+    def _chain_meta(meta: ResponseMeta, run: FallbackRun, model: str) -> ResponseMeta:
+        """The answer's metadata with the chain's facts (who answered, attempts, steps)."""
+        return dataclasses.replace(
+            meta,
+            answered_by=model,
+            attempts=run.tally.attempts,
+            fallback_steps=tuple(run.steps),
         )
 
     # -- retry bookkeeping --------------------------------------------------------------------

@@ -15,8 +15,8 @@ import logging
 import threading
 import time
 import weakref
-from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -30,6 +30,7 @@ from workers_ai._base_client import (
 )
 from workers_ai._loops import LoopLocal, close_at_loop_shutdown
 from workers_ai.errors import APIError, ConfigurationError
+from workers_ai.fallback import ChatTarget, Tally
 from workers_ai.responses import (
     APIResponse,
     AsyncChatStream,
@@ -110,9 +111,11 @@ class WorkersAIClient(BaseClient):
         _check_open(self._http_client)
         return self._http_client
 
-    def _with_retries(self, call: _Call, attempt: Callable[[], T]) -> T:
+    def _with_retries(self, call: _Call, attempt: Callable[[], T], tally: Tally | None) -> T:
         state = RetryState()
         while True:
+            if tally is not None:
+                tally.attempts += 1
             try:
                 return attempt()
             except APIError as error:
@@ -120,7 +123,7 @@ class WorkersAIClient(BaseClient):
                 state = step.state
                 _sleep(step.delay)
 
-    def _send(self, call: _Call) -> APIResponse:
+    def _send(self, call: _Call, tally: Tally | None = None) -> APIResponse:
         def attempt() -> APIResponse:
             logger.debug("%s %s", call.method, call.route)
             try:
@@ -129,9 +132,9 @@ class WorkersAIClient(BaseClient):
                 raise _transport_error(exc) from exc
             return self._answer(response, call)
 
-        return self._with_retries(call, attempt)
+        return self._with_retries(call, attempt, tally)
 
-    def _open_stream(self, call: _Call) -> EventStream:
+    def _open_stream(self, call: _Call, tally: Tally | None = None) -> EventStream:
         def attempt() -> EventStream:
             logger.debug("%s %s (stream)", call.method, call.route)
             try:
@@ -145,7 +148,7 @@ class WorkersAIClient(BaseClient):
                 response.close()
                 raise
 
-        return self._with_retries(call, attempt)
+        return self._with_retries(call, attempt, tally)
 
     def _stream_from_response(
         self, response: httpx.Response, pool: httpx.Client, call: _Call
@@ -216,12 +219,51 @@ class WorkersAIClient(BaseClient):
         tool_names: tuple[str, ...] = (),
         timeout: TimeoutTypes = None,
         headers: Mapping[str, str] | None = None,
+        fallbacks: Sequence[ChatTarget] = (),
     ) -> ChatResponse:
-        """Run a text-generation model and normalise whatever shape it answers with."""
-        call = self._chat_call(
-            model, inputs, endpoint=endpoint, stream=False, timeout=timeout, headers=headers
+        """Run a text-generation model and normalise whatever shape it answers with.
+
+        With ``fallbacks`` (models prepared for their family, see
+        :func:`workers_ai.prepare.prepare_chat`), a model that still fails after its retries
+        with an error another model could avoid (:func:`workers_ai.fallback.should_fall_back`)
+        hands the call to the next one; the answer's ``meta`` says which model answered, the
+        attempts and the steps.
+        """
+        run = self._fallback_run(model, inputs, endpoint, headers, fallbacks)
+        for index, target in enumerate(run.chain):
+            call = self._chat_call(
+                target.model,
+                target.body,
+                endpoint=target.endpoint,
+                stream=False,
+                timeout=timeout,
+                headers=target.headers,
+            )
+            try:
+                response = self._send(call, run.tally)
+            except APIError as error:
+                run.failed(index, error)
+                continue
+            answer = self._chat_response(response, target.model, think_tags, tool_names)
+            if not fallbacks:
+                return answer
+            return replace(answer, meta=self._chain_meta(answer.meta, run, target.model))
+        raise AssertionError("unreachable: the last model's failure is raised")
+
+    def _chat_events(
+        self, target: ChatTarget, timeout: TimeoutTypes, tally: Tally | None
+    ) -> EventStream:
+        call, streams = self._stream_chat_call(
+            target.model,
+            target.body,
+            endpoint=target.endpoint,
+            timeout=timeout,
+            headers=target.headers,
         )
-        return self._chat_response(self._send(call), model, think_tags, tool_names)
+        if streams:
+            return self._open_stream(call, tally)
+        response = self._send(call, tally)
+        return EventStream(response.meta, payload=response.data)
 
     def stream_chat(
         self,
@@ -233,17 +275,25 @@ class WorkersAIClient(BaseClient):
         tool_names: tuple[str, ...] = (),
         timeout: TimeoutTypes = None,
         headers: Mapping[str, str] | None = None,
+        fallbacks: Sequence[ChatTarget] = (),
     ) -> ChatStream:
-        """Stream a chat answer as normalised deltas (usage exactly once, on the last)."""
-        call, streams = self._stream_chat_call(
-            model, inputs, endpoint=endpoint, timeout=timeout, headers=headers
-        )
-        if streams:
-            events = self._open_stream(call)
-        else:
-            response = self._send(call)
-            events = EventStream(response.meta, payload=response.data)
-        return ChatStream(events, self._accumulator(model, think_tags, tool_names))
+        """Stream a chat answer as normalised deltas (usage exactly once, on the last).
+
+        ``fallbacks`` as for :meth:`chat`, only until the stream's first event arrived: a
+        stream that breaks later raises, as without fallbacks.
+        """
+        run = self._fallback_run(model, inputs, endpoint, headers, fallbacks)
+        for index, target in enumerate(run.chain):
+            try:
+                events = self._chat_events(target, timeout, run.tally)
+            except APIError as error:
+                run.failed(index, error)
+                continue
+            stream = ChatStream(events, self._accumulator(target.model, think_tags, tool_names))
+            if fallbacks:
+                stream.meta = self._chain_meta(stream.meta, run, target.model)
+            return stream
+        raise AssertionError("unreachable: the last model's failure is raised")
 
     def openai(
         self,
@@ -352,9 +402,13 @@ class AsyncWorkersAIClient(BaseClient):
             return self._http_client
         return self._pools.get().client
 
-    async def _with_retries(self, call: _Call, attempt: Callable[[], Awaitable[T]]) -> T:
+    async def _with_retries(
+        self, call: _Call, attempt: Callable[[], Awaitable[T]], tally: Tally | None
+    ) -> T:
         state = RetryState()
         while True:
+            if tally is not None:
+                tally.attempts += 1
             try:
                 return await attempt()
             except APIError as error:
@@ -362,7 +416,7 @@ class AsyncWorkersAIClient(BaseClient):
                 state = step.state
                 await _asleep(step.delay)
 
-    async def _send(self, call: _Call) -> APIResponse:
+    async def _send(self, call: _Call, tally: Tally | None = None) -> APIResponse:
         async def attempt() -> APIResponse:
             logger.debug("%s %s", call.method, call.route)
             try:
@@ -371,9 +425,9 @@ class AsyncWorkersAIClient(BaseClient):
                 raise _transport_error(exc) from exc
             return self._answer(response, call)
 
-        return await self._with_retries(call, attempt)
+        return await self._with_retries(call, attempt, tally)
 
-    async def _open_stream(self, call: _Call) -> AsyncEventStream:
+    async def _open_stream(self, call: _Call, tally: Tally | None = None) -> AsyncEventStream:
         async def attempt() -> AsyncEventStream:
             logger.debug("%s %s (stream)", call.method, call.route)
             try:
@@ -387,7 +441,7 @@ class AsyncWorkersAIClient(BaseClient):
                 await response.aclose()
                 raise
 
-        return await self._with_retries(call, attempt)
+        return await self._with_retries(call, attempt, tally)
 
     async def _stream_from_response(
         self, response: httpx.Response, pool: httpx.AsyncClient, call: _Call
@@ -459,12 +513,45 @@ class AsyncWorkersAIClient(BaseClient):
         tool_names: tuple[str, ...] = (),
         timeout: TimeoutTypes = None,
         headers: Mapping[str, str] | None = None,
+        fallbacks: Sequence[ChatTarget] = (),
     ) -> ChatResponse:
-        """Run a text-generation model and normalise whatever shape it answers with."""
-        call = self._chat_call(
-            model, inputs, endpoint=endpoint, stream=False, timeout=timeout, headers=headers
+        """Run a text-generation model and normalise whatever shape it answers with
+        (``fallbacks`` as for :meth:`WorkersAIClient.chat`)."""
+        run = self._fallback_run(model, inputs, endpoint, headers, fallbacks)
+        for index, target in enumerate(run.chain):
+            call = self._chat_call(
+                target.model,
+                target.body,
+                endpoint=target.endpoint,
+                stream=False,
+                timeout=timeout,
+                headers=target.headers,
+            )
+            try:
+                response = await self._send(call, run.tally)
+            except APIError as error:
+                run.failed(index, error)
+                continue
+            answer = self._chat_response(response, target.model, think_tags, tool_names)
+            if not fallbacks:
+                return answer
+            return replace(answer, meta=self._chain_meta(answer.meta, run, target.model))
+        raise AssertionError("unreachable: the last model's failure is raised")
+
+    async def _chat_events(
+        self, target: ChatTarget, timeout: TimeoutTypes, tally: Tally | None
+    ) -> AsyncEventStream:
+        call, streams = self._stream_chat_call(
+            target.model,
+            target.body,
+            endpoint=target.endpoint,
+            timeout=timeout,
+            headers=target.headers,
         )
-        return self._chat_response(await self._send(call), model, think_tags, tool_names)
+        if streams:
+            return await self._open_stream(call, tally)
+        response = await self._send(call, tally)
+        return AsyncEventStream(response.meta, payload=response.data)
 
     async def stream_chat(
         self,
@@ -476,17 +563,24 @@ class AsyncWorkersAIClient(BaseClient):
         tool_names: tuple[str, ...] = (),
         timeout: TimeoutTypes = None,
         headers: Mapping[str, str] | None = None,
+        fallbacks: Sequence[ChatTarget] = (),
     ) -> AsyncChatStream:
-        """Stream a chat answer as normalised deltas (usage exactly once, on the last)."""
-        call, streams = self._stream_chat_call(
-            model, inputs, endpoint=endpoint, timeout=timeout, headers=headers
-        )
-        if streams:
-            events = await self._open_stream(call)
-        else:
-            response = await self._send(call)
-            events = AsyncEventStream(response.meta, payload=response.data)
-        return AsyncChatStream(events, self._accumulator(model, think_tags, tool_names))
+        """Stream a chat answer as normalised deltas (usage exactly once, on the last;
+        ``fallbacks`` as for :meth:`WorkersAIClient.stream_chat`)."""
+        run = self._fallback_run(model, inputs, endpoint, headers, fallbacks)
+        for index, target in enumerate(run.chain):
+            try:
+                events = await self._chat_events(target, timeout, run.tally)
+            except APIError as error:
+                run.failed(index, error)
+                continue
+            stream = AsyncChatStream(
+                events, self._accumulator(target.model, think_tags, tool_names)
+            )
+            if fallbacks:
+                stream.meta = self._chain_meta(stream.meta, run, target.model)
+            return stream
+        raise AssertionError("unreachable: the last model's failure is raised")
 
     async def openai(
         self,

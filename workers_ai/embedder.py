@@ -59,6 +59,7 @@ from workers_ai.errors import (
     PermissionDeniedError,
     QuotaExceededError,
 )
+from workers_ai.fallback import should_fall_back
 from workers_ai.retry import is_retryable
 from workers_ai.settings import WorkersAISettings
 
@@ -218,6 +219,12 @@ class Embedder(LoopEngines):
         spec: The resolved options (:func:`workers_ai.embeddings.embedding_spec`).
         settings: Connection settings (:func:`workers_ai.settings.resolve_settings`);
             ``spec.max_retries`` replaces their ``max_retries``.
+        fallbacks: Specs of models with the same vector space, tried in order when this
+            model still fails (after its retries) with an error
+            :func:`~workers_ai.fallback.should_fall_back` accepts; check them with
+            :func:`~workers_ai.embeddings.check_embedding_fallbacks`. Queries fall back whole;
+            a document list falls back per failed batch (only the texts whose batch failed go
+            to the next model).
 
     Example:
         >>> from workers_ai.embeddings import embedding_spec
@@ -233,13 +240,75 @@ class Embedder(LoopEngines):
         (250, 384, 3)
     """
 
-    def __init__(self, spec: EmbeddingSpec, settings: WorkersAISettings) -> None:
+    def __init__(
+        self,
+        spec: EmbeddingSpec,
+        settings: WorkersAISettings,
+        fallbacks: Sequence[EmbeddingSpec] = (),
+    ) -> None:
         self.spec = spec
         self._settings = settings
         self._engines: LoopLocal[_Engine] = LoopLocal(lambda: _Engine(spec, settings))
+        self._fallbacks = tuple(Embedder(other, settings) for other in fallbacks)
 
-    def __repr__(self) -> str:
-        return f"Embedder(model={self.spec.model!r})"
+    # -- fallbacks -----------------------------------------------------------------------------
+    def _hands_over(self, index: int, errors: Sequence[APIError]) -> bool:
+        """Whether the model at ``index`` of the chain hands over to the next (and log it)."""
+        chain = (self, *self._fallbacks)
+        if index + 1 >= len(chain) or not errors or not all(map(should_fall_back, errors)):
+            return False
+        logger.info(
+            "embeddings model %s failed (%s); falling back to %s",
+            chain[index].spec.model,
+            type(errors[0]).__name__,
+            chain[index + 1].spec.model,
+        )
+        return True
+
+    async def _query_chain(self, text: str, prepared: str) -> list[float]:
+        for index, embedder in enumerate((self, *self._fallbacks)):
+            # each model gets the query with its own instruction and token limit
+            query = prepared if index == 0 else embedder._prepare_query(text)
+            try:
+                return await embedder._query(query)
+            except APIError as error:
+                if not self._hands_over(index, [error]):
+                    raise
+        raise AssertionError("unreachable: the last model's failure is raised")
+
+    async def _documents_chain(
+        self, texts: Sequence[str], prepared: list[str], progress: Progress | None
+    ) -> list[list[float]]:
+        """``texts`` through the chain: the first model gets ``prepared`` (checked in the
+        caller's thread); the next gets, prepared its way, only the texts without a vector."""
+        vectors: list[list[float] | None] = [None] * len(texts)
+        for index, embedder in enumerate((self, *self._fallbacks)):
+            todo = [i for i, vector in enumerate(vectors) if vector is None]
+            batch = (
+                prepared if index == 0 else embedder._prepare([texts[i] for i in todo], "document")
+            )
+            errors: list[APIError] = []
+            try:
+                fresh: list[list[float] | None] = list(await embedder._documents(batch, progress))
+            except EmbeddingJobError as partial:
+                fresh, errors = partial.vectors, list(partial.errors)
+            except APIError as single:  # the texts fitted in one batch, and it failed
+                fresh, errors = [None] * len(todo), [single]
+            for i, vector in zip(todo, fresh, strict=True):
+                vectors[i] = vector
+            if not errors:
+                return [vector for vector in vectors if vector is not None]
+            if not self._hands_over(index, errors):
+                if all(vector is None for vector in vectors) and len(errors) == 1:
+                    raise errors[0]
+                raise _job_error(vectors, errors, None)
+        raise AssertionError("unreachable: the last model's failure is raised")
+
+    async def aclose(self) -> None:
+        """Close the connection pools of the running event loop (fallback models' too)."""
+        await super().aclose()
+        for embedder in self._fallbacks:
+            await embedder.aclose()
 
     # -- preparation (caller's thread) ---------------------------------------------------------
     def _prepare(self, texts: Sequence[object], kind: Kind) -> list[str]:
@@ -295,6 +364,9 @@ class Embedder(LoopEngines):
         """
         if len(texts) == 0:
             return []
+        if self._fallbacks:
+            prepared = self._prepare(texts, "document")
+            return run_sync(self._documents_chain(texts, prepared, progress))
         return run_sync(self._documents(self._prepare(texts, "document"), progress))
 
     async def aembed_documents(
@@ -303,6 +375,9 @@ class Embedder(LoopEngines):
         """Async :meth:`embed_documents`."""
         if len(texts) == 0:
             return []
+        if self._fallbacks:
+            prepared = self._prepare(texts, "document")
+            return await self._documents_chain(texts, prepared, progress)
         return await self._documents(self._prepare(texts, "document"), progress)
 
     def resume(
@@ -350,10 +425,14 @@ class Embedder(LoopEngines):
 
     def embed_query(self, text: str) -> list[float]:
         """Embed one query (with the query instruction); coalesced with concurrent calls."""
+        if self._fallbacks:
+            return run_sync(self._query_chain(text, self._prepare_query(text)))
         return run_sync(self._query(self._prepare_query(text)))
 
     async def aembed_query(self, text: str) -> list[float]:
         """Async :meth:`embed_query`."""
+        if self._fallbacks:
+            return await self._query_chain(text, self._prepare_query(text))
         return await self._query(self._prepare_query(text))
 
     def submit_batch(self, texts: Sequence[str]) -> list[str]:

@@ -447,3 +447,44 @@ def parse_embedding_response(data: Any, expected: int | None) -> list[list[float
 
 def _excerpt(data: Any) -> str:
     return value_excerpt(data, 300)
+
+
+# -- fallbacks -------------------------------------------------------------------------------
+
+
+def check_embedding_fallbacks(
+    model: str, fallbacks: Sequence[str], *, compatible: bool
+) -> tuple[str, ...]:
+    """The fallback models of an embeddings object, checked at construction (no I/O).
+
+    Vectors of two models are comparable only when they share one vector space; mixing them
+    silently is worse than failing. So a fallback needs the same ``dimensions`` in the catalog
+    as ``model`` and the user's declaration that they are compatible
+    (``fallback_compatible=True``).
+
+    Raises:
+        ConfigurationError: Not declared compatible, a model without known dimensions or with
+            other dimensions, or a bad chain (:func:`workers_ai.fallback.check_chain`).
+    """
+    from workers_ai.fallback import check_chain
+
+    chain = check_chain(model, fallbacks)
+    if not chain:
+        return ()
+    if not compatible:
+        raise ConfigurationError(
+            f"fallbacks={list(chain)!r} for embeddings: vectors of different models are not "
+            "comparable, and a fallback would mix them in one index. If these models share "
+            "one vector space, say so with fallback_compatible=True; otherwise remove fallbacks."
+        )
+    dimensions = catalog.get(model).dimensions
+    for fallback in chain:
+        check_model(fallback, "embeddings", owner="the embeddings engine")
+        other = catalog.get(fallback).dimensions
+        if dimensions is None or other is None or other != dimensions:
+            raise ConfigurationError(
+                f"fallback {fallback} makes {other or 'unknown'}-dimensional vectors and "
+                f"{model} {dimensions or 'unknown'}-dimensional ones: an embeddings fallback "
+                "needs the same dimensions (and a model the catalog knows); remove it."
+            )
+    return chain

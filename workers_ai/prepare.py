@@ -13,7 +13,11 @@ and a stream alike:
   :class:`~workers_ai.messages.ChatRequest`, generation parameters (the object's, then the
   call's), the rest of the options as extra body fields;
 - the body for the model's family (:func:`~workers_ai.messages.build_chat_body`), the
-  ``x-session-affinity`` header, and the tool schemas arguments are coerced to.
+  ``x-session-affinity`` header, and the tool schemas arguments are coerced to;
+- ``fallbacks`` (the object's, or the call's ``fallbacks=`` instead): each fallback model is
+  checked like a per-call ``model=`` and gets its own body for its family
+  (:class:`~workers_ai.fallback.ChatTarget`); the client walks the chain
+  (:mod:`workers_ai.fallback`).
 
 Adding a model family or quirk never touches this module or the adapters: it is a catalog row
 (and at most one branch in :mod:`~workers_ai.messages` or :mod:`~workers_ai.chat`).
@@ -26,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from workers_ai.errors import ConfigurationError, InvalidRequestError
+from workers_ai.fallback import ChatTarget, check_chain
 from workers_ai.gateway import gateway_call_headers
 from workers_ai.messages import GENERATION_PARAMS, ChatRequest, Message, build_chat_body
 from workers_ai.providers import is_third_party
@@ -51,6 +56,7 @@ class PreparedChat:
         tool_names: The bound tools' names (to recognise tool calls written as text).
         schemas: Tool name -> its parameters' JSON Schema (arguments are coerced to it).
         timeout: The call's HTTP timeout, or ``None`` for the client's.
+        fallbacks: The models tried after ``model`` fails, each prepared for its family.
     """
 
     model: str
@@ -60,6 +66,7 @@ class PreparedChat:
     tool_names: tuple[str, ...] = ()
     schemas: dict[str, Any] = field(default_factory=dict)
     timeout: TimeoutTypes = None
+    fallbacks: tuple[ChatTarget, ...] = ()
 
     def call_options(self) -> dict[str, Any]:
         """Keyword arguments for ``chat`` / ``stream_chat`` of the core clients."""
@@ -68,6 +75,7 @@ class PreparedChat:
             "tool_names": self.tool_names,
             "headers": self.headers,
             "timeout": self.timeout,
+            "fallbacks": self.fallbacks,
         }
 
 
@@ -103,6 +111,7 @@ def prepare_chat(
     stop: Sequence[str] | None = None,
     check_model: Callable[[str], None] = lambda _model: None,
     settings: WorkersAISettings | None = None,
+    fallbacks: Sequence[str] = (),
 ) -> PreparedChat:
     """Prepare one chat call.
 
@@ -121,15 +130,27 @@ def prepare_chat(
         settings: The object's settings: a per-call ``gateway_options`` mapping (AI Gateway
             options for this call only) is merged onto their gateway
             (:func:`~workers_ai.gateway.gateway_call_headers`).
+        fallbacks: The object's fallback models; a per-call ``fallbacks=`` replaces them
+            (``fallbacks=[]`` turns them off for the call). A per-call ``model=`` that is one
+            of the object's fallbacks is not tried twice.
 
     Raises:
         InvalidRequestError: The call cannot work (``n > 1``, tools on a model without
-            function calling, images on a text-only model...), before any request.
+            function calling, images on a text-only model...), before any request; for a
+            fallback model too.
+        ConfigurationError: ``fallbacks`` is not a list of model ids, is longer than
+            :data:`~workers_ai.fallback.MAX_FALLBACKS`, or names a model twice.
     """
     opts = dict(options)
     chosen = opts.pop("model", None) or opts.pop("model_name", None) or model
     if chosen != model:
         check_model(chosen)
+    per_call = opts.pop("fallbacks", None)
+    if per_call is None:  # the object's, without a per-call model=... that is one of them
+        per_call = [name for name in fallbacks if name != chosen]
+    chain = check_chain(chosen, per_call)
+    for fallback in chain:
+        check_model(fallback)
     opts.pop("stream", None)
     check_n(opts.pop("n", None))
     timeout = next((opts.pop(key) for key in TIMEOUT_KEYS if key in opts), None)
@@ -152,19 +173,26 @@ def prepare_chat(
         extra={**extra, **opts},
         force_tools=force_tools,
     )
-    if is_third_party(chosen):  # AI Gateway models take the OpenAI body (workers_ai.providers)
-        endpoint = "openai"
-    headers = {"x-session-affinity": session_affinity} if session_affinity else {}
-    if gateway_options is not None:
-        if settings is None:
-            raise ConfigurationError("gateway_options needs the model's settings")
-        headers.update(gateway_call_headers(settings, gateway_options, model=chosen))
+
+    def target(name: str) -> ChatTarget:
+        # AI Gateway models take the OpenAI body (workers_ai.providers)
+        family = "openai" if is_third_party(name) else endpoint
+        headers = {"x-session-affinity": session_affinity} if session_affinity else {}
+        if gateway_options is not None:
+            if settings is None:
+                raise ConfigurationError("gateway_options needs the model's settings")
+            headers.update(gateway_call_headers(settings, gateway_options, model=name))
+        body = build_chat_body(name, request, endpoint=family)
+        return ChatTarget(model=name, body=body, endpoint=family, headers=headers)
+
+    first = target(chosen)
     return PreparedChat(
         model=chosen,
-        body=build_chat_body(chosen, request, endpoint=endpoint),
-        endpoint=endpoint,
-        headers=headers,
+        body=dict(first.body),
+        endpoint=first.endpoint,
+        headers=dict(first.headers),
         tool_names=_tool_names(tools),
         schemas={t["function"]["name"]: t["function"].get("parameters") for t in tools},
         timeout=timeout,
+        fallbacks=tuple(target(name) for name in chain),
     )

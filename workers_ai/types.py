@@ -178,6 +178,10 @@ class ResponseMeta:
         gateway_log_id: ``cf-aig-log-id`` (AI Gateway).
         headers: The response headers, lower-cased names. The other AI Gateway headers
             (spec: AI platform §1.7) are read from them by the ``gateway_*`` properties.
+        answered_by: For a call with ``fallbacks``: the model of the chain that answered.
+        attempts: For a call with ``fallbacks``: HTTP attempts spent, all models together.
+        fallback_steps: For a call with ``fallbacks``: the models that failed before, in order
+            (:class:`~workers_ai.fallback.FallbackStep`).
     """
 
     status_code: int
@@ -185,6 +189,9 @@ class ResponseMeta:
     gateway_cache_status: str | None = None
     gateway_log_id: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    answered_by: str | None = None
+    attempts: int | None = None
+    fallback_steps: tuple[Any, ...] = ()
 
     @property
     def gateway_event_id(self) -> str | None:
@@ -226,7 +233,8 @@ class ResponseMeta:
     def summary(self) -> dict[str, Any]:
         """What identifies this answer, for a framework's response metadata: the request id and,
         through AI Gateway, the log and event ids, cache status, the fallback step and the model
-        and provider a dynamic route or the Auto Router chose (only those present)."""
+        and provider a dynamic route or the Auto Router chose, and for a call with ``fallbacks``
+        the model that answered, the attempts and the fallback steps (only those present)."""
         fields = {
             "request_id": self.request_id,
             "gateway_log_id": self.gateway_log_id,
@@ -238,5 +246,10 @@ class ResponseMeta:
             "gateway_routed_model": self.gateway_routed_model,
             "gateway_routing_reason": self.gateway_routing_reason,
             "gateway_routing_decision_id": self.gateway_routing_decision_id,
+            "answered_by": self.answered_by,
+            "attempts": self.attempts,
         }
-        return {key: value for key, value in fields.items() if value not in (None, "")}
+        out: dict[str, Any] = {k: v for k, v in fields.items() if v not in (None, "")}
+        if self.answered_by is not None:  # a call with fallbacks: its steps, even none
+            out["fallback_steps"] = [step.as_dict() for step in self.fallback_steps]
+        return out
