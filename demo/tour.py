@@ -22,6 +22,8 @@ from typing import Any
 CHAT = "@cf/meta/llama-3.3-70b-instruct-fp8-fast"
 AGENT = "@cf/qwen/qwen3-30b-a3b-fp8"
 REASONING = "@cf/deepseek-ai/deepseek-r1-distill-qwen-32b"
+GPT = "openai/gpt-4.1"
+GEMINI = "google/gemini-3-flash"
 EMBED = "@cf/baai/bge-base-en-v1.5"
 RERANK = "@cf/baai/bge-reranker-base"
 DOCS = Path(__file__).parent / "docs"
@@ -76,7 +78,7 @@ def _install_accounting() -> None:
             if name in ("LLMChatEndEvent", "LLMCompletionEndEvent") and event.response:
                 extra = event.response.additional_kwargs or {}
                 _record(
-                    "llama-index llm",
+                    extra.get("model") or "llama-index llm",
                     extra.get("prompt_tokens", 0),
                     extra.get("completion_tokens", 0),
                 )
@@ -117,6 +119,36 @@ def chat_and_streaming() -> None:
     for chunk in llm.stream("Write one sentence about the sea."):
         print(chunk.content, end="", flush=True)
     print()
+
+
+def any_model() -> None:
+    from llama_index.core.llms import ChatMessage
+
+    from langchain_workers_ai import ChatWorkersAI, send_message_feedback
+    from llama_index_workers_ai import WorkersAI, send_response_feedback
+
+    if _real() and not os.environ.get("TOUR_THIRD_PARTY"):
+        print("skipped: third-party models bill AI Gateway credits; TOUR_THIRD_PARTY=1 runs it")
+        return
+    if not _real():
+        print(f"(offline: {GPT} and {GEMINI} are the emulator's deterministic stand-ins,")
+        print(" not real AI; the requests take the real route and AI Gateway headers)")
+    llm = ChatWorkersAI(model=GPT, max_tokens=60, callbacks=CALLBACKS)
+    print(f"{GPT} stream : ", end="")
+    answer: Any = None
+    for chunk in llm.stream("In one sentence, why put every model behind one gateway?"):
+        print(chunk.content, end="", flush=True)
+        answer = chunk if answer is None else answer + chunk
+    print()
+    print("gateway log id :", answer.response_metadata["gateway_log_id"])
+    send_message_feedback(llm, answer, feedback=1, score=90, metadata={"source": "tour"})
+    print("feedback sent  : thumbs up, score 90, on that log")
+
+    li_llm = WorkersAI(model=GEMINI, max_tokens=60)
+    reply = li_llm.chat([ChatMessage(role="user", content="Name one benefit of AI Gateway.")])
+    print(f"{GEMINI} (LlamaIndex) :", str(reply.message.content).strip())
+    send_response_feedback(li_llm, reply, feedback=-1, metadata={"source": "tour"})
+    print("feedback sent  : thumbs down, on log", reply.additional_kwargs["gateway_log_id"])
 
 
 def tool_agent() -> None:
@@ -227,6 +259,7 @@ def llamaindex_agent() -> None:
 
 SECTIONS: list[tuple[str, Callable[[], None]]] = [
     ("LangChain chat and token streaming", chat_and_streaming),
+    ("One class, any model behind Cloudflare", any_model),
     ("A tool-calling agent (create_agent) on a two-step task", tool_agent),
     ("Structured output into a Pydantic model", structured_output),
     ("Chain of thought on a reasoning model", chain_of_thought),
@@ -241,6 +274,8 @@ def _cost(usage: Usage) -> tuple[float, float]:
 
     neurons = usd = 0.0
     for model, (tokens_in, tokens_out) in usage.by_model.items():
+        if "/" in model and not model.startswith("@"):
+            continue  # a third-party model: billed by AI Gateway, not in Workers AI's prices
         model_id = model if model.startswith("@") else CHAT
         cost = catalog.estimate_cost(model_id, tokens_in, tokens_out)
         neurons += cost.neurons or 0.0
@@ -268,6 +303,7 @@ def print_table() -> None:
     print(
         "Costs are estimates from token usage and catalog prices (free tier: 10,000 neurons/day)."
     )
+    print("Third-party models (openai/..., google/...) bill through AI Gateway: not priced here.")
 
 
 def _upfront_estimate() -> None:
@@ -278,9 +314,22 @@ def _upfront_estimate() -> None:
     print(f"Estimated cost of this tour on Workers AI: about ${usd:.4f} (~{neurons:,.0f} neurons).")
 
 
+def _credentials_set() -> bool:
+    return bool(os.environ.get("CLOUDFLARE_ACCOUNT_ID") and os.environ.get("CLOUDFLARE_API_TOKEN"))
+
+
+#: Whether the tour talks to real Workers AI (set by :func:`backend`), not the emulator.
+REAL: list[bool] = [False]
+
+
+def _real() -> bool:
+    return REAL[0]
+
+
 @contextlib.contextmanager
 def backend() -> Iterator[str]:
-    if os.environ.get("CLOUDFLARE_ACCOUNT_ID") and os.environ.get("CLOUDFLARE_API_TOKEN"):
+    if _credentials_set():
+        REAL[0] = True
         _upfront_estimate()
         yield "REAL Workers AI (billed to your account)"
         return

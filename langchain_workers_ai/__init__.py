@@ -18,6 +18,7 @@ with framework_imports("langchain_workers_ai", "langchain", "langchain-core", "l
         ConflictError,
         ContentBlockedError,
         ContextOverflowError,
+        GatewayLogNotFoundError,
         GatewayNotFoundError,
         InsufficientCreditsError,
         InternalServerError,
@@ -31,6 +32,11 @@ with framework_imports("langchain_workers_ai", "langchain", "langchain-core", "l
         RequestTimeoutError,
         SpendLimitError,
         StreamError,
+    )
+    from langchain_workers_ai.feedback import (
+        asend_message_feedback,
+        message_log_id,
+        send_message_feedback,
     )
     from langchain_workers_ai.rerankers import WorkersAIReranker
 
@@ -48,6 +54,7 @@ __all__ = [
     "ConflictError",
     "ContentBlockedError",
     "ContextOverflowError",
+    "GatewayLogNotFoundError",
     "GatewayNotFoundError",
     "InsufficientCreditsError",
     "InternalServerError",
@@ -64,4 +71,7 @@ __all__ = [
     "WorkersAIEmbeddings",
     "WorkersAIReranker",
     "__version__",
+    "asend_message_feedback",
+    "message_log_id",
+    "send_message_feedback",
 ]

@@ -32,6 +32,7 @@ Core class (and its twin's name)    Also a ``langchain_core.exceptions``...
 ``APITimeoutError``                 ``ModelTimeoutError``
 ``StreamError``                     ``ModelAPIError``
 ``APIResponseValidationError``      ``ModelAPIError``
+``GatewayLogNotFoundError``         ``ModelInvalidRequestError`` (feedback on an unknown log)
 ==================================  ======================================================
 
 A twin also derives from the twin of its core parent when both share the LangChain type
@@ -62,6 +63,7 @@ from langchain_core.exceptions import (
 from langchain_core.exceptions import ModelNotFoundError as _LangChainModelNotFoundError
 
 import workers_ai.errors as core
+from workers_ai import feedback as _feedback
 
 __all__ = [
     "TWINS",
@@ -77,6 +79,7 @@ __all__ = [
     "ConflictError",
     "ContentBlockedError",
     "ContextOverflowError",
+    "GatewayLogNotFoundError",
     "GatewayNotFoundError",
     "InsufficientCreditsError",
     "InternalServerError",
@@ -211,6 +214,11 @@ class ContentBlockedError(core.ContentBlockedError, BadRequestError):
     """AI Gateway guardrails blocked the prompt or response (2016/2017)."""
 
 
+class GatewayLogNotFoundError(_feedback.GatewayLogNotFoundError, ModelInvalidRequestError):
+    """Feedback named an AI Gateway log the gateway does not have (HTTP 404); also a
+    ``ModelInvalidRequestError`` (not a ``ModelNotFoundError``: the model is not at fault)."""
+
+
 _TWIN_CLASSES: tuple[type[core.WorkersAIError], ...] = (
     APIStatusError,
     BadRequestError,
@@ -236,6 +244,7 @@ _TWIN_CLASSES: tuple[type[core.WorkersAIError], ...] = (
     BYOKAliasError,
     SpendLimitError,
     ContentBlockedError,
+    GatewayLogNotFoundError,
 )
 
 #: Core class -> its twin (the twin's first base is the core class). :func:`to_langchain_error`

@@ -4,7 +4,20 @@ from workers_ai._distribution import __version__, framework_imports
 
 with framework_imports("llama_index_workers_ai", "llama-index", "llama-index-core", "llama_index"):
     from llama_index_workers_ai.embeddings import WorkersAIEmbedding
+    from llama_index_workers_ai.feedback import (
+        asend_response_feedback,
+        response_log_id,
+        send_response_feedback,
+    )
     from llama_index_workers_ai.llms import WorkersAI
     from llama_index_workers_ai.postprocessors import WorkersAIRerank
 
-__all__ = ["WorkersAI", "WorkersAIEmbedding", "WorkersAIRerank", "__version__"]
+__all__ = [
+    "WorkersAI",
+    "WorkersAIEmbedding",
+    "WorkersAIRerank",
+    "__version__",
+    "asend_response_feedback",
+    "response_log_id",
+    "send_response_feedback",
+]

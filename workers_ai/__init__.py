@@ -62,6 +62,7 @@ _LAZY = {
     "Embedder": "workers_ai.embedder",
     "EmbeddingSpec": "workers_ai.embeddings",
     "EventStream": "workers_ai.responses",
+    "GatewayLogNotFoundError": "workers_ai.feedback",
     "GatewayOptions": "workers_ai.gateway",
     "ImagePart": "workers_ai.messages",
     "Message": "workers_ai.messages",
@@ -80,12 +81,16 @@ _LAZY = {
     "WorkersAIClient": "workers_ai.client",
     "WorkersAISettings": "workers_ai.settings",
     "__version__": "workers_ai._distribution",
+    "alist_logs": "workers_ai.feedback",
+    "asend_feedback": "workers_ai.feedback",
     "build_chat_body": "workers_ai.messages",
     "embedding_spec": "workers_ai.embeddings",
+    "list_logs": "workers_ai.feedback",
     "normalize_chat_result": "workers_ai.chat",
     "prepare_chat": "workers_ai.prepare",
     "rerank_spec": "workers_ai.rerank",
     "resolve_settings": "workers_ai.settings",
+    "send_feedback": "workers_ai.feedback",
 }
 
 if TYPE_CHECKING:
@@ -96,6 +101,13 @@ if TYPE_CHECKING:
     from workers_ai.client import AsyncWorkersAIClient, WorkersAIClient
     from workers_ai.embedder import Embedder
     from workers_ai.embeddings import EmbeddingSpec, embedding_spec
+    from workers_ai.feedback import (
+        GatewayLogNotFoundError,
+        alist_logs,
+        asend_feedback,
+        list_logs,
+        send_feedback,
+    )
     from workers_ai.gateway import GatewayOptions
     from workers_ai.messages import ChatRequest, ImagePart, Message, TextPart, build_chat_body
     from workers_ai.model_checks import ModelDeprecatedWarning, UnknownModelWarning
@@ -167,6 +179,7 @@ __all__ = [
     "EmbeddingJobError",
     "EmbeddingSpec",
     "EventStream",
+    "GatewayLogNotFoundError",
     "GatewayNotFoundError",
     "GatewayOptions",
     "ImagePart",
@@ -202,10 +215,14 @@ __all__ = [
     "WorkersAIError",
     "WorkersAISettings",
     "__version__",
+    "alist_logs",
+    "asend_feedback",
     "build_chat_body",
     "embedding_spec",
+    "list_logs",
     "normalize_chat_result",
     "prepare_chat",
     "rerank_spec",
     "resolve_settings",
+    "send_feedback",
 ]
