@@ -31,6 +31,18 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 #: Text each notebook must print when run offline, beyond the banner: evidence that its main
 #: flows ran, not just that no cell raised.
 EXPECTED_OFFLINE = {
+    "any_model_behind_cloudflare": [
+        "response_metadata['model_name'] = 'openai/gpt-4.1'",
+        "response_metadata['gateway_log_id'] = '",
+        "model calls : get_weather({'city': 'Paris'})",
+        "structured -> Person(name='Ada Lovelace', age=36)",
+        "additional_kwargs['model'] = 'google/gemini-3-flash'",
+        "gateway_event_id: order-42",
+        "answered_by   : openai/gpt-4.1",
+        "'error': 'CapacityError', 'code': 3040",
+        "'feedback': 1, 'score': 90",
+        "InsufficientCreditsError: HTTP 402, code 2021",
+    ],
     "chain_of_thought": ["--- THINKING ---", "--- ANSWER ---", "ThinkingBlock", "'reasoning'"],
     "langchain_agents_and_structured_output": [
         "model calls : get_weather({'city': 'Paris'})",
