@@ -269,18 +269,30 @@ SECTIONS: list[tuple[str, Callable[[], None]]] = [
 
 
 # -- accounting -------------------------------------------------------------------------------
-def _cost(usage: Usage) -> tuple[float, float]:
+def _cost(usage: Usage) -> tuple[float, float, bool]:
+    """Neurons and USD of the Workers AI models used, and whether third-party models (billed by
+    AI Gateway, not in Workers AI's prices) were used too."""
     from workers_ai import catalog
 
     neurons = usd = 0.0
+    unpriced = False
     for model, (tokens_in, tokens_out) in usage.by_model.items():
         if "/" in model and not model.startswith("@"):
-            continue  # a third-party model: billed by AI Gateway, not in Workers AI's prices
+            unpriced = True  # a third-party model: never priced as if it were Workers AI
+            continue
         model_id = model if model.startswith("@") else CHAT
         cost = catalog.estimate_cost(model_id, tokens_in, tokens_out)
         neurons += cost.neurons or 0.0
         usd += cost.usd or 0.0
-    return neurons, usd
+    return neurons, usd, unpriced
+
+
+def _cost_cells(usage: Usage) -> str:
+    neurons, usd, unpriced = _cost(usage)
+    if unpriced and not neurons and not usd:
+        return " | n/a | n/a |"
+    extra = " + n/a" if unpriced else ""
+    return f" | {neurons:,.0f}{extra} | {usd:.5f}{extra} |"
 
 
 def print_table() -> None:
@@ -288,22 +300,23 @@ def print_table() -> None:
     print("|---|---:|---:|---:|---:|---:|")
     total = Usage()
     for title, usage in LEDGER.items():
-        neurons, usd = _cost(usage)
         row = [title, usage.requests, usage.tokens_in, usage.tokens_out]
-        print("| " + " | ".join(map(str, row)) + f" | {neurons:,.0f} | {usd:.5f} |")
+        print("| " + " | ".join(map(str, row)) + _cost_cells(usage))
         for model, (tin, tout) in usage.by_model.items():
             total.by_model[model][0] += tin
             total.by_model[model][1] += tout
         total.requests += usage.requests
         total.tokens_in += usage.tokens_in
         total.tokens_out += usage.tokens_out
-    neurons, usd = _cost(total)
     row = ["**total**", total.requests, total.tokens_in, total.tokens_out]
-    print("| " + " | ".join(map(str, row)) + f" | {neurons:,.0f} | {usd:.5f} |")
+    print("| " + " | ".join(map(str, row)) + _cost_cells(total))
     print(
         "Costs are estimates from token usage and catalog prices (free tier: 10,000 neurons/day)."
     )
-    print("Third-party models (openai/..., google/...) bill through AI Gateway: not priced here.")
+    print(
+        "n/a: third-party models (openai/..., google/...) bill through AI Gateway and are not "
+        "priced here."
+    )
 
 
 def _upfront_estimate() -> None:
