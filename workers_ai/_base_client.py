@@ -297,16 +297,31 @@ class BaseClient:
     ) -> _Call:
         body = _check_inputs(inputs)
         routed = run_route(model, body, self._settings)
+        return self._routed_run_call(
+            routed, body, stream=stream, timeout=timeout, headers=headers, params=params
+        )
+
+    def _routed_run_call(
+        self,
+        routed: Route,
+        body: dict[str, Any],
+        *,
+        stream: bool,
+        timeout: TimeoutTypes,
+        headers: Mapping[str, str] | None,
+        params: Mapping[str, Any] | None,
+    ) -> _Call:
+        """A ``run`` call to a route already decided (``body`` checked and ours to change)."""
         if routed.surface != "run":
             return self._gateway_call(
                 routed, body, stream=stream, timeout=timeout, headers=headers, params=params
             )
         if stream:
             body["stream"] = True
-        url = routed.url
         return self._call(
-            "POST", url, _RUN_ROUTE, body=body, params=params, headers=headers, timeout=timeout
-        )
+            "POST", routed.url, _RUN_ROUTE, body=body, params=params, headers=headers,
+            timeout=timeout,
+        )  # fmt: skip
 
     def _openai_call(
         self,
@@ -356,9 +371,10 @@ class BaseClient:
             return self._openai_call(
                 "chat/completions", body, stream=stream, timeout=timeout, headers=headers
             )
-        return self._run_call(
-            model, inputs, stream=stream, timeout=timeout, headers=headers, params=None
-        )
+        return self._routed_run_call(
+            routed, _check_inputs(inputs), stream=stream, timeout=timeout, headers=headers,
+            params=None,
+        )  # fmt: skip
 
     # -- fallback bookkeeping -----------------------------------------------------------------
     @staticmethod

@@ -37,6 +37,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -152,11 +153,21 @@ def _known_provider(slug: str) -> bool:
 def parse_model(model: object) -> ModelRef:
     """Say what ``model`` names; raise before any request if it names nothing routable.
 
+    Every call's route is decided from it, so the answer for an id is kept (a pure function of
+    the string; an id that raises is not kept).
+
     Raises:
         ModelIdError: (a ``ConfigurationError`` and an ``InvalidRequestError``) naming the id
             and listing the accepted forms: empty or malformed parts, spaces, a provider AI
             Gateway does not list, a provider without a model.
     """
+    if type(model) is str:
+        return _parse_id(model)
+    return _parse_id(validate_model_id(model))
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_id(model: str) -> ModelRef:
     model = validate_model_id(model)
     if model.startswith("@"):
         return ModelRef(model, "workers_ai", None, model)

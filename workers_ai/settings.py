@@ -244,6 +244,9 @@ class WorkersAISettings:
     max_connections: int = DEFAULT_MAX_CONNECTIONS
     max_keepalive_connections: int = DEFAULT_MAX_KEEPALIVE_CONNECTIONS
     async_transport: AsyncTransport = "httpx"
+    _run_urls: dict[str, str] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
 
     @property
     def limits(self) -> httpx.Limits:
@@ -279,11 +282,19 @@ class WorkersAISettings:
 
     # -- routes ---------------------------------------------------------------------------
     def run_url(self, model: str) -> str:
-        """URL of ``POST .../ai/run/{model}`` (or its AI Gateway form)."""
+        """URL of ``POST .../ai/run/{model}`` (or its AI Gateway form); built once per model
+        (the settings do not change)."""
+        url = self._run_urls.get(model)
+        if url is not None:
+            return url
         model = validate_model_id(model)
         if self.gateway is not None and self.gateway.routing == "url":
-            return f"{self._gateway_root()}/workers-ai/{quote(model, safe='/@')}"
-        return f"{self._account_root()}/ai/run/{quote(model, safe='/@')}"
+            url = f"{self._gateway_root()}/workers-ai/{quote(model, safe='/@')}"
+        else:
+            url = f"{self._account_root()}/ai/run/{quote(model, safe='/@')}"
+        if len(self._run_urls) < 256:
+            self._run_urls[model] = url
+        return url
 
     def openai_url(self, path: str) -> str:
         """URL of an OpenAI-compatible route, ``path`` like ``chat/completions``."""

@@ -133,6 +133,8 @@ def validate_model_id(model: object) -> str:
         ModelIdError: (an ``InvalidRequestError`` and a ``ConfigurationError``) naming
             ``model``.
     """
+    if type(model) is str and model in _VALID_MODEL_IDS:
+        return model
     if not isinstance(model, str) or not model.strip():
         raise ModelIdError(
             f"model must be a non-empty string such as '@cf/meta/llama-3.1-8b-instruct', "
@@ -146,7 +148,14 @@ def validate_model_id(model: object) -> str:
                 f"{problem}. Ids look like '@cf/meta/llama-3.1-8b-instruct' (no spaces, '?', "
                 "'#', empty, '.' or '..' parts)"
             )
+    if type(model) is str and len(_VALID_MODEL_IDS) < _MAX_REMEMBERED_IDS:
+        _VALID_MODEL_IDS.add(model)
     return model
+
+
+#: Model ids already found valid (every request checks its model id; a client uses a few).
+_VALID_MODEL_IDS: set[str] = set()
+_MAX_REMEMBERED_IDS = 1024
 
 
 def validate_batch_request_id(request_id: object) -> str:
