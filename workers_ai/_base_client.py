@@ -28,7 +28,14 @@ from workers_ai.envelope import meta_from_headers, status_error_from_response, u
 from workers_ai.errors import APIError, ConfigurationError, InvalidRequestError
 from workers_ai.fallback import ChatTarget, FallbackRun
 from workers_ai.messages import find_unencodable
-from workers_ai.providers import Route, chat_route, openai_route, run_route
+from workers_ai.providers import (
+    Route,
+    chat_route,
+    openai_route,
+    run_route,
+    universal_entry,
+    universal_route,
+)
 from workers_ai.responses import APIResponse, ChatResponse
 from workers_ai.retry import RetryPolicy, RetryState, RetryStep
 from workers_ai.settings import (
@@ -103,7 +110,7 @@ class _Call:
     method: str
     url: str
     route: str
-    body: Mapping[str, Any] | None
+    body: Mapping[str, Any] | Sequence[Any] | None
     params: Mapping[str, Any] | None
     headers: Mapping[str, str]
     timeout: httpx.Timeout
@@ -132,7 +139,7 @@ class _Call:
         )
 
 
-def _encode_body(body: Mapping[str, Any]) -> bytes:
+def _encode_body(body: Mapping[str, Any] | Sequence[Any]) -> bytes:
     """The bytes httpx's ``json=`` sends; what JSON cannot carry raises InvalidRequestError."""
     try:
         text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
@@ -229,7 +236,7 @@ class BaseClient:
         url: str,
         route: str,
         *,
-        body: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | Sequence[Any] | None = None,
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: TimeoutTypes = None,
@@ -388,6 +395,40 @@ class BaseClient:
         """The chain of one chat call: its own model first, then the prepared fallbacks."""
         first = ChatTarget(model, inputs, endpoint, headers or {})
         return FallbackRun((first, *fallbacks))
+
+    def _universal_call(
+        self, chain: Sequence[ChatTarget], *, stream: bool, timeout: TimeoutTypes
+    ) -> _Call | None:
+        """The whole chain in one request to AI Gateway's universal endpoint, which falls back
+        server-side (spec §1.8); ``None`` when the settings do not route by URL or turned it
+        off (:func:`workers_ai.providers.universal_route`): the client walks the chain then.
+
+        Each entry is the request its model would get alone (same body, same route), so the
+        answer -- the winning entry's raw response -- is read as that model's.
+        """
+        routed = universal_route(chain[-1].model, self._settings)
+        if routed is None:
+            return None
+        entries = []
+        for target in chain:
+            if stream:
+                own, _ = self._stream_chat_call(
+                    target.model, target.body, endpoint=target.endpoint, timeout=timeout,
+                    headers=target.headers,
+                )  # fmt: skip
+            else:
+                own = self._chat_call(
+                    target.model, target.body, endpoint=target.endpoint, stream=False,
+                    timeout=timeout, headers=target.headers,
+                )  # fmt: skip
+            assert own.body is not None and isinstance(own.body, Mapping)
+            auth = own.headers.get("Authorization")
+            entry_headers = {**({"Authorization": auth} if auth else {}), **target.headers}
+            model_route = chat_route(target.model, self._settings, endpoint=target.endpoint)
+            entries.append(universal_entry(model_route, own.body, entry_headers))
+        return self._call(
+            "POST", routed.url, routed.route, body=entries, timeout=timeout, routed=routed
+        )
 
     @staticmethod
     def _chain_meta(meta: ResponseMeta, run: FallbackRun, model: str) -> ResponseMeta:

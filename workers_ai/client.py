@@ -230,6 +230,14 @@ class WorkersAIClient(BaseClient):
         attempts and the steps.
         """
         run = self._fallback_run(model, inputs, endpoint, headers, fallbacks)
+        universal = (
+            self._universal_call(run.chain, stream=False, timeout=timeout) if fallbacks else None
+        )
+        if universal is not None:
+            response = self._send(universal, run.tally)
+            target = run.gateway_answered(response.meta.gateway_step)
+            answer = self._chat_response(response, target.model, think_tags, tool_names)
+            return replace(answer, meta=self._chain_meta(answer.meta, run, target.model))
         for index, target in enumerate(run.chain):
             call = self._chat_call(
                 target.model,
@@ -283,6 +291,15 @@ class WorkersAIClient(BaseClient):
         stream that breaks later raises, as without fallbacks.
         """
         run = self._fallback_run(model, inputs, endpoint, headers, fallbacks)
+        universal = (
+            self._universal_call(run.chain, stream=True, timeout=timeout) if fallbacks else None
+        )
+        if universal is not None:
+            events = self._open_stream(universal, run.tally)
+            target = run.gateway_answered(events.meta.gateway_step)
+            stream = ChatStream(events, self._accumulator(target.model, think_tags, tool_names))
+            stream.meta = self._chain_meta(stream.meta, run, target.model)
+            return stream
         for index, target in enumerate(run.chain):
             try:
                 events = self._chat_events(target, timeout, run.tally)
@@ -518,6 +535,14 @@ class AsyncWorkersAIClient(BaseClient):
         """Run a text-generation model and normalise whatever shape it answers with
         (``fallbacks`` as for :meth:`WorkersAIClient.chat`)."""
         run = self._fallback_run(model, inputs, endpoint, headers, fallbacks)
+        universal = (
+            self._universal_call(run.chain, stream=False, timeout=timeout) if fallbacks else None
+        )
+        if universal is not None:
+            response = await self._send(universal, run.tally)
+            target = run.gateway_answered(response.meta.gateway_step)
+            answer = self._chat_response(response, target.model, think_tags, tool_names)
+            return replace(answer, meta=self._chain_meta(answer.meta, run, target.model))
         for index, target in enumerate(run.chain):
             call = self._chat_call(
                 target.model,
@@ -568,6 +593,17 @@ class AsyncWorkersAIClient(BaseClient):
         """Stream a chat answer as normalised deltas (usage exactly once, on the last;
         ``fallbacks`` as for :meth:`WorkersAIClient.stream_chat`)."""
         run = self._fallback_run(model, inputs, endpoint, headers, fallbacks)
+        universal = (
+            self._universal_call(run.chain, stream=True, timeout=timeout) if fallbacks else None
+        )
+        if universal is not None:
+            events = await self._open_stream(universal, run.tally)
+            target = run.gateway_answered(events.meta.gateway_step)
+            stream = AsyncChatStream(
+                events, self._accumulator(target.model, think_tags, tool_names)
+            )
+            stream.meta = self._chain_meta(stream.meta, run, target.model)
+            return stream
         for index, target in enumerate(run.chain):
             try:
                 events = await self._chat_events(target, timeout, run.tally)

@@ -5,6 +5,13 @@ policy (:mod:`workers_ai.retry`); when that model still fails with an error that
 could avoid, the call goes to the next model of the chain, re-prepared for that model's family
 (a Workers AI ``@cf/...`` model and an OpenAI-shaped third-party model take different bodies).
 
+Server-side instead, where the surface has it: with ``GatewayOptions(routing="url")`` (and
+``server_fallback`` left on) the clients send the whole chain, each model's own request as one
+entry, to AI Gateway's universal endpoint (spec §1.8), which tries the entries in order and
+answers with the winner's response and ``cf-aig-step``; :meth:`FallbackRun.gateway_answered`
+records that walk. The gateway falls back on any failed entry and does not say why; the table
+below is the client's.
+
 Falls back on (:func:`should_fall_back`, the one table):
 
 - capacity (3040), the exhausted daily quota (3036 / 4006), rate limits (429, 3021) after
@@ -153,19 +160,23 @@ class FallbackStep:
 
     Attributes:
         model: The model that failed.
-        error: The error's class name (e.g. ``CapacityError``).
+        error: The error's class name (e.g. ``CapacityError``); ``unknown`` when AI Gateway
+            fell back (the universal endpoint does not say why an entry failed).
         code: Cloudflare's error code, when the error carried one.
         status_code: The HTTP status, when there was one.
+        where: ``client`` (this package moved on) or ``gateway`` (AI Gateway's universal
+            endpoint did, server-side).
     """
 
     model: str
     error: str
     code: int | None = None
     status_code: int | None = None
+    where: Literal["client", "gateway"] = "client"
 
     def as_dict(self) -> dict[str, Any]:
         """A plain dict (for ``response_metadata`` / ``additional_kwargs``)."""
-        out: dict[str, Any] = {"model": self.model, "error": self.error}
+        out: dict[str, Any] = {"model": self.model, "error": self.error, "where": self.where}
         if self.code is not None:
             out["code"] = self.code
         if self.status_code is not None:
@@ -216,11 +227,21 @@ class FallbackRun:
             len(self.chain) - 1,
         )
 
-    def summary(self, model: str) -> dict[str, Any]:
-        """What the call's metadata says about the chain: the model that answered, the attempts
-        and the fallback steps."""
-        return {
-            "answered_by": model,
-            "attempts": self.tally.attempts,
-            "fallback_steps": tuple(self.steps),
-        }
+    def gateway_answered(self, step: int | None) -> ChatTarget:
+        """Record a server-side walk (the universal endpoint): the entries before ``step``
+        (``cf-aig-step``) failed on the gateway; return the target that answered.
+
+        A response without ``cf-aig-step`` is the first entry's (nothing fell back).
+        """
+        index = step if step is not None and 0 <= step < len(self.chain) else 0
+        for failed in self.chain[:index]:
+            self.steps.append(FallbackStep(model=failed.model, error="unknown", where="gateway"))
+        if index:
+            logger.info(
+                "AI Gateway fell back server-side: %s answered (entry %d of %d; %s failed)",
+                self.chain[index].model,
+                index + 1,
+                len(self.chain),
+                ", ".join(t.model for t in self.chain[:index]),
+            )
+        return self.chain[index]

@@ -82,6 +82,13 @@ class GatewayOptions:
             surfaces only (``routing="url"``): sent as ``Authorization: Bearer ...`` to
             third-party models, the Cloudflare credential moving to ``cf-aig-authorization``.
             Never shown in ``repr``.
+        server_fallback: With ``routing="url"``, a call with ``fallbacks=[...]`` sends its
+            whole chain in one request to the gateway's universal endpoint, which falls back
+            server-side (``True``, the default); ``False`` walks the chain from the client,
+            one request per model, as ``routing="header"`` always does. The gateway moves
+            on after *any* failed entry (input errors too) and does not say why an entry
+            failed; the client walk falls back only on errors another model could avoid and
+            records each error. Per model or client, not per call.
     """
 
     id: str
@@ -108,6 +115,7 @@ class GatewayOptions:
     allowed_models: tuple[str, ...] | None = None
     allowed_providers: tuple[str, ...] | None = None
     provider_api_key: SecretStr | None = field(default=None, repr=False)
+    server_fallback: bool = True
 
     def __post_init__(self) -> None:
         for name in ("auth_token", "provider_api_key"):  # a plain string becomes a SecretStr
@@ -200,6 +208,8 @@ def _validate_gateway(options: GatewayOptions) -> None:
         value = getattr(options, name)
         if value is not None and not isinstance(value, bool):
             raise bad(f"{name}={value!r}: use True or False")
+    if not isinstance(options.server_fallback, bool):
+        raise bad(f"server_fallback={options.server_fallback!r}: use True or False")
     _check_metadata(options.metadata)
     for name, header in _GATEWAY_STRINGS.items():
         value = getattr(options, name)
@@ -315,8 +325,12 @@ def _check_gateway_contradictions(options: GatewayOptions) -> None:
         )
 
 
+#: GatewayOptions fields that are the model's or client's, never one call's.
+_NOT_PER_CALL = frozenset({"server_fallback"})
 #: The GatewayOptions fields a per-call ``gateway_options`` mapping may set.
-GATEWAY_OPTION_NAMES: tuple[str, ...] = tuple(GatewayOptions.__dataclass_fields__)
+GATEWAY_OPTION_NAMES: tuple[str, ...] = tuple(
+    name for name in GatewayOptions.__dataclass_fields__ if name not in _NOT_PER_CALL
+)
 
 
 def merge_gateway_options(
@@ -337,6 +351,11 @@ def merge_gateway_options(
     if not changes:
         return base
     for key in changes:
+        if key in _NOT_PER_CALL:
+            raise _bad_gateway(
+                f"{key} is not a per-call gateway option: set it in the model's or client's "
+                "GatewayOptions"
+            )
         if key not in GATEWAY_OPTION_NAMES:
             import difflib
 

@@ -64,14 +64,17 @@ __all__ = [
     "openai_route",
     "parse_model",
     "run_route",
+    "universal_entry",
+    "universal_route",
 ]
 
 ModelKind = Literal["workers_ai", "third_party", "dynamic", "auto"]
 #: Where a call goes: ``run`` (``/ai/run/{model}`` or the gateway's ``workers-ai/{model}``),
 #: ``openai`` (``/ai/v1/{path}``, or the gateway's ``workers-ai/v1/{path}``) for Workers AI
 #: models; ``rest`` (``/ai/v1/{path}`` with ``cf-aig-gateway-id``), ``compat`` and ``native``
-#: (a provider-native gateway path) for third-party models.
-Surface = Literal["run", "openai", "rest", "compat", "native"]
+#: (a provider-native gateway path) for third-party models; ``universal`` (the gateway's
+#: universal endpoint: a fallback chain in one request).
+Surface = Literal["run", "openai", "rest", "compat", "native", "universal"]
 Task = Literal["chat", "embeddings"]
 
 #: The gateway REST routes use when the settings name none (auto-created by Cloudflare).
@@ -406,3 +409,48 @@ def openai_route(path: str, body: Mapping[str, Any], settings: WorkersAISettings
         return embeddings_route(model, settings)
     task: Task | None = "chat" if path == "chat/completions" else None
     return _third_party_route(ref, path, settings, task=task)
+
+
+def universal_route(last_model: str, settings: WorkersAISettings) -> Route | None:
+    """The route of a fallback chain sent whole to AI Gateway's universal endpoint
+    (``POST {gateway_base}/{account}/{gateway}``, spec §1.8), which falls back server-side;
+    ``None`` unless the settings route by URL and allow it (``GatewayOptions.server_fallback``).
+
+    Its headers are the gateway's (``cf-aig-authorization``, ``cf-aig-*``, ``default_headers``)
+    without ``Authorization``: each entry carries its own (:func:`universal_entry`). Errors
+    name ``last_model``'s provider: when every entry failed, the answer is the last one's.
+    """
+    gateway = settings.gateway
+    if gateway is None or gateway.routing != "url" or not gateway.server_fallback:
+        return None
+    headers = gateway_headers(settings, "compat")
+    headers.pop("Authorization", None)
+    return Route(
+        "universal", _gateway_root(settings), "/{account_id}/{gateway}", parse_model(last_model),
+        None, headers, _gateway_id(settings),
+    )  # fmt: skip
+
+
+def universal_entry(
+    routed: Route, query: Mapping[str, Any], headers: Mapping[str, str]
+) -> dict[str, Any]:
+    """One model of a universal request: ``{provider, endpoint, headers, query}`` (spec §1.8).
+
+    Args:
+        routed: The model's own route on the gateway (``run``/``openai`` for Workers AI,
+            ``compat`` for the rest: :func:`chat_route` with URL routing).
+        query: The body that route takes.
+        headers: The headers the model's own request would carry; its ``Authorization`` (the
+            Cloudflare token for Workers AI, the provider key for third-party models, when
+            set) and per-call ``cf-aig-*`` headers go in the entry, which takes precedence over
+            the request's headers. A :class:`RedactedHeaders`: ``repr`` masks the keys.
+    """
+    if routed.surface == "run":
+        provider, endpoint = "workers-ai", routed.model.name
+    elif routed.surface == "openai":
+        provider, endpoint = "workers-ai", "v1/chat/completions"
+    else:
+        provider, endpoint = "compat", "chat/completions"
+    entry_headers = RedactedHeaders({"Content-Type": "application/json"})
+    entry_headers.update(headers)
+    return {"provider": provider, "endpoint": endpoint, "headers": entry_headers, "query": query}

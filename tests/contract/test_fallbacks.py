@@ -79,6 +79,17 @@ async def _li_call(model: WorkersAI, mode: str, **kw: Any) -> Any:
     return resp.message.content, resp.additional_kwargs
 
 
+GW = "fallback-gw"
+
+
+def _url_routed(emulator: EmulatorServer, **gateway: Any) -> dict[str, Any]:
+    return {"gateway_id": GW, "gateway_options": {"routing": "url", **gateway}}
+
+
+def _universal_logs(emulator: EmulatorServer) -> list[dict[str, Any]]:
+    return [e for e in emulator.gateway_logs(GW) if e["path"] == "POST gateway universal"]
+
+
 def _requests(emulator: EmulatorServer, model: str) -> int:
     return int(emulator.stats()["by_model"].get(model, 0))
 
@@ -93,7 +104,7 @@ async def test_langchain_capacity_on_cf_falls_back_to_openai(
     assert text
     assert meta["answered_by"] == GPT
     assert meta["fallback_steps"] == [
-        {"model": CF, "error": "CapacityError", "code": 3040, "status_code": 429}
+        {"model": CF, "error": "CapacityError", "code": 3040, "status_code": 429, "where": "client"}
     ]
     assert meta["attempts"] == 3  # the @cf model and its one retry, then openai
     assert _requests(emulator, CF) == 2 and _requests(emulator, GPT) == 1
@@ -132,18 +143,22 @@ async def test_an_input_error_never_falls_back(emulator: EmulatorServer, mode: s
     assert _requests(emulator, GPT) == 0
 
 
+@pytest.mark.parametrize("where", ["client", "gateway"])
 @pytest.mark.parametrize("mode", ["sync", "async"])
 async def test_the_last_models_error_is_raised_when_every_model_fails(
-    emulator: EmulatorServer, mode: str
+    emulator: EmulatorServer, mode: str, where: str
 ) -> None:
+    """Client walk or the gateway's universal endpoint (URL routing): the last one's error."""
     emulator.configure(
         faults=[FaultSpec(kind="capacity", model=CF), FaultSpec(kind="quota", model=GPT)]
     )
     from workers_ai.errors import QuotaExceededError
 
+    routing = _url_routed(emulator) if where == "gateway" else {}
     with pytest.raises(QuotaExceededError):
-        await _lc_call(lc(emulator, fallbacks=[GPT]), mode)
-    assert _requests(emulator, GPT) == 1  # a quota is not retried
+        await _lc_call(lc(emulator, fallbacks=[GPT], **routing), mode)
+    if where == "client":
+        assert _requests(emulator, GPT) == 1  # a quota is not retried
 
 
 async def test_no_fallbacks_means_no_fallback_metadata(emulator: EmulatorServer) -> None:
@@ -209,6 +224,122 @@ async def test_a_stream_that_failed_before_its_first_event_falls_back(
     text, meta = await _lc_call(lc(emulator, fallbacks=[GPT]), mode)
     assert text and meta["answered_by"] == GPT
     assert meta["fallback_steps"][0]["status_code"] == 503
+
+
+# -- server-side: the gateway's universal endpoint (routing="url") -----------------------------
+
+
+@MODES
+async def test_url_routing_falls_back_on_the_gateway_in_one_request(
+    emulator: EmulatorServer, mode: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    _fail_cf(emulator)
+    with caplog.at_level(logging.INFO, logger="workers_ai"):
+        text, meta = await _lc_call(lc(emulator, fallbacks=[GPT], **_url_routed(emulator)), mode)
+    assert text
+    assert meta["answered_by"] == GPT and meta["gateway_step"] == 1
+    assert meta["fallback_steps"] == [{"model": CF, "error": "unknown", "where": "gateway"}]
+    assert meta["attempts"] == 1  # one HTTP request: the gateway walked the chain
+    [log] = _universal_logs(emulator)
+    assert log["step"] == 1 and log["model"] == GPT
+    assert any("fell back server-side" in r.getMessage() for r in caplog.records)
+    assert "emulator-token" not in caplog.text
+
+
+@MODES
+async def test_llama_index_url_routing_falls_back_on_the_gateway(
+    emulator: EmulatorServer, mode: str
+) -> None:
+    _fail_cf(emulator)
+    text, extra = await _li_call(li(emulator, fallbacks=[GPT], **_url_routed(emulator)), mode)
+    assert text and extra["answered_by"] == GPT and extra["gateway_step"] == 1
+    assert len(_universal_logs(emulator)) == 1
+
+
+@pytest.mark.parametrize("mode", ["sync", "stream"])
+async def test_the_first_model_answering_on_the_gateway_reports_no_steps(
+    emulator: EmulatorServer, mode: str
+) -> None:
+    text, meta = await _lc_call(lc(emulator, fallbacks=[GPT], **_url_routed(emulator)), mode)
+    assert text and meta["answered_by"] == CF and meta["fallback_steps"] == []
+    assert meta["gateway_step"] == 0
+
+
+def test_each_universal_entry_carries_its_own_credential() -> None:
+    """Workers AI entries carry the Cloudflare token, third-party ones the provider key (or
+    nothing: Unified Billing); the request itself carries only cf-aig-authorization, so a
+    provider never receives the Cloudflare token. Tokens are masked in the call's repr."""
+    import json
+
+    import httpx
+
+    from workers_ai.gateway import GatewayOptions
+
+    sent: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        body = {"id": "x", "object": "chat.completion", "model": GPT, "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}
+        ]}  # fmt: skip
+        return httpx.Response(200, json=body, headers={"cf-aig-step": "1"})
+
+    for key in (None, "sk-provider-key"):
+        gateway = GatewayOptions("gw", routing="url", provider_api_key=key)
+        with WorkersAIClient(
+            account_id="acct", api_token="cf-token-123", gateway=gateway,
+            http_client=httpx.Client(transport=httpx.MockTransport(handler)),
+        ) as client:  # fmt: skip
+            from workers_ai.messages import Message
+            from workers_ai.prepare import prepare_chat
+
+            prep = prepare_chat(
+                [Message(role="user", content="hi")], {"fallbacks": [GPT]}, model=CF, params={}
+            )
+            call = client._universal_call(
+                (client._fallback_run(prep.model, prep.body, "native", None, prep.fallbacks)).chain,
+                stream=False, timeout=None,
+            )  # fmt: skip
+            assert call is not None
+            assert "cf-token-123" not in repr(call) and "sk-provider-key" not in repr(call)
+            answer = client.chat(prep.model, prep.body, **prep.call_options())
+        assert answer.meta.answered_by == GPT
+        request = sent[-1]
+        assert str(request.url) == "https://gateway.ai.cloudflare.com/v1/acct/gw"
+        assert "authorization" not in request.headers
+        assert request.headers["cf-aig-authorization"] == "Bearer cf-token-123"
+        entries = json.loads(request.content)
+        assert [(e["provider"], e["endpoint"]) for e in entries] == [
+            ("workers-ai", CF), ("compat", "chat/completions")
+        ]  # fmt: skip
+        assert entries[0]["headers"]["Authorization"] == "Bearer cf-token-123"
+        assert entries[1]["query"]["model"] == GPT and "model" not in entries[0]["query"]
+        if key is None:
+            assert "Authorization" not in entries[1]["headers"]
+        else:
+            assert entries[1]["headers"]["Authorization"] == f"Bearer {key}"
+
+
+@pytest.mark.parametrize("mode", ["sync", "astream"])
+async def test_server_fallback_false_walks_the_chain_from_the_client(
+    emulator: EmulatorServer, mode: str
+) -> None:
+    _fail_cf(emulator)
+    model = lc(emulator, fallbacks=[GPT], **_url_routed(emulator, server_fallback=False))
+    _, meta = await _lc_call(model, mode)
+    assert meta["answered_by"] == GPT
+    assert meta["fallback_steps"][0]["where"] == "client"
+    assert meta["fallback_steps"][0]["code"] == 3040
+    assert not _universal_logs(emulator)
+
+
+def test_server_fallback_is_not_a_per_call_option(emulator: EmulatorServer) -> None:
+    model = lc(emulator, fallbacks=[GPT], **_url_routed(emulator))
+    with pytest.raises(ConfigurationError, match="not a per-call gateway option"):
+        model.invoke("hi", gateway_options={"server_fallback": False})
+    with pytest.raises((ConfigurationError, ValueError), match="True or False"):
+        lc(emulator, **_url_routed(emulator, server_fallback="no"))
+    assert emulator.stats()["requests"] == 0
 
 
 # -- embeddings ------------------------------------------------------------------------------

@@ -125,13 +125,29 @@ def test_a_step_is_recorded_and_logged_then_the_last_models_error_raised(
     with caplog.at_level(logging.INFO, logger="workers_ai"):
         run.failed(0, status(CapacityError, 429, 3040))
     assert [s.as_dict() for s in run.steps] == [
-        {"model": CF, "error": "CapacityError", "code": 3040, "status_code": 429}
+        {"model": CF, "error": "CapacityError", "code": 3040, "status_code": 429, "where": "client"}
     ]
     assert f"model {CF} failed (CapacityError 3040); falling back to {GPT}" in caplog.text
     last = status(InternalServerError, 500)
     with pytest.raises(InternalServerError) as raised:
         run.failed(1, last)
     assert raised.value is last
+
+
+@pytest.mark.parametrize(
+    ("step", "answered", "failed"),
+    [(1, GPT, [CF]), (0, CF, []), (None, CF, []), (7, CF, [])],
+)
+def test_a_gateway_walk_records_the_entries_before_cf_aig_step(
+    step: int | None, answered: str, failed: list[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    run = _run()
+    with caplog.at_level(logging.INFO, logger="workers_ai"):
+        assert run.gateway_answered(step).model == answered
+    assert [s.as_dict() for s in run.steps] == [
+        {"model": m, "error": "unknown", "where": "gateway"} for m in failed
+    ]
+    assert ("fell back server-side" in caplog.text) == bool(failed)
 
 
 def test_an_input_error_is_raised_at_once() -> None:
@@ -189,7 +205,7 @@ def test_metadata_names_who_answered_only_for_calls_with_fallbacks() -> None:
     summary = meta.summary()
     assert summary["answered_by"] == GPT and summary["attempts"] == 4
     assert summary["fallback_steps"] == [
-        {"model": CF, "error": "CapacityError", "code": 3040, "status_code": 429}
+        {"model": CF, "error": "CapacityError", "code": 3040, "status_code": 429, "where": "client"}
     ]
 
 
