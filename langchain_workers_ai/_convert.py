@@ -212,13 +212,16 @@ def tool_calls_to_lc(
 def response_metadata(
     model: str, meta: ResponseMeta | None, *, finish_reason: str | None, usage: Usage | None
 ) -> dict[str, Any]:
-    """``response_metadata``: the model that answered, finish reason, neurons, and the
+    """``response_metadata``: the model that answered, finish reason, neurons, the cost the
+    response reported (USD, ``cost``; never estimated), and the
     request's ids and AI Gateway facts (:meth:`~workers_ai.types.ResponseMeta.summary`)."""
     out: dict[str, Any] = {"model_name": model, "model_provider": PROVIDER}
     if finish_reason:
         out["finish_reason"] = finish_reason
     if usage is not None and usage.neurons is not None:
         out["neurons"] = usage.neurons
+    if usage is not None and usage.cost is not None:
+        out["cost"] = usage.cost
     if meta is not None:
         out.update(meta.summary())
     return out

@@ -226,6 +226,8 @@ def usage_to_kwargs(usage: Usage | None) -> dict[str, Any]:
         out["cached_tokens"] = usage.cached_tokens
     if usage.neurons is not None:
         out["neurons"] = usage.neurons
+    if usage.cost is not None:  # USD, as the response reported it (never estimated)
+        out["cost"] = usage.cost
     return out
 
 

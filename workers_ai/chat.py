@@ -133,7 +133,8 @@ def usage_from_wire(raw: Mapping[str, Any] | None) -> Usage | None:
 
     Accepts ``prompt_tokens``/``completion_tokens`` or ``input_tokens``/``output_tokens``,
     ``total_tokens`` (computed when absent), ``prompt_tokens_details.cached_tokens`` or
-    ``input_tokens_details.cached_tokens``, and a float ``neurons``. Numbers sent as strings are
+    ``input_tokens_details.cached_tokens``, a float ``neurons`` and a float ``cost`` (USD, as
+    reported by the provider; spec: AI platform §1, item 7 of issue #16). Numbers sent as strings are
     accepted; unreadable fields are ignored, and so are numbers out of range (negative, not
     finite, or 2**53 and above, like ``1e400`` or a 400-digit integer): they mean unknown.
 
@@ -150,12 +151,14 @@ def usage_from_wire(raw: Mapping[str, Any] | None) -> Usage | None:
     total_tokens = _int_from_wire(raw.get("total_tokens"))
     cached_tokens = _cached_tokens_from_wire(raw)
     neurons = _float_from_wire(raw.get("neurons"))
+    cost = _float_from_wire(raw.get("cost"))
     if (
         input_tokens is None
         and output_tokens is None
         and total_tokens is None
         and cached_tokens is None
         and neurons is None
+        and cost is None
     ):
         return None
     if total_tokens is None:
@@ -166,6 +169,7 @@ def usage_from_wire(raw: Mapping[str, Any] | None) -> Usage | None:
         total_tokens=total_tokens,
         cached_tokens=cached_tokens,
         neurons=neurons,
+        cost=cost,
     )
 
 

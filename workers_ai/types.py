@@ -33,6 +33,9 @@ class Usage:
         cached_tokens: Prompt tokens served from the prefix cache
             (``prompt_tokens_details.cached_tokens``), when reported.
         neurons: Neurons billed for the request, when reported (a float).
+        cost: What the request cost in USD, when the response reports it (``usage.cost``, as
+            some providers behind AI Gateway send it); never estimated here: ``None`` means
+            unknown (Workers AI prices: :func:`workers_ai.catalog.estimate_cost`).
 
     A wire number that is negative, not finite, or 2**53 or more (beyond what a JavaScript
     server counts exactly) is read as unknown: ``None`` for ``cached_tokens`` and
@@ -44,6 +47,7 @@ class Usage:
     total_tokens: int = 0
     cached_tokens: int | None = None
     neurons: float | None = None
+    cost: float | None = None
 
     def __add__(self, other: Usage) -> Usage:
         def _opt_add(a: Any, b: Any) -> Any:
@@ -57,6 +61,7 @@ class Usage:
             total_tokens=self.total_tokens + other.total_tokens,
             cached_tokens=_opt_add(self.cached_tokens, other.cached_tokens),
             neurons=_opt_add(self.neurons, other.neurons),
+            cost=_opt_add(self.cost, other.cost),
         )
 
 

@@ -162,3 +162,61 @@ async def test_embeddings_of_a_third_party_model(emulator: EmulatorServer, mode:
     assert [len(v) for v in vectors] == [1536, 1536]
     assert li_vector == pytest.approx(vectors[0])
     assert emulator.stats()["by_route"].get("POST /ai/v1/embeddings") == 2
+
+
+# -- cost: from the response when it reports one, unknown otherwise (never invented) ---------
+
+
+def _reporting(cost: float | None) -> Any:
+    """An httpx client whose gateway answers like a provider that reports its cost (or not),
+    plain and streamed."""
+    import json
+
+    import httpx
+
+    usage: dict[str, Any] = {"prompt_tokens": 12, "completion_tokens": 3, "total_tokens": 15}
+    if cost is not None:
+        usage["cost"] = cost
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        if not body.get("stream"):
+            return httpx.Response(200, json={
+                "id": "c1", "object": "chat.completion", "model": GPT, "usage": usage,
+                "choices": [{"index": 0, "finish_reason": "stop",
+                             "message": {"role": "assistant", "content": "Hello."}}],
+            })  # fmt: skip
+        chunks = [
+            {"choices": [{"index": 0, "delta": {"content": "Hello."}}]},
+            {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
+            {"choices": [], "usage": usage},
+        ]
+        text = "".join(f"data: {json.dumps(c)}\n\n" for c in chunks) + "data: [DONE]\n\n"
+        return httpx.Response(200, text=text, headers={"content-type": "text/event-stream"})
+
+    return httpx.Client(transport=httpx.MockTransport(handler))
+
+
+@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize("cost", [0.00042, None])
+def test_a_reported_cost_reaches_both_frameworks_and_is_never_invented(
+    cost: float | None, stream: bool
+) -> None:
+    creds = {"account_id": "acct", "api_key": "tok"}
+    chat = ChatWorkersAI(model=GPT, http_client=_reporting(cost), **creds)
+    if stream:
+        chunks = list(chat.stream("hi"))
+        message = chunks[0]
+        for chunk in chunks[1:]:
+            message = message + chunk
+    else:
+        message = chat.invoke("hi")
+    assert message.response_metadata.get("cost") == cost
+    assert ("cost" in message.response_metadata) == (cost is not None)
+
+    llm = WorkersAI(model=GPT, http_client=_reporting(cost), **creds)
+    messages = [ChatMessage(role="user", content="hi")]
+    reply = list(llm.stream_chat(messages))[-1] if stream else llm.chat(messages)
+    assert reply is not None
+    assert reply.additional_kwargs.get("cost") == cost
+    assert ("cost" in reply.additional_kwargs) == (cost is not None)

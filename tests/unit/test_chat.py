@@ -88,6 +88,14 @@ def test_split_think_never_loses_characters_other_than_the_tags(text: str) -> No
 USAGES: list[tuple[str, Any, Usage | None]] = [
     # (case, raw usage, expected)
     (
+        "reported_cost",  # a provider behind AI Gateway reporting the request's USD cost
+        {"prompt_tokens": 10, "completion_tokens": 5, "cost": 0.00012},
+        Usage(10, 5, 15, cost=0.00012),
+    ),
+    ("cost_only", {"cost": "0.5"}, Usage(0, 0, 0, cost=0.5)),
+    ("unreadable_cost_is_unknown", {"prompt_tokens": 1, "cost": -1}, Usage(1, 0, 1)),
+    ("cost_not_a_number", {"cost": "free"}, None),
+    (
         "spec_2b_classic",  # spec §2b classic shape
         {"prompt_tokens": 86, "completion_tokens": 171, "total_tokens": 257},
         Usage(86, 171, 257),
