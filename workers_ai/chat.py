@@ -134,9 +134,9 @@ def usage_from_wire(raw: Mapping[str, Any] | None) -> Usage | None:
     Accepts ``prompt_tokens``/``completion_tokens`` or ``input_tokens``/``output_tokens``,
     ``total_tokens`` (computed when absent), ``prompt_tokens_details.cached_tokens`` or
     ``input_tokens_details.cached_tokens``, a float ``neurons`` and a float ``cost`` (USD, as
-    reported by the provider; spec: AI platform §1, item 7 of issue #16). Numbers sent as strings are
-    accepted; unreadable fields are ignored, and so are numbers out of range (negative, not
-    finite, or 2**53 and above, like ``1e400`` or a 400-digit integer): they mean unknown.
+    a provider behind AI Gateway reports it). Numbers sent as strings are accepted; unreadable
+    fields are ignored, and so are numbers out of range (negative, not finite, or 2**53 and
+    above, like ``1e400`` or a 400-digit integer): they mean unknown.
 
     Args:
         raw: The ``usage`` object, or ``None``.

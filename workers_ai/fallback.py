@@ -176,11 +176,12 @@ class FallbackStep:
 
     def as_dict(self) -> dict[str, Any]:
         """A plain dict (for ``response_metadata`` / ``additional_kwargs``)."""
-        out: dict[str, Any] = {"model": self.model, "error": self.error, "where": self.where}
+        out: dict[str, Any] = {"model": self.model, "error": self.error}
         if self.code is not None:
             out["code"] = self.code
         if self.status_code is not None:
             out["status_code"] = self.status_code
+        out["where"] = self.where
         return out
 
 

@@ -40,6 +40,8 @@ EXPECTED_OFFLINE = {
         "gateway_event_id: order-42",
         "answered_by   : openai/gpt-4.1",
         "'error': 'CapacityError', 'code': 3040",
+        "gateway_step  : 1",
+        "'error': 'unknown', 'where': 'gateway'",
         "'feedback': 1, 'score': 90",
         "InsufficientCreditsError: HTTP 402, code 2021",
     ],

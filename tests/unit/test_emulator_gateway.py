@@ -65,7 +65,9 @@ def test_billing_order_key_then_alias_then_unified() -> None:
     row = providers.by_rest_id("openai/gpt-4.1")
     assert row is not None
     assert billing_for(row, {}, provider_key=True, byok_aliases={}) == ("provider_key", None)
-    assert billing_for(row, {}, provider_key=False, byok_aliases=None) == ("byok", "default")
+    stored = {"openai": ["default"]}
+    assert billing_for(row, {}, provider_key=False, byok_aliases=stored) == ("byok", "default")
+    assert billing_for(row, {}, provider_key=False, byok_aliases=None) == ("unified", None)
     assert billing_for(row, {}, provider_key=False, byok_aliases={}) == ("unified", None)
     with pytest.raises(GatewayError) as info:
         billing_for(row, {"cf-aig-no-wholesale": "true"}, provider_key=False, byok_aliases={})

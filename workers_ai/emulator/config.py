@@ -62,8 +62,9 @@ class EmulatorConfig:
             ``gateway.ai.cloudflare.com`` surfaces they need ``cf-aig-authorization: Bearer
             <token>`` (``gateway_token`` if set, else ``api_token``), else 401 / 2009.
         byok_aliases: Stored provider keys (BYOK), as provider slug -> aliases, e.g.
-            ``{"openai": ["default", "team-b"]}``; ``None`` (default): alias ``default`` for
-            every provider. Providers left out have no stored key (Unified Billing).
+            ``{"openai": ["default", "team-b"]}``; ``None`` (default): no stored keys, as on a
+            new gateway, so third-party models bill through Unified Billing (and a model it
+            does not cover answers 402 / 2021). Providers left out have no stored key.
         dynamic_routes: Dynamic routes, name -> ordered model names (REST or compat names,
             or ``@cf/...``), called as model ``dynamic/<name>``: the first model that does not
             fail answers.

@@ -215,7 +215,8 @@ def billing_for(
         row: The model.
         headers: The request headers (lowercase names).
         provider_key: The request carries the provider's own key.
-        byok_aliases: Stored keys per provider; ``None``: alias ``default`` for every provider.
+        byok_aliases: Stored keys per provider; ``None``: none stored (Unified Billing, the
+            state of a new gateway).
 
     Raises:
         GatewayError: 400 / 2040 for an alias the provider has no key under (no fallback);
@@ -224,7 +225,7 @@ def billing_for(
     """
     if provider_key:
         return "provider_key", None
-    aliases = ("default",) if byok_aliases is None else tuple(byok_aliases.get(row.provider, ()))
+    aliases = tuple((byok_aliases or {}).get(row.provider, ()))
     requested = (headers.get("cf-aig-byok-alias") or "").strip()
     if requested:
         if requested not in aliases:
