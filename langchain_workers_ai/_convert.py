@@ -177,7 +177,7 @@ def lc_messages_to_neutral(messages: Sequence[BaseMessage]) -> list[Message]:
 
 # -- neutral -> LangChain ---------------------------------------------------------------------
 def usage_to_lc(usage: Usage) -> UsageMetadata:
-    """LangChain ``usage_metadata`` from core usage (cache reads when reported)."""
+    """LangChain ``usage_metadata`` from core usage (cache reads and writes when reported)."""
     metadata = cast(
         "UsageMetadata",
         {
@@ -186,8 +186,13 @@ def usage_to_lc(usage: Usage) -> UsageMetadata:
             "total_tokens": usage.total_tokens,
         },
     )
+    details: dict[str, int] = {}
     if usage.cached_tokens is not None:
-        metadata["input_token_details"] = {"cache_read": usage.cached_tokens}
+        details["cache_read"] = usage.cached_tokens
+    if usage.cache_creation_tokens is not None:
+        details["cache_creation"] = usage.cache_creation_tokens
+    if details:
+        metadata["input_token_details"] = cast("Any", details)
     return metadata
 
 

@@ -170,8 +170,12 @@ class ChatWorkersAI(WorkersAIConnection, ClientPairOwner, BaseChatModel):
     """Reasoning effort for models that accept it (gpt-oss, qwen3...)."""
     session_affinity: str | None = None
     """Sent as ``x-session-affinity`` so repeated prefixes hit the prompt cache."""
-    endpoint: Literal["native", "openai"] = "native"
-    """``native`` uses ``/ai/run/{model}``; ``openai`` uses ``/ai/v1/chat/completions``."""
+    endpoint: Literal["native", "openai", "messages", "responses"] = "native"
+    """The API calls speak. ``native``: Workers AI models ``/ai/run/{model}``, ``anthropic/...``
+    models Anthropic's Messages API (``/ai/v1/messages``), other models chat completions;
+    ``openai``: ``/ai/v1/chat/completions``; ``messages``: Anthropic's Messages API (not for
+    ``@cf`` models); ``responses``: OpenAI's Responses API (``/ai/v1/responses``). Per call:
+    ``invoke(..., endpoint=...)``."""
     force_tools: bool = False
     """Send tools even when the catalog says the model cannot call functions."""
     fallbacks: list[str] = Field(default_factory=list)
@@ -221,12 +225,9 @@ class ChatWorkersAI(WorkersAIConnection, ClientPairOwner, BaseChatModel):
 
     def _after_init(self) -> None:
         """Check the model against the catalog and resolve the settings (no I/O)."""
-        from workers_ai.fallback import check_chain
         from workers_ai.prepare import check_n
 
-        self._check_model(self.model, "chat")
-        for fallback in check_chain(self.model, self.fallbacks):
-            self._check_model(fallback, "chat")
+        self._check_chat_models(self.model, self.fallbacks, self.endpoint)
         try:
             check_n(self.n)
         except InvalidRequestError as error:

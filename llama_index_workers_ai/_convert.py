@@ -224,6 +224,8 @@ def usage_to_kwargs(usage: Usage | None) -> dict[str, Any]:
     }
     if usage.cached_tokens is not None:
         out["cached_tokens"] = usage.cached_tokens
+    if usage.cache_creation_tokens is not None:
+        out["cache_creation_tokens"] = usage.cache_creation_tokens
     if usage.neurons is not None:
         out["neurons"] = usage.neurons
     if usage.cost is not None:  # USD, as the response reported it (never estimated)

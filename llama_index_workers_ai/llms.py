@@ -97,10 +97,15 @@ class WorkersAI(WorkersAIConnection, ClientPairOwner, FunctionCallingLLM):
     """Reasoning effort for models that accept it (gpt-oss, qwen3...)."""
     session_affinity: str | None = Field(default=None, description="x-session-affinity.")
     """Sent as ``x-session-affinity`` so repeated prefixes hit the prompt cache."""
-    endpoint: Literal["native", "openai"] = Field(
-        default="native", description="native: /ai/run; openai: /ai/v1/chat/completions."
+    endpoint: Literal["native", "openai", "messages", "responses"] = Field(
+        default="native",
+        description="native: the model's own API; openai: chat completions; messages; responses.",
     )
-    """``native`` uses ``/ai/run/{model}``; ``openai`` uses ``/ai/v1/chat/completions``."""
+    """The API calls speak. ``native``: Workers AI models ``/ai/run/{model}``, ``anthropic/...``
+    models Anthropic's Messages API (``/ai/v1/messages``), other models chat completions;
+    ``openai``: ``/ai/v1/chat/completions``; ``messages``: Anthropic's Messages API (not for
+    ``@cf`` models); ``responses``: OpenAI's Responses API (``/ai/v1/responses``). Per call:
+    ``chat(..., endpoint=...)``."""
     context_window: int | None = Field(default=None, description="Override the catalog's.")
     """Context window for LlamaIndex's prompt helper (default: the catalog's)."""
     force_tools: bool = Field(default=False, description="Send tools to non-FC models.")
@@ -127,11 +132,7 @@ class WorkersAI(WorkersAIConnection, ClientPairOwner, FunctionCallingLLM):
 
     def _after_init(self) -> None:
         """Check the model against the catalog and resolve the settings (no I/O)."""
-        from workers_ai.fallback import check_chain
-
-        self._check_model(self.model, "chat")
-        for fallback in check_chain(self.model, self.fallbacks):
-            self._check_model(fallback, "chat")
+        self._check_chat_models(self.model, self.fallbacks, self.endpoint)
         if self.session_affinity is not None:
             validate_header_value(
                 self.session_affinity, "session_affinity", header="x-session-affinity"

@@ -19,7 +19,7 @@ import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from workers_ai import catalog
 from workers_ai._distribution import __version__
@@ -29,6 +29,8 @@ from workers_ai.errors import APIError, ConfigurationError, InvalidRequestError
 from workers_ai.fallback import ChatTarget, FallbackRun
 from workers_ai.messages import find_unencodable
 from workers_ai.providers import (
+    CHAT_ENDPOINTS,
+    ChatEndpoint,
     Route,
     chat_route,
     openai_route,
@@ -63,7 +65,8 @@ __all__ = ["USER_AGENT", "ClientOptions", "Endpoint"]
 
 logger = logging.getLogger("workers_ai")
 
-Endpoint = Literal["native", "openai"]
+#: The API of a chat call (:data:`workers_ai.providers.ChatEndpoint`).
+Endpoint = ChatEndpoint
 
 
 @functools.lru_cache(maxsize=1)
@@ -366,18 +369,19 @@ class BaseClient:
         timeout: TimeoutTypes,
         headers: Mapping[str, str] | None,
     ) -> _Call:
-        if endpoint not in ("native", "openai"):
-            raise InvalidRequestError(f"endpoint must be 'native' or 'openai', not {endpoint!r}")
+        if endpoint not in CHAT_ENDPOINTS:
+            raise InvalidRequestError(
+                f"endpoint must be one of {', '.join(map(repr, CHAT_ENDPOINTS))}, not {endpoint!r}"
+            )
         routed = chat_route(model, self._settings, endpoint=endpoint)
         if routed.surface not in ("run", "openai"):
             return self._gateway_call(
                 routed, inputs, stream=stream, timeout=timeout, headers=headers
             )
-        if endpoint == "openai":
+        if routed.surface == "openai":  # a Workers AI model on chat completions or responses
             body = {**_check_inputs(inputs), "model": routed.model.name}
-            return self._openai_call(
-                "chat/completions", body, stream=stream, timeout=timeout, headers=headers
-            )
+            path = "responses" if endpoint == "responses" else "chat/completions"
+            return self._openai_call(path, body, stream=stream, timeout=timeout, headers=headers)
         return self._routed_run_call(
             routed, _check_inputs(inputs), stream=stream, timeout=timeout, headers=headers,
             params=None,
@@ -499,7 +503,7 @@ class BaseClient:
         """The call for a chat stream, and whether it is one: gpt-oss cannot stream on
         ``/ai/run`` (spec §3), so its "stream" is one plain request replayed as one event."""
         info = catalog.get(model)
-        streams = endpoint == "openai" or not info.known or info.streaming or info.third_party
+        streams = endpoint != "native" or not info.known or info.streaming or info.third_party
         call = self._chat_call(
             model, inputs, endpoint=endpoint, stream=streams, timeout=timeout, headers=headers
         )

@@ -3,9 +3,10 @@
 Shapes handled (spec §2b): the classic ``{response, tool_calls, usage}``; the chat-completion
 shape (``choices[0].message``) that newer models return inside ``result`` and that
 ``/ai/v1/chat/completions`` returns bare; qwen3's ``text_completion`` (``choices[0].text``); the
-Responses shape (``output[]`` of ``reasoning`` / ``message`` / ``function_call`` items); and
-objects that mix these. Reasoning is taken from ``reasoning_content`` / ``reasoning``, Responses
-``reasoning`` items, or inline ``<think>...</think>`` (spec §5).
+Responses shape (``output[]`` of ``reasoning`` / ``message`` / ``function_call`` items);
+objects that mix these; and Anthropic's ``message`` (``content`` blocks, read by
+:mod:`workers_ai.anthropic`). Reasoning is taken from ``reasoning_content`` / ``reasoning``,
+Responses ``reasoning`` items, thinking blocks, or inline ``<think>...</think>`` (spec §5).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from workers_ai.anthropic import is_messages_answer, messages_parts, messages_usage
 from workers_ai.envelope import value_excerpt
 from workers_ai.errors import APIResponseValidationError
 from workers_ai.tools import parse_text_tool_calls, parse_tool_calls
@@ -479,7 +481,13 @@ def normalize_chat_result(
             (``{"response": ""}`` is a valid empty answer.)
     """
     parts = _plain_parts(result) if FAST_PATHS else None
-    if parts is None:
+    usage: Usage | None = None
+    if parts is None and is_messages_answer(result):  # Anthropic's Messages API
+        body = result
+        found = messages_parts(body)
+        parts = _Parts(found.text, None, found.reasoning, found.raw_tool_calls, found.finish_reason)
+        usage = messages_usage(body.get("usage"))
+    elif parts is None:
         body = _body_from_wire(result)
         parts = _merge_parts(
             {
@@ -510,7 +518,7 @@ def normalize_chat_result(
         reasoning="\n\n".join(reasoning) or None,
         tool_calls=valid,
         invalid_tool_calls=invalid,
-        usage=usage_from_wire(body.get("usage")),
+        usage=usage if usage is not None else usage_from_wire(body.get("usage")),
         finish_reason=finish_reason,
         model=_str_or_none(body.get("model")),
         id=_str_or_none(body.get("id")),

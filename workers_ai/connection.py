@@ -19,7 +19,7 @@ run-time ``__init__`` is hidden from them, so a misspelt argument fails ``mypy -
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr
@@ -161,6 +161,16 @@ class ConnectionModel(BaseModel):
 
     def _check_model(self, model: str, kind: Kind) -> None:
         check_model(model, kind, owner=type(self).__name__, classes=self.model_classes)
+
+    def _check_chat_models(self, model: str, fallbacks: Sequence[str], endpoint: str) -> None:
+        """A chat class's model and fallbacks: each known to the catalog's rules, named once,
+        and with a route for ``endpoint`` (:func:`workers_ai.providers.chat_api`)."""
+        from workers_ai.fallback import check_chain
+        from workers_ai.providers import chat_api
+
+        for name in (model, *check_chain(model, fallbacks)):
+            self._check_model(name, "chat")
+            chat_api(name, endpoint)
 
     def _resolve_settings(self) -> WorkersAISettings:
         """Validated settings; raises ``ConfigurationError`` naming what is missing."""

@@ -47,6 +47,7 @@ from workers_ai.errors import (
     RateLimitError,
     StreamError,
 )
+from workers_ai.providers import ChatEndpoint
 
 __all__ = [
     "FALLBACK_CODES",
@@ -144,13 +145,13 @@ class ChatTarget:
     Attributes:
         model: The model id.
         body: The request body for that model's family.
-        endpoint: ``native`` (``/ai/run``) or ``openai`` (``/ai/v1/chat/completions``).
+        endpoint: The API the body is for (:data:`~workers_ai.providers.ChatEndpoint`).
         headers: Per-call headers for that model.
     """
 
     model: str
     body: Mapping[str, Any] = field(repr=False)
-    endpoint: Literal["native", "openai"] = "native"
+    endpoint: ChatEndpoint = "native"
     headers: Mapping[str, str] = field(default_factory=dict, repr=False)
 
 

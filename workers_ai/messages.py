@@ -35,8 +35,10 @@ __all__ = [
     "Role",
     "TextPart",
     "build_chat_body",
+    "check_generation_param",
     "find_unencodable",
     "messages_to_wire",
+    "text_only",
 ]
 
 Role = Literal["system", "user", "assistant", "tool"]
@@ -307,6 +309,20 @@ def messages_to_wire(messages: Sequence[Message], info: ModelInfo) -> list[dict[
     return _merge_leading_system(wire)
 
 
+def text_only(content: str | Sequence[ContentPart], index: int, what: str) -> str:
+    """``content`` as one string, for the places a wire format takes text only (system
+    prompts, tool results on the Messages and Responses routes).
+
+    Raises:
+        InvalidRequestError: ``content`` holds an image, naming message ``index`` and ``what``.
+    """
+    if isinstance(content, str):
+        return content
+    if any(isinstance(p, ImagePart) for p in content):
+        raise InvalidRequestError(f"Message {index}: {what} takes text only, not images.")
+    return "".join(p.text for p in content if isinstance(p, TextPart))
+
+
 # -- parameters, tools, JSON mode -------------------------------------------------------------
 def _warn_dropped(model: str, name: str, why: str) -> None:
     warnings.warn(
@@ -324,7 +340,7 @@ def _params_to_wire(info: ModelInfo, params: Mapping[str, Any]) -> dict[str, Any
                 f"Unknown generation parameter {name!r}; use one of {', '.join(GENERATION_PARAMS)}"
                 " or pass it through model_kwargs."
             )
-        _check_param(name, value)
+        check_generation_param(name, value)
         if name in info.unsupported_params:
             _warn_dropped(info.id, name, "the catalog marks it unsupported for this model")
             continue
@@ -340,7 +356,7 @@ def _params_to_wire(info: ModelInfo, params: Mapping[str, Any]) -> dict[str, Any
     return body
 
 
-def _check_param(name: str, value: Any) -> None:
+def check_generation_param(name: str, value: Any) -> None:
     """Reject what cannot be sent (NaN, infinity, surrogates); the service judges the rest."""
     found = find_unencodable(value, name)
     if found is not None:

@@ -27,18 +27,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
+from workers_ai.anthropic import build_messages_body
 from workers_ai.errors import ConfigurationError, InvalidRequestError
 from workers_ai.fallback import ChatTarget, check_chain
 from workers_ai.gateway import gateway_call_headers
 from workers_ai.messages import GENERATION_PARAMS, ChatRequest, Message, build_chat_body
-from workers_ai.providers import is_third_party
+from workers_ai.openai_responses import build_responses_body
+from workers_ai.providers import ChatEndpoint, chat_api
 from workers_ai.settings import TimeoutTypes, WorkersAISettings
 
 __all__ = ["TIMEOUT_KEYS", "PreparedChat", "check_n", "generation_params", "prepare_chat"]
 
-Endpoint = Literal["native", "openai"]
+Endpoint = ChatEndpoint
 
 #: Per-call keywords that set the HTTP timeout of that call (never sent in the body).
 TIMEOUT_KEYS = ("timeout", "request_timeout")
@@ -51,7 +53,8 @@ class PreparedChat:
     Attributes:
         model: The model id the call goes to (the object's, or the call's ``model=``).
         body: The request body for the model's family.
-        endpoint: ``native`` (``/ai/run``) or ``openai`` (``/ai/v1/chat/completions``).
+        endpoint: The API the body is for (:func:`workers_ai.providers.chat_api`): ``native``
+            (``/ai/run``), ``openai`` (chat completions), ``messages`` or ``responses``.
         headers: Per-call headers (``x-session-affinity``).
         tool_names: The bound tools' names (to recognise tool calls written as text).
         schemas: Tool name -> its parameters' JSON Schema (arguments are coerced to it).
@@ -98,6 +101,13 @@ def _tool_names(tools: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
     return tuple(t["function"]["name"] for t in tools if "function" in t)
 
 
+#: The body builders of the APIs that are not Workers AI's own families.
+_BUILDERS: dict[str, Callable[[str, ChatRequest], dict[str, Any]]] = {
+    "messages": build_messages_body,
+    "responses": build_responses_body,
+}
+
+
 def prepare_chat(
     messages: Sequence[Message],
     options: Mapping[str, Any],
@@ -121,7 +131,10 @@ def prepare_chat(
         model: The object's model id.
         params: The object's generation parameters (:func:`generation_params`).
         extra: The object's extra body fields (``model_kwargs`` / ``additional_kwargs``).
-        endpoint: The object's endpoint.
+        endpoint: The object's endpoint (a per-call ``endpoint=`` replaces it):
+            :data:`~workers_ai.providers.ChatEndpoint`, resolved per model by
+            :func:`~workers_ai.providers.chat_api` (``native`` means Anthropic's Messages API
+            for ``anthropic/...`` models).
         force_tools: Send tools to models the catalog marks as not function-calling.
         session_affinity: Sent as ``x-session-affinity`` (prompt caching).
         stop: Stop sequences given to this call, if any.
@@ -152,6 +165,7 @@ def prepare_chat(
     for fallback in chain:
         check_model(fallback)
     opts.pop("stream", None)
+    endpoint = opts.pop("endpoint", None) or endpoint
     check_n(opts.pop("n", None))
     timeout = next((opts.pop(key) for key in TIMEOUT_KEYS if key in opts), None)
     gateway_options = opts.pop("gateway_options", None)
@@ -175,14 +189,21 @@ def prepare_chat(
     )
 
     def target(name: str) -> ChatTarget:
-        # AI Gateway models take the OpenAI body (workers_ai.providers)
-        family = "openai" if is_third_party(name) else endpoint
+        family = chat_api(name, endpoint)  # the API this model is called with
         headers = {"x-session-affinity": session_affinity} if session_affinity else {}
         if gateway_options is not None:
             if settings is None:
                 raise ConfigurationError("gateway_options needs the model's settings")
             headers.update(gateway_call_headers(settings, gateway_options, model=name))
-        body = build_chat_body(name, request, endpoint=family)
+        body = (
+            _BUILDERS[family](name, request)
+            if family in _BUILDERS
+            else (
+                build_chat_body(
+                    name, request, endpoint="openai" if family == "openai" else "native"
+                )
+            )
+        )
         return ChatTarget(model=name, body=body, endpoint=family, headers=headers)
 
     first = target(chosen)

@@ -50,14 +50,17 @@ if TYPE_CHECKING:
     from workers_ai.settings import WorkersAISettings
 
 __all__ = [
+    "CHAT_ENDPOINTS",
     "COMPAT_PROVIDERS",
     "DEFAULT_GATEWAY_ID",
     "REST_AUTHORS",
+    "ChatEndpoint",
     "ModelKind",
     "ModelRef",
     "Route",
     "Surface",
     "Task",
+    "chat_api",
     "chat_route",
     "embeddings_route",
     "is_third_party",
@@ -76,6 +79,12 @@ ModelKind = Literal["workers_ai", "third_party", "dynamic", "auto"]
 #: universal endpoint: a fallback chain in one request).
 Surface = Literal["run", "openai", "rest", "compat", "native", "universal"]
 Task = Literal["chat", "embeddings"]
+#: The API a chat call speaks: ``native`` (Workers AI's ``/ai/run``; for other models, their
+#: provider's own API where this package has it: Anthropic's Messages API for ``anthropic/...``,
+#: else chat completions), ``openai`` (chat completions), ``messages`` (Anthropic's Messages API,
+#: ``/ai/v1/messages``) or ``responses`` (OpenAI's Responses API, ``/ai/v1/responses``).
+ChatEndpoint = Literal["native", "openai", "messages", "responses"]
+CHAT_ENDPOINTS: tuple[str, ...] = ("native", "openai", "messages", "responses")
 
 #: The gateway REST routes use when the settings name none (auto-created by Cloudflare).
 DEFAULT_GATEWAY_ID = "default"
@@ -290,15 +299,25 @@ def _third_party_route(
                      gateway_headers(settings, "rest"), _gateway_id(settings))  # fmt: skip
     if path == "chat/completions":
         return _on_gateway("compat", f"compat/{path}", ref, settings)
-    if task == "embeddings" and ref.kind == "third_party" and ref.provider == "openai":
-        return _on_gateway("native", "openai/embeddings", ref, settings)
-    what = "embeddings of this provider" if task == "embeddings" else f"'{path}'"
+    native = _NATIVE_PATHS.get((path, ref.provider)) if ref.kind == "third_party" else None
+    if native is not None:
+        return _on_gateway("native", native, ref, settings)
+    what = "embeddings of this provider" if task == "embeddings" else f"'{path}' of this model"
     raise ModelIdError(
         f"model {ref.id!r}: AI Gateway URL routing (GatewayOptions(routing='url')) has no route "
-        f"for {what} (compat serves chat/completions; OpenAI embeddings use its provider path). "
+        f"for {what} (compat serves chat/completions; OpenAI's embeddings and responses and "
+        "Anthropic's messages use their provider paths). "
         "Use GatewayOptions(routing='header') to call it through the REST route /ai/v1/"
         f"{path}."
     )
+
+
+#: Provider-native gateway paths for the routes compat lacks (spec §1.4), by (route, provider).
+_NATIVE_PATHS: Mapping[tuple[str, str | None], str] = {
+    ("embeddings", "openai"): "openai/embeddings",
+    ("responses", "openai"): "openai/responses",
+    ("messages", "anthropic"): "anthropic/v1/messages",
+}
 
 
 def _on_gateway(surface: Surface, tail: str, ref: ModelRef, settings: WorkersAISettings) -> Route:
@@ -320,7 +339,12 @@ def _gateway_root(settings: WorkersAISettings) -> str:
 
 
 _RUN_ROUTE = "/accounts/{account_id}/ai/run/{model}"
-_OPENAI_CHAT_ROUTE = "/accounts/{account_id}/ai/v1/chat/completions"
+_OPENAI_ROUTE = "/accounts/{account_id}/ai/v1/{path}"
+#: The path of each API on ``/ai/v1/``.
+_API_PATHS: Mapping[str, str] = {
+    "openai": "chat/completions", "native": "chat/completions", "messages": "messages",
+    "responses": "responses",
+}  # fmt: skip
 
 
 def _run(ref: ModelRef, settings: WorkersAISettings) -> Route:
@@ -328,21 +352,65 @@ def _run(ref: ModelRef, settings: WorkersAISettings) -> Route:
     return Route("run", settings.run_url(ref.name), _RUN_ROUTE, ref)
 
 
-def chat_route(model: str, settings: WorkersAISettings, *, endpoint: str = "native") -> Route:
-    """The route of a chat call to ``model``: Workers AI models as today (``endpoint``
-    ``native``: ``/ai/run``; ``openai``: ``/ai/v1/chat/completions``), every other model
-    OpenAI-shaped through AI Gateway (module docs).
+def chat_api(model: str, endpoint: str) -> ChatEndpoint:
+    """The API a framework's chat call to ``model`` speaks, for the object's ``endpoint``.
+
+    Workers AI models keep theirs (``native``, ``openai`` or ``responses``). Other models:
+    ``native`` means Anthropic's Messages API for ``anthropic/...`` models and chat completions
+    for the rest; ``openai``, ``messages`` and ``responses`` are taken as asked, where the model
+    kind has that route.
 
     Raises:
-        ModelIdError: The id is not routable (:func:`parse_model`).
+        ModelIdError: An unroutable id, an unknown endpoint, ``messages`` for a Workers AI model,
+            or a routing alias on a route it lacks (``dynamic/...``: chat completions only;
+            ``cloudflare/auto``: chat completions and responses).
+    """
+    ref = parse_model(model)
+    if endpoint not in CHAT_ENDPOINTS:
+        raise ModelIdError(
+            f"endpoint={endpoint!r}: use one of {', '.join(map(repr, CHAT_ENDPOINTS))}"
+        )
+    if ref.is_workers_ai:
+        if endpoint == "messages":
+            raise ModelIdError(
+                f"model {model!r} is a Workers AI model, which has no Messages API route; use "
+                "endpoint='native' (/ai/run), 'openai' (chat completions) or 'responses'."
+            )
+        return endpoint  # type: ignore[return-value]  # checked against CHAT_ENDPOINTS
+    if endpoint == "native":
+        return "messages" if ref.kind == "third_party" and ref.provider == "anthropic" else "openai"
+    allowed = {"dynamic": ("openai",), "auto": ("openai", "responses")}.get(ref.kind)
+    if allowed is not None and endpoint not in allowed:
+        raise ModelIdError(
+            f"model {model!r} is an AI Gateway routing alias, served on "
+            f"{' and '.join(_API_PATHS[a] for a in allowed)} only; endpoint={endpoint!r} has no "
+            "route for it."
+        )
+    return endpoint  # type: ignore[return-value]
+
+
+def chat_route(model: str, settings: WorkersAISettings, *, endpoint: str = "native") -> Route:
+    """The route of a chat call to ``model``: Workers AI models as today (``endpoint``
+    ``native``: ``/ai/run``; ``openai``: ``/ai/v1/chat/completions``; ``responses``:
+    ``/ai/v1/responses``), every other model through AI Gateway (module docs) on
+    ``/ai/v1/chat/completions`` (``native``, ``openai``), ``/ai/v1/messages`` (``messages``)
+    or ``/ai/v1/responses`` (``responses``).
+
+    Raises:
+        ModelIdError: The id is not routable (:func:`parse_model`), or the model has no route
+            for ``endpoint``.
     """
     ref = parse_model(model)
     if ref.is_workers_ai:
-        if endpoint == "openai":
-            url = settings.openai_url("chat/completions")
-            return Route("openai", url, _OPENAI_CHAT_ROUTE, ref, ref.name)
+        if endpoint in ("openai", "responses"):
+            path = _API_PATHS[endpoint]
+            url = settings.openai_url(path)
+            return Route("openai", url, _OPENAI_ROUTE.format(account_id="{account_id}", path=path),
+                         ref, ref.name)  # fmt: skip
+        if endpoint == "messages":
+            chat_api(model, endpoint)  # raises, naming the endpoints it has
         return _run(ref, settings)
-    return _third_party_route(ref, "chat/completions", settings, task="chat")
+    return _third_party_route(ref, _API_PATHS[endpoint], settings, task="chat")
 
 
 def embeddings_route(model: str, settings: WorkersAISettings) -> Route:
@@ -447,8 +515,10 @@ def universal_entry(
     """
     if routed.surface == "run":
         provider, endpoint = "workers-ai", routed.model.name
-    elif routed.surface == "openai":
-        provider, endpoint = "workers-ai", "v1/chat/completions"
+    elif routed.surface == "openai":  # Workers AI's OpenAI-compatible routes
+        provider, endpoint = "workers-ai", "v1/" + routed.route.rsplit("/ai/v1/", 1)[1]
+    elif routed.surface == "native":  # e.g. anthropic/v1/messages
+        provider, _, endpoint = routed.route.split("/", 3)[3].partition("/")
     else:
         provider, endpoint = "compat", "chat/completions"
     entry_headers = RedactedHeaders({"Content-Type": "application/json"})

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from json.scanner import make_scanner
 from typing import Any, Final, Literal, cast
 
+from workers_ai.anthropic import MESSAGES_EVENTS, MessagesStreamState
 from workers_ai.chat import normalize_chat_result, usage_from_wire
 from workers_ai.envelope import (
     MAX_EVENT_CHARS,
@@ -30,8 +31,9 @@ from workers_ai.envelope import (
     value_excerpt,
 )
 from workers_ai.errors import StreamError
+from workers_ai.openai_responses import RESPONSES_EVENTS, TERMINAL_EVENTS, ResponsesStreamState
 from workers_ai.tools import parse_text_tool_calls, parse_tool_call
-from workers_ai.types import ChatDelta, ChatResult, ToolCall, ToolCallDelta, Usage
+from workers_ai.types import ChatDelta, ChatResult, ToolCall, ToolCallDelta, Usage, WireDelta
 
 __all__ = [
     "DONE", "ChatStreamAccumulator", "EventStreamReader", "SSEDecoder", "SSEEvent",
@@ -197,10 +199,28 @@ def parse_event_data(event: SSEEvent) -> dict[str, Any] | Literal[StreamSentinel
     if not isinstance(payload, dict):
         kind = "error" if is_error else "stream event data is not a JSON object"
         raise StreamError(f"Workers AI {kind}: {_excerpt(data)!r}", body=_excerpt(data))
-    error = stream_error_from_payload(payload, force=is_error)
+    event_type = _event_type(payload)
+    if event_type == "response.failed":  # the Responses API's failure: its error is inside
+        response = payload.get("response")
+        failure = response.get("error") if isinstance(response, Mapping) else None
+        payload = {**payload, "error": failure or {"message": "response.failed"}}
+    error = stream_error_from_payload(payload, force=is_error or event_type in _ERROR_TYPES)
     if error is not None:
         raise error
     return payload
+
+
+def _event_type(payload: Mapping[str, Any]) -> str | None:
+    """An event's ``type`` (typed streams: Anthropic Messages, OpenAI Responses), if a string."""
+    kind = payload.get("type")
+    return kind if type(kind) is str else None
+
+
+#: ``type`` of the events that end a stream without ``[DONE]``: Anthropic's ``message_stop``,
+#: the Responses API's ``response.completed`` / ``response.incomplete``.
+TERMINAL_TYPES = frozenset({"message_stop", *TERMINAL_EVENTS})
+#: ``type`` of error events that may come without ``event: error``.
+_ERROR_TYPES = frozenset({"error", "response.failed"})
 
 
 class EventStreamReader:
@@ -269,6 +289,8 @@ class EventStreamReader:
             self._decoder.decode(line)
             return self._handle(self._decoder.flush())
         self._events += 1
+        if _event_type(payload) in TERMINAL_TYPES:
+            self._done = True
         return [payload]
 
     def _handle(self, event: SSEEvent | None) -> list[dict[str, Any]]:
@@ -279,6 +301,8 @@ class EventStreamReader:
             self._done = True
             return []
         self._events += 1
+        if _event_type(payload) in TERMINAL_TYPES:  # the Messages and Responses streams' end
+            self._done = True
         return [payload]
 
 
@@ -309,23 +333,12 @@ def _plain_event_payload(data: str) -> dict[str, Any] | None:
         return None
     if payload.get("errors") or payload.get("error") or payload.get("success") is False:
         return None
+    if _event_type(payload) in _ERROR_TYPES:
+        return None
     return payload
 
 
 # --- One event -> its wire fields --------------------------------------------------------------
-
-
-@dataclass
-class _WireDelta:
-    """The user-visible fields of one stream event, before any buffering."""
-
-    text: str = ""
-    reasoning: str = ""
-    tool_fragments: list[Mapping[str, Any]] = field(default_factory=list)
-    finish_reason: str | None = None
-    usage: Usage | None = None
-    model: str | None = None
-    id: str | None = None
 
 
 def _first_str(source: Mapping[str, Any], *keys: str) -> str:
@@ -349,7 +362,7 @@ def _first_choice(event: Mapping[str, Any]) -> Mapping[str, Any] | None:
     return choices[0] if choices else None
 
 
-def _wire_delta_from_event(event: Mapping[str, Any]) -> _WireDelta:
+def _wire_delta_from_event(event: Mapping[str, Any]) -> WireDelta:
     """Read one stream event, OpenAI chunk or native event.
 
     When ``choices`` is present it wins for the whole event: a mixed event carrying both
@@ -369,7 +382,7 @@ def _wire_delta_from_event(event: Mapping[str, Any]) -> _WireDelta:
         fragments = _dicts(event.get("tool_calls"))
         finish = event.get("finish_reason")
     raw_usage = event.get("usage")
-    return _WireDelta(
+    return WireDelta(
         text=text,
         reasoning=reasoning,
         tool_fragments=fragments,
@@ -832,6 +845,7 @@ class ChatStreamAccumulator:
         self._raw: Any = None
         self._finished = False
         self._fast = FAST_PATHS
+        self._typed: MessagesStreamState | ResponsesStreamState | None = None
 
     def feed(self, event: Mapping[str, Any]) -> ChatDelta | None:
         """Add one decoded event; return its delta, or ``None`` if nothing is visible yet.
@@ -853,9 +867,16 @@ class ChatStreamAccumulator:
             raise StreamError(
                 f"Workers AI stream event is not a JSON object: {value_excerpt(value)}", body=None
             )
-        if _is_complete_result(event):
-            return self._feed_complete_result(event)
-        wire = _wire_delta_from_event(event)
+        kind = event.get("type")
+        if isinstance(kind, str) and "choices" not in event:
+            typed = self._typed_reader(kind)
+            wire = typed.read(event) if typed is not None else None
+        else:
+            wire = None
+        if wire is None:
+            if _is_complete_result(event):
+                return self._feed_complete_result(event)
+            wire = _wire_delta_from_event(event)
         self._note(wire.model, wire.id, wire.finish_reason, wire.usage)
         reasoning, answer = self._think.push(wire.text)
         text = self._gate.push(answer)
@@ -893,6 +914,16 @@ class ChatStreamAccumulator:
             parsed=self._parsed,
             raw=self._raw,
         )
+
+    def _typed_reader(self, kind: str) -> MessagesStreamState | ResponsesStreamState | None:
+        """The reader of a typed event stream (Anthropic Messages, OpenAI Responses), made
+        when its first event arrives; ``None`` for other events."""
+        if self._typed is None:
+            if kind in MESSAGES_EVENTS:
+                self._typed = MessagesStreamState()
+            elif kind.startswith(RESPONSES_EVENTS):
+                self._typed = ResponsesStreamState()
+        return self._typed
 
     def _feed_complete_result(self, event: Mapping[str, Any]) -> ChatDelta | None:
         result = normalize_chat_result(

@@ -9,6 +9,7 @@ look at raw JSON.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,7 @@ __all__ = [
     "ToolCall",
     "ToolCallDelta",
     "Usage",
+    "WireDelta",
 ]
 
 
@@ -33,6 +35,8 @@ class Usage:
         cached_tokens: Prompt tokens served from the prefix cache
             (``prompt_tokens_details.cached_tokens``), when reported.
         neurons: Neurons billed for the request, when reported (a float).
+        cache_creation_tokens: Prompt tokens written to a prompt cache (Anthropic's
+            ``cache_creation_input_tokens``), when reported; they are part of ``input_tokens``.
         cost: What the request cost in USD, when the response reports it (``usage.cost``, as
             some providers behind AI Gateway send it); never estimated here: ``None`` means
             unknown (Workers AI prices: :func:`workers_ai.catalog.estimate_cost`).
@@ -48,6 +52,7 @@ class Usage:
     cached_tokens: int | None = None
     neurons: float | None = None
     cost: float | None = None
+    cache_creation_tokens: int | None = None
 
     def __add__(self, other: Usage) -> Usage:
         def _opt_add(a: Any, b: Any) -> Any:
@@ -62,6 +67,7 @@ class Usage:
             cached_tokens=_opt_add(self.cached_tokens, other.cached_tokens),
             neurons=_opt_add(self.neurons, other.neurons),
             cost=_opt_add(self.cost, other.cost),
+            cache_creation_tokens=_opt_add(self.cache_creation_tokens, other.cache_creation_tokens),
         )
 
 
@@ -258,3 +264,28 @@ class ResponseMeta:
         if self.answered_by is not None:  # a call with fallbacks: its steps, even none
             out["fallback_steps"] = [step.as_dict() for step in self.fallback_steps]
         return out
+
+
+@dataclass
+class WireDelta:
+    """The user-visible fields one stream event adds, before any buffering (what the stream
+    readers of each wire shape give :class:`~workers_ai.streaming.ChatStreamAccumulator`).
+
+    Attributes:
+        text: Answer text.
+        reasoning: Reasoning text.
+        tool_fragments: OpenAI-style tool-call fragments (``index``, ``id``,
+            ``function.name``, ``function.arguments`` pieces).
+        finish_reason: The neutral finish reason, when the event ends the answer.
+        usage: Usage the event reports.
+        model: The model the event names.
+        id: The answer's id.
+    """
+
+    text: str = ""
+    reasoning: str = ""
+    tool_fragments: list[Mapping[str, Any]] = field(default_factory=list)
+    finish_reason: str | None = None
+    usage: Usage | None = None
+    model: str | None = None
+    id: str | None = None
