@@ -43,7 +43,13 @@ from workers_ai.errors import (
     STATUS_TABLE,
     APIResponseValidationError,
     APIStatusError,
+    AuthenticationError,
+    BadRequestError,
     InternalServerError,
+    NotFoundError,
+    PayloadTooLargeError,
+    PermissionDeniedError,
+    RateLimitError,
 )
 from workers_ai.types import ResponseMeta
 
@@ -307,6 +313,22 @@ def _item_message(item: Mapping[str, Any]) -> str:
     return "" if not text else text if isinstance(text, str) else value_excerpt(text)
 
 
+#: Anthropic's error ``type`` s and OpenAI's string error ``code`` s -> the class their HTTP
+#: status would give (Anthropic: overloaded_error is 529; OpenAI Responses stream errors).
+PROVIDER_ERROR_TYPES: dict[str, type[APIStatusError]] = {
+    "overloaded_error": InternalServerError,
+    "api_error": InternalServerError,
+    "server_error": InternalServerError,
+    "rate_limit_error": RateLimitError,
+    "rate_limit_exceeded": RateLimitError,
+    "invalid_request_error": BadRequestError,
+    "authentication_error": AuthenticationError,
+    "permission_error": PermissionDeniedError,
+    "not_found_error": NotFoundError,
+    "request_too_large": PayloadTooLargeError,
+}
+
+
 @dataclass(frozen=True)
 class ErrorDetails:
     """What a failure body says, however it arrived (HTTP response or SSE error event).
@@ -335,9 +357,18 @@ class ErrorDetails:
 
     @property
     def error_class(self) -> type[APIStatusError] | None:
-        """The class :data:`~workers_ai.errors.CODE_TABLE` gives the code, if it is known."""
+        """The class :data:`~workers_ai.errors.CODE_TABLE` gives the code, if it is known; else
+        the class of a provider's error ``type`` / string ``code`` (:data:`PROVIDER_ERROR_TYPES`:
+        what an error *event* of a stream says, where no HTTP status does)."""
         known = self.known_code
-        return CODE_TABLE[known][0] if known is not None else None
+        if known is not None:
+            return CODE_TABLE[known][0]
+        for item in self.items:
+            for key in ("type", "code"):
+                value = item.get(key)
+                if isinstance(value, str) and value in PROVIDER_ERROR_TYPES:
+                    return PROVIDER_ERROR_TYPES[value]
+        return None
 
 
 def error_details_from_body(body: Any) -> ErrorDetails:
