@@ -18,12 +18,13 @@ from hypothesis import strategies as st
 
 from tests.support.sse import split_sse_lines
 from workers_ai.chat import normalize_chat_result, split_think
-from workers_ai.envelope import status_error_from_response
+from workers_ai.envelope import PROVIDER_ERROR_TYPES, status_error_from_response
 from workers_ai.errors import (
     CODE_TABLE,
     AuthenticationError,
     BadRequestError,
     CapacityError,
+    InternalServerError,
     RateLimitError,
     StreamError,
 )
@@ -755,7 +756,24 @@ CAPACITY_EVENT = '{"errors":[{"code":3040,"message":"Capacity exceeded"}]}'  # s
             RateLimitError,
             "Rate limited",
         ),
-        (sse({"error": {"message": "boom", "type": "server_error"}}), None, None, "boom"),  # OpenAI
+        (  # OpenAI's format: the error type gives the class its HTTP status would
+            sse({"error": {"message": "boom", "type": "server_error"}}),
+            None,
+            InternalServerError,
+            "boom",
+        ),
+        (  # Anthropic's, as a Messages stream sends it mid-answer
+            sse({"type": "error", "error": {"type": "overloaded_error", "message": "Busy"}}),
+            None,
+            InternalServerError,
+            "Busy",
+        ),
+        (
+            sse({"type": "error", "error": {"type": "invalid_request_error", "message": "x"}}),
+            None,
+            BadRequestError,
+            "x",
+        ),
         (
             sse({"success": False, "error": [{"code": 2009, "message": "Unauthorized"}]}),
             2009,
@@ -771,6 +789,8 @@ CAPACITY_EVENT = '{"errors":[{"code":3040,"message":"Capacity exceeded"}]}'  # s
         "success_false",
         "openai_code",
         "openai_type",
+        "anthropic_overloaded",
+        "anthropic_invalid_request",
         "gateway",
         "bare_success_false",
         "event_error",
@@ -809,8 +829,10 @@ def test_sse_error_events_are_read_like_http_error_bodies(payload: dict[str, Any
     stream = stream_error_from_payload(payload)
     assert stream is not None
     assert stream.code == http.code
-    expected_class = type(http) if http.code in CODE_TABLE else None
-    assert stream.error_class is expected_class
+    if http.code in CODE_TABLE:
+        assert stream.error_class is type(http)
+    else:  # a provider's error type (PROVIDER_ERROR_TYPES), or nothing to go by
+        assert stream.error_class in (None, *PROVIDER_ERROR_TYPES.values())
     assert http.message[:100] in str(stream)
 
 
