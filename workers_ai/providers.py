@@ -410,6 +410,8 @@ def chat_route(model: str, settings: WorkersAISettings, *, endpoint: str = "nati
         if endpoint == "messages":
             chat_api(model, endpoint)  # raises, naming the endpoints it has
         return _run(ref, settings)
+    if endpoint in ("messages", "responses") and ref.kind != "third_party":
+        chat_api(model, endpoint)  # a routing alias without that route: raises, naming its own
     return _third_party_route(ref, _API_PATHS[endpoint], settings, task="chat")
 
 
