@@ -137,3 +137,40 @@ class TestChatWorkersAIThirdPartyIntegration(TestChatWorkersAIIntegration):
     @property
     def model_override_value(self) -> str:
         return "google/gemini-3-flash"
+
+
+ANTHROPIC_MODEL = "anthropic/claude-sonnet-4-5"
+
+
+class TestChatWorkersAIAnthropicMessagesIntegration(TestChatWorkersAIIntegration):
+    """The standard suite on an Anthropic model through Anthropic's own API, ``/ai/v1/messages``
+    (the default route of ``anthropic/...`` models): content blocks, ``tool_use`` /
+    ``tool_result`` round trips, streamed ``input_json_delta`` tool calls and usage, read from
+    the emulator's Anthropic-shaped stand-in. The Messages API has no JSON mode, so structured
+    output runs by tool call (the suite's default method) and ``test_json_mode`` is off."""
+
+    @property
+    def chat_model_params(self) -> dict[str, Any]:
+        return {"model": ANTHROPIC_MODEL}
+
+    @property
+    def model_override_value(self) -> str:
+        return "anthropic/claude-haiku-4.5"
+
+    @property
+    def supports_json_mode(self) -> bool:
+        return False
+
+
+class TestChatWorkersAIResponsesIntegration(TestChatWorkersAIIntegration):
+    """The standard suite on ``openai/gpt-4.1`` through OpenAI's Responses API
+    (``endpoint="responses"``, ``/ai/v1/responses``): input items, function calls and their
+    outputs, ``response.*`` stream events."""
+
+    @property
+    def chat_model_params(self) -> dict[str, Any]:
+        return {"model": THIRD_PARTY_MODEL, "endpoint": "responses"}
+
+    @property
+    def model_override_value(self) -> str:
+        return "google/gemini-3-flash"

@@ -25,6 +25,14 @@ from llama_index_workers_ai import WorkersAI
 LLAMA = "@cf/meta/llama-3.3-70b-instruct-fp8-fast"  # classic shape
 QWEN = "@cf/qwen/qwen3-30b-a3b-fp8"  # chat-completion shape + reasoning_content
 GPT = "openai/gpt-4.1"  # a third-party model through AI Gateway's unified route
+CLAUDE = "anthropic/claude-sonnet-4-5"  # Anthropic's Messages API, its default route
+GPT_RESPONSES = "openai/gpt-4.1 responses"  # OpenAI's Responses API (endpoint="responses")
+
+
+def llm_for(model: str) -> WorkersAI:
+    """``WorkersAI`` for a parametrized model: ``"<id> <endpoint>"`` sets the endpoint."""
+    name, _, endpoint = model.partition(" ")
+    return WorkersAI(model=name, **({"endpoint": endpoint} if endpoint else {}))
 R1 = "@cf/deepseek-ai/deepseek-r1-distill-qwen-32b"  # <think> reasoning
 SCOUT = "@cf/meta/llama-4-scout-17b-16e-instruct"  # vision
 PNG = (Path(__file__).parents[2] / "assets" / "red_square.png").read_bytes()
@@ -131,9 +139,9 @@ def test_tool_calls_as_blocks_and_kwargs(kind: str, model: str) -> None:
     assert selection.tool_kwargs == {"city": "Paris"}
 
 
-@pytest.mark.parametrize("model", [QWEN, GPT])
+@pytest.mark.parametrize("model", [QWEN, GPT, CLAUDE, GPT_RESPONSES])
 def test_streamed_tool_calls_accumulate_arguments(model: str) -> None:
-    llm = WorkersAI(model=model)
+    llm = llm_for(model)
     chunks = list(llm.stream_chat_with_tools(TOOLS, user_msg="What is the weather in Oslo?"))
     final = llm.get_tool_calls_from_response(chunks[-1])
     assert [(t.tool_name, t.tool_kwargs) for t in final] == [("get_weather", {"city": "Oslo"})]
@@ -142,11 +150,11 @@ def test_streamed_tool_calls_accumulate_arguments(model: str) -> None:
     assert all("{" not in (c.delta or "") for c in chunks)  # no JSON leaked as text
 
 
-@pytest.mark.parametrize("model", [QWEN, GPT])
+@pytest.mark.parametrize("model", [QWEN, GPT, CLAUDE, GPT_RESPONSES])
 def test_function_agent_runs_two_tools(kind: str, model: str) -> None:
     from llama_index.core.agent.workflow import FunctionAgent
 
-    agent = FunctionAgent(tools=TOOLS, llm=WorkersAI(model=model))
+    agent = FunctionAgent(tools=TOOLS, llm=llm_for(model))
 
     async def go() -> Any:
         return await agent.run("What is the weather in Paris, and convert 21 celsius?")
@@ -169,9 +177,9 @@ def test_react_agent_runs() -> None:
     assert str(asyncio.run(go()))
 
 
-@pytest.mark.parametrize("model", [LLAMA, QWEN, "@cf/qwen/qwq-32b", GPT])
+@pytest.mark.parametrize("model", [LLAMA, QWEN, "@cf/qwen/qwq-32b", GPT, CLAUDE, GPT_RESPONSES])
 def test_structured_predict(kind: str, model: str) -> None:
-    llm = WorkersAI(model=model)
+    llm = llm_for(model)
     prompt = PromptTemplate("Extract the person: {text}")
     person = run(
         kind,

@@ -1,0 +1,199 @@
+"""Anthropic's Messages API and OpenAI's Responses API in both frameworks (issue #17).
+
+Against the emulator's Anthropic-shaped and Responses-shaped stand-ins: which route each model
+and option reaches, streamed tool calls arriving whole with usage once, thinking as reasoning,
+cache-token usage, typed errors naming the provider, fallbacks across APIs, and what is refused
+before any request. Sync and async (and streamed) each time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+from llama_index.core.llms import ChatMessage
+from pydantic import BaseModel
+
+from langchain_workers_ai import ChatWorkersAI
+from llama_index_workers_ai import WorkersAI
+from tests.support.emulator import adapter_kwargs
+from tests.support.tools import get_weather
+from tests.support.waits import fake_waits
+from workers_ai.emulator import EmulatorServer
+from workers_ai.emulator.faults import FaultSpec
+from workers_ai.errors import InvalidRequestError, ModelIdError, SpendLimitError
+
+CLAUDE = "anthropic/claude-sonnet-4-5"
+GPT = "openai/gpt-4.1"
+MESSAGES = "POST /ai/v1/messages"
+RESPONSES = "POST /ai/v1/responses"
+CHAT = "POST /ai/v1/chat/completions"
+MODES = pytest.mark.parametrize("mode", ["sync", "async", "stream", "astream"])
+
+
+@pytest.fixture(autouse=True)
+def _no_waits(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_waits(monkeypatch, engine=True)
+
+
+def lc(emulator: EmulatorServer, **kw: Any) -> ChatWorkersAI:
+    return ChatWorkersAI(**{"model": CLAUDE, **adapter_kwargs(emulator), "max_retries": 0, **kw})
+
+
+def li(emulator: EmulatorServer, **kw: Any) -> WorkersAI:
+    return WorkersAI(**{"model": CLAUDE, **adapter_kwargs(emulator), "max_retries": 0, **kw})
+
+
+async def _lc(model: Any, mode: str, messages: Any, **kw: Any) -> tuple[AIMessage, int]:
+    """The whole answer, and how many chunks carried usage (1 for a plain call)."""
+    if mode in ("sync", "async"):
+        msg = (
+            model.invoke(messages, **kw) if mode == "sync" else await model.ainvoke(messages, **kw)
+        )
+        return msg, 1
+    if mode == "stream":
+        chunks = list(model.stream(messages, **kw))
+    else:
+        chunks = [c async for c in model.astream(messages, **kw)]
+    whole = chunks[0]
+    for chunk in chunks[1:]:
+        whole = whole + chunk
+    return whole, sum(1 for c in chunks if c.usage_metadata)
+
+
+def _routes(emulator: EmulatorServer) -> dict[str, int]:
+    return {k: v for k, v in emulator.stats()["by_route"].items() if v}
+
+
+# -- which route ----------------------------------------------------------------------------------
+
+
+@MODES
+async def test_anthropic_models_speak_the_messages_api_by_default(
+    emulator: EmulatorServer, mode: str
+) -> None:
+    reply, with_usage = await _lc(lc(emulator), mode, [HumanMessage("What is Cloudflare?")])
+    assert isinstance(reply.content, str) and reply.content
+    assert reply.response_metadata["finish_reason"] == "stop"
+    assert with_usage == 1 and reply.usage_metadata is not None
+    assert reply.usage_metadata["input_tokens"] > 0 and reply.usage_metadata["output_tokens"] > 0
+    assert _routes(emulator) == {MESSAGES: 1}
+
+
+@pytest.mark.parametrize("mode", ["sync", "astream"])
+async def test_endpoint_openai_keeps_anthropic_on_chat_completions(
+    emulator: EmulatorServer, mode: str
+) -> None:
+    reply, _ = await _lc(lc(emulator, endpoint="openai"), mode, "What is Cloudflare?")
+    assert reply.content
+    assert _routes(emulator) == {CHAT: 1}
+
+
+@MODES
+async def test_per_call_endpoint_responses(emulator: EmulatorServer, mode: str) -> None:
+    reply, with_usage = await _lc(lc(emulator, model=GPT), mode, "Hi", endpoint="responses")
+    assert reply.content and with_usage == 1
+    assert _routes(emulator) == {RESPONSES: 1}
+
+
+@pytest.mark.parametrize("mode", ["sync", "async", "stream"])
+async def test_llama_index_takes_both_apis(emulator: EmulatorServer, mode: str) -> None:
+    messages = [ChatMessage(role="user", content="What is Cloudflare?")]
+    for llm in (li(emulator), li(emulator, model=GPT, endpoint="responses")):
+        if mode == "sync":
+            reply = llm.chat(messages)
+        elif mode == "async":
+            reply = await llm.achat(messages)
+        else:
+            reply = list(llm.stream_chat(messages))[-1]
+        assert reply.message.content
+        assert reply.additional_kwargs["total_tokens"] > 0
+    assert _routes(emulator) == {MESSAGES: 1, RESPONSES: 1}
+
+
+# -- tools, reasoning, usage ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("endpoint", ["native", "responses"])
+@MODES
+async def test_tool_calls_round_trip_and_arrive_whole_in_streams(
+    emulator: EmulatorServer, mode: str, endpoint: str
+) -> None:
+    model = lc(emulator, endpoint=endpoint).bind_tools([get_weather])
+    question = HumanMessage("What is the weather in Paris?")
+    reply, with_usage = await _lc(model, mode, [question])
+    assert [(c["name"], c["args"]) for c in reply.tool_calls] == [
+        ("get_weather", {"city": "Paris"})
+    ]
+    assert reply.tool_calls[0]["id"]
+    assert not reply.invalid_tool_calls and with_usage == 1
+    assert reply.response_metadata["finish_reason"] == "tool_calls"
+    result = get_weather.invoke(reply.tool_calls[0])
+    final, _ = await _lc(model, mode, [question, reply, result])
+    assert isinstance(final.content, str) and final.content and not final.tool_calls
+
+
+@pytest.mark.parametrize("mode", ["sync", "astream"])
+async def test_thinking_arrives_as_reasoning(emulator: EmulatorServer, mode: str) -> None:
+    reply, _ = await _lc(lc(emulator, reasoning_effort="low"), mode, "Why is the sky blue?")
+    assert reply.additional_kwargs.get("reasoning_content")
+    assert reply.content  # the answer stays apart from the thinking
+    assert reply.additional_kwargs["reasoning_content"] not in reply.content
+
+
+# -- errors and fallbacks -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["sync", "async", "stream"])
+async def test_gateway_errors_on_the_messages_route_are_typed_and_name_the_provider(
+    emulator: EmulatorServer, mode: str
+) -> None:
+    emulator.configure(faults=[FaultSpec(kind="gateway_spend_limit", model=CLAUDE)])
+    with pytest.raises(SpendLimitError) as raised:
+        await _lc(lc(emulator), mode, "Hi")
+    assert raised.value.provider == "anthropic"
+    assert "anthropic" in str(raised.value)
+
+
+@pytest.mark.parametrize("mode", ["sync", "stream"])
+async def test_a_fallback_chain_crosses_apis(emulator: EmulatorServer, mode: str) -> None:
+    """Claude (Messages API) out of capacity hands the call to GPT (chat completions), each
+    with the body of its own API."""
+    emulator.configure(faults=[FaultSpec(kind="capacity", model=CLAUDE)])
+    reply, _ = await _lc(lc(emulator, fallbacks=[GPT]), mode, "What is Cloudflare?")
+    assert reply.content and reply.response_metadata["answered_by"] == GPT
+    assert _routes(emulator) == {MESSAGES: 1, CHAT: 1}
+
+
+# -- refused before any request -------------------------------------------------------------------
+
+
+async def test_what_the_messages_api_cannot_take_fails_before_any_request(
+    emulator: EmulatorServer,
+) -> None:
+    class Person(BaseModel):
+        name: str
+
+    model = lc(emulator)
+    late_system = [HumanMessage("Hi"), SystemMessage("Be brief.")]
+    with pytest.raises(InvalidRequestError, match="Message 1 is a system message"):
+        model.invoke(late_system)
+    with pytest.raises(InvalidRequestError, match="no JSON mode"):
+        model.with_structured_output(Person, method="json_schema").invoke("Ada")
+    with pytest.raises(InvalidRequestError, match="budget_tokens"):
+        model.invoke("Hi", thinking={"type": "enabled", "budget_tokens": 10})
+    with pytest.raises((ModelIdError, ValueError), match="no Messages API route"):
+        lc(emulator, model="@cf/meta/llama-3.1-8b-instruct", endpoint="messages")
+    with pytest.raises((ModelIdError, ValueError), match="routing alias"):
+        li(emulator, model="dynamic/support", endpoint="responses")
+    assert emulator.stats()["requests"] == 0
+
+
+def test_structured_output_by_tool_call_works_on_the_messages_api(emulator: EmulatorServer) -> None:
+    class Person(BaseModel):
+        name: str
+        age: int
+
+    person = lc(emulator).with_structured_output(Person).invoke("Ada Lovelace is 36 years old.")
+    assert person == Person(name="Ada Lovelace", age=36)
