@@ -113,6 +113,10 @@ class ThirdPartyModel:
         tools: Accepts ``tools`` (OpenAI function format).
         json_mode: Accepts ``response_format`` ``json_object`` / ``json_schema``.
         dimensions: Embedding size (embedding models).
+        reasoning: A reasoning model: takes Anthropic's ``thinking`` on ``/v1/messages`` and
+            the Responses API's ``reasoning`` (OpenAI's reason on the Responses API even
+            without it, as OpenAI's reasoning models do); other models refuse both with the
+            provider's 400.
         unified_billing: Payable with Unified Billing credits; otherwise a provider key or a
             stored key is needed (402 / 2021 "use BYOK", §1.2).
         cost_rank: Auto Router order, cheapest first (the emulator's own ordering).
@@ -126,6 +130,7 @@ class ThirdPartyModel:
     tools: bool = True
     json_mode: bool = True
     dimensions: int | None = None
+    reasoning: bool = False
     unified_billing: bool = True
     cost_rank: int = 100
 
@@ -142,6 +147,7 @@ def _chat(
     *,
     context_window: int,
     cost_rank: int,
+    reasoning: bool = False,
 ) -> ThirdPartyModel:
     return ThirdPartyModel(
         provider=provider,
@@ -149,6 +155,7 @@ def _chat(
         compat_ids=tuple(compat),
         context_window=context_window,
         cost_rank=cost_rank,
+        reasoning=reasoning,
     )
 
 
@@ -167,7 +174,12 @@ THIRD_PARTY_MODELS: tuple[ThirdPartyModel, ...] = (
         cost_rank=12,
     ),
     _chat(
-        "openai", ["openai/gpt-5-mini"], ["openai/gpt-5-mini"], context_window=400_000, cost_rank=20
+        "openai",
+        ["openai/gpt-5-mini"],
+        ["openai/gpt-5-mini"],
+        context_window=400_000,
+        cost_rank=20,
+        reasoning=True,
     ),
     _chat(
         "anthropic",
@@ -175,6 +187,7 @@ THIRD_PARTY_MODELS: tuple[ThirdPartyModel, ...] = (
         ["anthropic/claude-sonnet-4-5"],
         context_window=200_000,
         cost_rank=80,
+        reasoning=True,
     ),
     _chat(
         "anthropic",
@@ -182,6 +195,7 @@ THIRD_PARTY_MODELS: tuple[ThirdPartyModel, ...] = (
         ["anthropic/claude-haiku-4-5"],
         context_window=200_000,
         cost_rank=40,
+        reasoning=True,
     ),
     _chat(
         "google-ai-studio",
@@ -189,6 +203,7 @@ THIRD_PARTY_MODELS: tuple[ThirdPartyModel, ...] = (
         ["google-ai-studio/gemini-3-flash"],
         context_window=1_048_576,
         cost_rank=15,
+        reasoning=True,
     ),
     _chat(
         "google-ai-studio",
@@ -196,6 +211,7 @@ THIRD_PARTY_MODELS: tuple[ThirdPartyModel, ...] = (
         ["google-ai-studio/gemini-2.5-flash"],
         context_window=1_048_576,
         cost_rank=10,
+        reasoning=True,
     ),
     _chat(
         "google-ai-studio",
@@ -203,9 +219,17 @@ THIRD_PARTY_MODELS: tuple[ThirdPartyModel, ...] = (
         ["google-ai-studio/gemini-2.5-pro"],
         context_window=1_048_576,
         cost_rank=70,
+        reasoning=True,
     ),
     _chat("grok", ["xai/grok-3"], ["grok/grok-3"], context_window=131_072, cost_rank=75),
-    _chat("grok", ["xai/grok-4"], ["grok/grok-4"], context_window=256_000, cost_rank=85),
+    _chat(
+        "grok",
+        ["xai/grok-4"],
+        ["grok/grok-4"],
+        context_window=256_000,
+        cost_rank=85,
+        reasoning=True,
+    ),
     _chat(
         "groq",
         ["groq/llama-3.3-70b-versatile"],

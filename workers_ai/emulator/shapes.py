@@ -35,6 +35,7 @@ __all__ = [
     "render_responses",
     "render_search_item",
     "sse_frame",
+    "stream_pieces",
 ]
 
 _THINK_CLOSE = "</think>"
@@ -43,13 +44,23 @@ _PAD_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 _ARGUMENT_TOKENS_PER_FRAGMENT = 4
 
 
-def sse_frame(event: Mapping[str, Any] | str) -> bytes:
-    """Frame one event: ``data: <compact JSON>\\n\\n`` (a string such as ``"[DONE]"`` as is)."""
+def sse_frame(event: Mapping[str, Any] | str, *, name: str | None = None) -> bytes:
+    """Frame one event: ``data: <compact JSON>\\n\\n`` (a string such as ``"[DONE]"`` as is).
+
+    With ``name``, an ``event: <name>`` line comes first: the framing of Anthropic's and the
+    Responses API's streams (spec §1.5), whose events are named by their ``type``.
+    """
     if isinstance(event, str):
         payload = event
     else:
         payload = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
-    return b"data: " + payload.encode() + b"\n\n"
+    head = b"" if name is None else b"event: " + name.encode() + b"\n"
+    return head + b"data: " + payload.encode() + b"\n\n"
+
+
+def stream_pieces(text: str, tokens_per_piece: int) -> list[str]:
+    """``text`` in stream deltas of ``tokens_per_piece`` tokens each (they join to ``text``)."""
+    return list(_groups(split_tokens(text), tokens_per_piece))
 
 
 # ---------------------------------------------------------------------------------------------

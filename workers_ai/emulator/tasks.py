@@ -61,6 +61,7 @@ __all__ = [
     "rerank_scores",
     "responses",
     "responses_for",
+    "responses_generation",
     "run_model",
     "stream_model",
     "summarize",
@@ -557,10 +558,34 @@ def responses(body: Mapping[str, Any], *, cached_tokens: int | None = None) -> d
 def responses_for(
     info: ModelFacts, body: Mapping[str, Any], cached_tokens: int | None = None
 ) -> dict[str, Any]:
+    """The Responses shape of a Responses body (Workers AI's rendering)."""
+    return shapes.render_responses(info.id, responses_generation(info, body, cached_tokens))
+
+
+def responses_generation(
+    info: ModelFacts, body: Mapping[str, Any], cached_tokens: int | None = None
+) -> Generation:
+    """The stand-in's answer to a Responses body (``input``, ``instructions``, ``tools``,
+    ``text.format``...), translated to chat and validated as chat; each route renders it.
+
+    Raises:
+        EmulatorError: 5006 naming the field.
+    """
     chat_body = _responses_to_chat(body)
     validate_chat_body(info, chat_body, openai=True)
-    gen = _with_cache(standins.generate_chat(info, chat_body), cached_tokens)
-    return shapes.render_responses(info.id, gen)
+    return _with_cache(standins.generate_chat(info, chat_body), cached_tokens)
+
+
+def _input_part(part: Any) -> Any:
+    """A Responses content part as a chat part: ``input_text``/``output_text`` -> ``text``,
+    ``input_image`` (``image_url`` a URL string) -> ``image_url``; others as they are."""
+    if not isinstance(part, Mapping):
+        return part
+    if part.get("type") in ("input_text", "output_text", "text"):
+        return {"type": "text", "text": part.get("text")}
+    if part.get("type") == "input_image" and isinstance(part.get("image_url"), str):
+        return {"type": "image_url", "image_url": {"url": part["image_url"]}}
+    return part
 
 
 def _input_item_to_message(item: Any, index: int) -> dict[str, Any] | None:
@@ -580,12 +605,7 @@ def _input_item_to_message(item: Any, index: int) -> dict[str, Any] | None:
     role = item.get("role")
     content = item.get("content")
     if isinstance(content, list):
-        content = [
-            {"type": "text", "text": p.get("text")}
-            if isinstance(p, Mapping) and p.get("type") in ("input_text", "output_text", "text")
-            else p
-            for p in content
-        ]
+        content = [_input_part(p) for p in content]
     return {"role": "system" if role == "developer" else role, "content": content}
 
 
@@ -610,7 +630,7 @@ def _input_to_messages(body: Mapping[str, Any]) -> list[dict[str, Any]]:
 def _responses_to_chat(body: Mapping[str, Any]) -> dict[str, Any]:
     """Translate a Responses body (``input``, ``instructions``, ``text.format``...) to chat."""
     chat: dict[str, Any] = {"messages": _input_to_messages(body)}
-    for key in ("tools", "tool_choice", "parallel_tool_calls", "seed", "temperature"):
+    for key in ("tools", "tool_choice", "parallel_tool_calls", "seed", "temperature", "top_p"):
         if key in body:
             chat[key] = body[key]
     if body.get("max_output_tokens") is not None:
