@@ -9,17 +9,24 @@ through a gateway (:meth:`~GatewayHandlers.call_for`), who may send it
 :meth:`~GatewayHandlers.universal`) and, last, to add the gateway's headers and log the request
 (:meth:`~GatewayHandlers.finish`). The decisions themselves are pure functions of
 :mod:`workers_ai.emulator.gateway`; the answers come from :mod:`workers_ai.emulator.thirdparty`.
+
+Every API goes through that one pipeline: OpenAI's chat completions, embeddings and Responses
+API, and Anthropic's Messages API (``/ai/v1/messages``, ``{gateway}/anthropic/v1/messages``),
+so credentials, billing, faults, the cache, headers and logs work the same on each. Provider
+errors come in the API's provider format (OpenAI's, or Anthropic's on the Messages API), and an
+injected ``stream_error`` ends a Messages or Responses stream with that API's ``error`` event.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from workers_ai.emulator import anthropic, jsonbody, providers, thirdparty
 from workers_ai.emulator import gateway as gw
-from workers_ai.emulator import jsonbody, providers, thirdparty
+from workers_ai.emulator.anthropic import AnthropicError
 from workers_ai.emulator.faults import GATEWAY_FAULTS, LATE_FAULTS, PROVIDER_FAULT_BODY, FaultSpec
 from workers_ai.emulator.gateway import GatewayError, ProviderError, Resolved
 from workers_ai.emulator.providers import Surface, ThirdPartyModel
@@ -30,7 +37,7 @@ from workers_ai.emulator.responses import (
     error_response,
     json_response,
 )
-from workers_ai.emulator.routing import Route
+from workers_ai.emulator.routing import NATIVE_PATHS, Route
 from workers_ai.emulator.shapes import sse_frame
 from workers_ai.emulator.validation import EmulatorError
 
@@ -49,6 +56,12 @@ _OPENAI_ENDPOINTS = {
 }
 _MAX_GATEWAY_ID = 64  # spec §1.12: gateway id 1-64 characters
 _RETRIED = frozenset({408, 429})
+#: APIs whose streams name their events (``event: <type>``) and end without ``[DONE]`` (§1.5).
+_NAMED_STREAMS = frozenset({"messages", "responses"})
+_STREAM_FAULT_MESSAGE = "Overloaded (emulator fault: stream_error)"
+#: The APIs a routing alias is served on (spec §1.9): dynamic routes on chat completions, the
+#: Auto Router on chat completions and the Responses API.
+_ALIAS_APIS = {"dynamic": ("chat/completions",), "auto": ("chat/completions", "responses")}
 
 
 @dataclass
@@ -69,6 +82,8 @@ class GatewayCall:
         row: The third-party model that answers.
         headers: Gateway headers to add to the answer (routing, billing).
         step: The universal entry that answered.
+        api: The route's API (``chat/completions``, ``responses``, ``messages``...): it picks
+            the provider's error format and stream framing.
     """
 
     gateway: str
@@ -83,9 +98,12 @@ class GatewayCall:
     row: ThirdPartyModel | None = None
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)
     step: int | None = None
+    api: str = ""
 
 
 def _is_third_party(route: Route, model: str | None) -> bool:
+    if route.surface == "native" or route.openai_path == "messages":
+        return True  # provider APIs; Workers AI has no Messages API
     if route.surface is None or not isinstance(model, str):
         return False
     if route.surface == "compat":
@@ -105,35 +123,99 @@ def _provider_key(headers: Mapping[str, str]) -> bool:
     return False
 
 
-def _usage_of(response: Response) -> Mapping[str, Any] | None:
-    """``usage`` of a JSON answer, or of the last stream event that has one."""
-    try:
-        if response.frames is None:
-            body = jsonbody.loads(response.body or b"null")
-            usage = body.get("usage") if isinstance(body, dict) else None
-            result = body.get("result") if isinstance(body, dict) else None
-            if usage is None and isinstance(result, dict):
-                usage = result.get("usage")
-            return usage if isinstance(usage, dict) else None
-        for frame in reversed(response.frames):
-            if b'"usage"' in frame:
-                event = jsonbody.loads(frame[len(b"data: ") :])
-                usage = event.get("usage") if isinstance(event, dict) else None
-                return usage if isinstance(usage, dict) else None
-    except ValueError:
+def _event_usage(event: Any) -> dict[str, Any] | None:
+    """The ``usage`` of an answer or event: its own, its ``result``'s (Workers AI), its
+    ``message``'s (Anthropic's ``message_start``) or its ``response``'s (Responses events)."""
+    if not isinstance(event, dict):
         return None
+    for holder in (event, event.get("result"), event.get("message"), event.get("response")):
+        usage = holder.get("usage") if isinstance(holder, dict) else None
+        if isinstance(usage, dict):
+            return usage
     return None
 
 
-def _provider_response(exc: ProviderError) -> Response:
-    body = json.dumps(exc.body()).encode()
-    return Response(exc.status, body, headers=[JSON_HEADER], fault=None)
+def _log_usage(usage: dict[str, Any]) -> dict[str, Any]:
+    """Usage with the names the logs read (``prompt_tokens``, ``completion_tokens``): the
+    Responses API's ``input_tokens``/``output_tokens``, and Anthropic's whose prompt is
+    ``input_tokens`` plus the cache reads and writes."""
+    if "prompt_tokens" in usage or "input_tokens" not in usage:
+        return usage
+    keys = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
+    prompt = sum(int(usage.get(key) or 0) for key in keys)
+    return {**usage, "prompt_tokens": prompt, "completion_tokens": usage.get("output_tokens")}
 
 
-def _answer_to_response(result: dict[str, Any] | list[dict[str, Any]]) -> Response:
-    if isinstance(result, list):
+def _usage_of(response: Response) -> Mapping[str, Any] | None:
+    """``usage`` of a JSON answer, or of a stream: its events' usages merged in order (the
+    last event with one wins a field; Anthropic's output tokens come after the prompt's)."""
+    if response.frames is None:
+        try:
+            usage = _event_usage(jsonbody.loads(response.body or b"null"))
+        except ValueError:
+            return None
+        return _log_usage(usage) if usage is not None else None
+    merged: dict[str, Any] = {}
+    for frame in response.frames:
+        if b'"usage"' not in frame:
+            continue
+        try:
+            usage = _event_usage(jsonbody.loads(frame[frame.find(b"data: ") + len(b"data: ") :]))
+        except ValueError:
+            continue
+        merged.update(usage or {})
+    return _log_usage(merged) if merged else None
+
+
+def _provider_response(exc: ProviderError, api: str = "") -> Response:
+    """A provider's error in the API's format: Anthropic's on the Messages API, else OpenAI's."""
+    error = AnthropicError.from_provider(exc) if api == "messages" else exc
+    body = json.dumps(error.body()).encode()
+    return Response(error.status, body, headers=[JSON_HEADER], fault=None)
+
+
+def _answer_to_response(
+    result: dict[str, Any] | list[dict[str, Any]], *, named: bool = False
+) -> Response:
+    """A JSON answer, or a stream: ``data:`` frames ending in ``[DONE]``, or with ``named``
+    frames ``event: <type>`` and no ``[DONE]`` (Anthropic's and the Responses API's, §1.5)."""
+    if not isinstance(result, list):
+        return json_response(result, wrap=False)
+    if not named:
         return Response(200, None, frames=[sse_frame(event) for event in result])
-    return json_response(result, wrap=False)
+    frames = [sse_frame(event, name=event["type"]) for event in result]
+    return Response(200, None, frames=frames, headers=[(b"x-emulator-no-done", b"1")])
+
+
+def _reframe_stream_error(call: GatewayCall, response: Response) -> None:
+    """End a Messages or Responses stream cut by the ``stream_error`` fault with the API's own
+    ``error`` event instead of Workers AI's ``{"errors": [...]}`` frame (the fault's last)."""
+    if response.fault != "stream_error" or response.frames is None:
+        return
+    if not call.third_party or call.api not in _NAMED_STREAMS:
+        return
+    kept = response.frames[:-1]
+    if call.api == "messages":
+        event = anthropic.stream_error_event(_STREAM_FAULT_MESSAGE)
+    else:
+        event = thirdparty.responses_error_event(len(kept), _STREAM_FAULT_MESSAGE)
+    response.frames = [*kept, sse_frame(event, name=event["type"])]
+
+
+def _native_row(provider: str, model: str) -> ThirdPartyModel:
+    """The model a provider-native request names (``claude-sonnet-4-5`` on ``anthropic/...``).
+
+    Raises:
+        ProviderError: 404 for an unknown model of a provider the emulator lists models of.
+    """
+    row = providers.by_compat_id(f"{provider}/{model}")
+    if row is None and provider in providers.COMPAT_CHECKED_PROVIDERS:
+        raise ProviderError(
+            404,
+            f"The model '{model}' does not exist or you do not have access to it.",
+            code="model_not_found",
+        )
+    return row or providers.generic_compat_model(f"{provider}/{model}")
 
 
 class GatewayHandlers:
@@ -156,7 +238,11 @@ class GatewayHandlers:
     def fault_response(self, fault: FaultSpec, call: GatewayCall | None) -> Response:
         """The answer of a gateway or provider fault kind (spec §1.10)."""
         if fault.kind == "provider_error":
-            body = json.dumps(PROVIDER_FAULT_BODY).encode()
+            error: dict[str, Any] = PROVIDER_FAULT_BODY
+            if call is not None and call.api == "messages":
+                message = str(PROVIDER_FAULT_BODY["error"]["message"])
+                error = AnthropicError(fault.status or 400, message).body()
+            body = json.dumps(error).encode()
             response = Response(fault.status or 400, body, headers=[JSON_HEADER])
         else:
             status, code, message = GATEWAY_FAULTS[fault.kind]
@@ -182,6 +268,7 @@ class GatewayHandlers:
             counter=counter,
             log_id=gw.log_id(counter, self._config.seed),
             third_party=third_party,
+            api=route.openai_path or "",
         )
 
     def gateway_auth(
@@ -237,17 +324,31 @@ class GatewayHandlers:
         except GatewayError as exc:
             return self.error(exc, call)
         except ProviderError as exc:
-            return _provider_response(exc)
+            return _provider_response(exc, call.api)
         return None
 
     def _resolve(
         self, call: GatewayCall, route: Route, headers: Mapping[str, str], model: str
     ) -> None:
+        if route.surface == "native":
+            row = _native_row(route.provider or "", model)
+            call.resolved = Resolved("third_party", model, model=row)
+            self._bill(call, row, model, headers)
+            return
         surface: Surface = "compat" if route.surface == "compat" else "rest"
         resolved = gw.resolve_model(model, surface)
         call.resolved = resolved
-        if resolved.kind in ("dynamic", "auto") and route.openai_path != "chat/completions":
-            raise GatewayError(400, 7000, f"No route for that URI: {model} is for chat/completions")
+        if resolved.kind == "workers_ai":  # only the Messages API gets here (_is_third_party)
+            raise ProviderError(
+                400,
+                f"model: {model} is a Workers AI model; the emulator serves /v1/messages for "
+                "third-party chat models (e.g. anthropic/claude-sonnet-4-5). Send Workers AI "
+                "models to /ai/v1/chat/completions or /ai/run.",
+            )
+        served = _ALIAS_APIS.get(resolved.kind)
+        if served is not None and route.openai_path not in served:
+            where = " and ".join(served)
+            raise GatewayError(400, 7000, f"No route for that URI: {model} is for {where}")
         if resolved.kind == "dynamic":
             self._dynamic_entries(resolved)
             return
@@ -304,27 +405,61 @@ class GatewayHandlers:
             body = None
         if not isinstance(body, dict):
             return _provider_response(
-                ProviderError(400, "We could not parse the JSON body of your request.")
+                ProviderError(400, "We could not parse the JSON body of your request."), call.api
             )
         resolved = call.resolved
-        assert resolved is not None
+        if resolved is None:  # a provider API's body without a model (no preflight)
+            return _provider_response(
+                ProviderError(400, "model: Field required (a model name)", param="model"), call.api
+            )
         if resolved.kind == "dynamic":
             return self._dynamic(call, route, request, body)
         assert call.row is not None
-        return self._answer_row(call.row, call.name or resolved.name, route.openai_path or "", body)
+        surface: anthropic.Surface = "native" if route.surface == "native" else "rest"
+        name = call.name or resolved.name
+        return self._answer_row(call.row, name, call.api, body, surface=surface)
 
-    @staticmethod
-    def _answer_row(row: ThirdPartyModel, name: str, path: str, body: dict[str, Any]) -> Response:
+    def _answer_row(
+        self,
+        row: ThirdPartyModel,
+        name: str,
+        api: str,
+        body: dict[str, Any],
+        *,
+        surface: anthropic.Surface = "rest",
+    ) -> Response:
+        """The answer of ``row`` to ``body`` on ``api`` (errors in the API's format)."""
         try:
-            if path == "embeddings":
+            if api == "embeddings":
                 return json_response(thirdparty.embeddings(row, name, body), wrap=False)
-            if path == "responses":
-                return json_response(thirdparty.responses(row, name, body), wrap=False)
+            if api == "responses":
+                answer = thirdparty.responses(row, name, body, stream=body.get("stream") is True)
+                return _answer_to_response(answer, named=True)
+            if api == "messages":
+                return self._messages(row, name, body, surface)
             return _answer_to_response(
                 thirdparty.chat(row, name, body, stream=bool(body.get("stream")))
             )
         except ProviderError as exc:
-            return _provider_response(exc)
+            return _provider_response(exc, api)
+
+    def _messages(
+        self, row: ThirdPartyModel, name: str, body: dict[str, Any], surface: anthropic.Surface
+    ) -> Response:
+        """A Messages answer, with the prompt-cache counts of its ``cache_control`` prefix: a
+        prefix is written by its first request and read by the next ones (per model, until
+        the emulator's ``reset()``; see :mod:`workers_ai.emulator.anthropic`)."""
+        prefix = anthropic.cache_prefix(body)
+        if prefix is None:
+            return _answer_to_response(
+                thirdparty.messages(row, name, body, surface=surface), named=True
+            )
+        key = f"cache_control\x00{row.name_on('compat')}\x00{prefix.digest}"
+        cache = self.app.state.prompt_cache
+        prefix = replace(prefix, hit=cache.match(key, [0]) > 0)
+        answer = thirdparty.messages(row, name, body, surface=surface, cache=prefix)
+        cache.remember(key, [0])
+        return _answer_to_response(answer, named=True)
 
     def _workers_ai_chat(self, model: str, body: dict[str, Any], request: Request) -> Response:
         try:
@@ -428,7 +563,7 @@ class GatewayHandlers:
         except GatewayError as exc:
             return self.error(exc, call)
         except ProviderError as exc:
-            return _provider_response(exc)
+            return _provider_response(exc, NATIVE_PATHS.get((provider, endpoint), ""))
         except EmulatorError as exc:
             return error_response(exc.status, exc.code, exc.message)
 
@@ -475,29 +610,23 @@ class GatewayHandlers:
             return self.answer(own, compat, Request("POST", "", {}, request.headers, body))
         if not providers.is_gateway_provider(provider):
             raise GatewayError(400, 2008, f"Invalid provider: {provider!r}")
-        path = _OPENAI_ENDPOINTS.get(endpoint)
+        path = _OPENAI_ENDPOINTS.get(endpoint) or NATIVE_PATHS.get((provider, endpoint))
         if path is None:
             raise GatewayError(
                 400,
                 7000,
-                f"No route for that URI: the emulator serves {provider}/chat/completions"
-                " and /embeddings only",
+                f"No route for that URI: the emulator serves {provider}/chat/completions,"
+                " /embeddings, openai/responses and anthropic/v1/messages only",
             )
-        row = providers.by_compat_id(f"{provider}/{model}")
-        if row is None and provider in providers.COMPAT_CHECKED_PROVIDERS:
-            raise ProviderError(
-                404,
-                f"The model '{model}' does not exist or you do not have access to it.",
-                code="model_not_found",
-            )
-        row = row or providers.generic_compat_model(f"{provider}/{model}")
+        row = _native_row(provider, model)
         own = call or GatewayCall(gateway="", url=True, counter=0, log_id="")
         self._bill(own, row, model, request.headers)
-        return self._answer_row(row, model, path, query)
+        return self._answer_row(row, model, path, query, surface="native")
 
     # -- headers and logs ----------------------------------------------------------------------
     def finish(self, call: GatewayCall, route: Route, request: Request, response: Response) -> None:
         """Add the gateway's response headers (spec §1.7) and log the request (§1.12)."""
+        _reframe_stream_error(call, response)
         event_id = request.headers.get("cf-aig-event-id")
         present = {name for name, _ in response.headers}
         added = [

@@ -8,6 +8,7 @@ from urllib.parse import unquote
 __all__ = [
     "API_PREFIX",
     "GATEWAY_PREFIX",
+    "NATIVE_PATHS",
     "Route",
     "match_route",
 ]
@@ -26,13 +27,17 @@ class Route:
         template: The route template for stats (``POST /ai/run/{model}``...).
         account: The account id in the URL, if any.
         model: The model id for ``run`` routes.
-        openai_path: ``chat/completions``, ``embeddings`` or ``responses`` for ``openai``.
+        openai_path: The API of an ``openai`` route: ``chat/completions``, ``embeddings``,
+            ``responses`` (OpenAI's shapes) or ``messages`` (Anthropic's).
         gateway: The gateway id when the request came by an AI Gateway URL.
         control: The control action for ``/__emulator/...``.
         log: The log id of ``PATCH /ai-gateway/gateways/{gateway}/logs/{id}``.
         surface: Where third-party model names are served (spec §1.3): ``"rest"`` for
             ``/ai/v1/*`` on api.cloudflare.com, ``"compat"`` for the gateway's
-            ``/compat/chat/completions``; ``None`` elsewhere.
+            ``/compat/chat/completions``, ``"native"`` for a provider-native path
+            (``{gateway}/anthropic/v1/messages``: the provider's own model names, §1.4);
+            ``None`` elsewhere.
+        provider: The provider slug of a provider-native path.
     """
 
     kind: str
@@ -44,9 +49,20 @@ class Route:
     control: str | None = None
     log: str | None = None
     surface: str | None = None
+    provider: str | None = None
 
 
-_OPENAI_PATHS = ("chat/completions", "embeddings", "responses")
+_OPENAI_PATHS = ("chat/completions", "embeddings", "responses", "messages")
+
+#: Provider-native paths served for third-party models, ``(provider, path) -> API`` (spec
+#: §1.4): OpenAI's and Anthropic's; other providers' are served by the universal endpoint's
+#: steps and the compat route.
+NATIVE_PATHS = {
+    ("openai", "chat/completions"): "chat/completions",
+    ("openai", "embeddings"): "embeddings",
+    ("openai", "responses"): "responses",
+    ("anthropic", "v1/messages"): "messages",
+}
 
 
 #: ``/ai/run/dynamic/<route>`` is no model: Workers AI answers 400 / 7000 "No route for that
@@ -102,6 +118,17 @@ def _gateway_route(method: str, path: str) -> Route | None:
             openai_path="chat/completions",
             gateway=parts[1],
             surface="compat",
+        )
+    if len(parts) == 4 and (parts[2], parts[3]) in NATIVE_PATHS:
+        account, gateway, provider, rest = parts
+        return Route(
+            "openai",
+            f"POST gateway /{provider}/{rest}",
+            account,
+            openai_path=NATIVE_PATHS[provider, rest],
+            gateway=gateway,
+            surface="native",
+            provider=provider,
         )
     if len(parts) < 4 or parts[2] != "workers-ai":
         return None
