@@ -19,7 +19,8 @@ Request rules (Anthropic's, and what the spec saw through Cloudflare):
 - images are ``image`` blocks: a ``data:`` URI becomes a base64 source, an ``https`` URL a
   URL source;
 - ``tool_choice``: ``auto`` / ``any`` (``required``) / ``tool`` (a name) / ``none``;
-  ``parallel_tool_calls=False`` sets ``disable_parallel_tool_use``;
+  ``parallel_tool_calls=False`` sets ``disable_parallel_tool_use``; with thinking on, a forced
+  choice is sent as ``auto`` with a ``UserWarning`` (Anthropic allows no other);
 - reasoning: ``thinking={"type": "enabled", "budget_tokens": n}`` through the extra body
   fields, or ``reasoning_effort`` (``low``/``medium``/``high``: 1,024 / 4,096 / 16,384 budget
   tokens, :data:`EFFORT_BUDGETS`);
@@ -168,9 +169,12 @@ def _turns(messages: Sequence[Message], start: int) -> list[dict[str, Any]]:
                 f"Message {index} has role {message.role!r}; use system, user, assistant or tool."
             )
         if not blocks:
-            blocks = [{"type": "text", "text": ""}] if role == "user" else []
-            if not blocks:
-                continue  # an empty assistant turn says nothing
+            if role == "user":
+                raise InvalidRequestError(
+                    f"Message {index} is an empty user message; Anthropic's Messages API "
+                    "rejects empty text. Leave it out or give it text."
+                )
+            continue  # an empty assistant turn says nothing
         if turns and turns[-1]["role"] == role:
             turns[-1]["content"].extend(blocks)
         else:
@@ -253,6 +257,16 @@ def _check_thinking(body: dict[str, Any], max_tokens_given: bool) -> None:
         raise InvalidRequestError(
             f"thinking.budget_tokens={budget!r}: Anthropic needs a whole number of at least 1024."
         )
+    choice = body.get("tool_choice")
+    if isinstance(choice, dict) and choice.get("type") in ("any", "tool"):
+        warnings.warn(
+            "Anthropic's extended thinking works with tool_choice auto or none only, so the "
+            f"forced tool choice {choice} was sent as auto: the model may answer without "
+            "calling the tool.",
+            UserWarning,
+            stacklevel=5,
+        )
+        body["tool_choice"] = {k: v for k, v in choice.items() if k != "name"} | {"type": "auto"}
     if not max_tokens_given:
         body["max_tokens"] = budget + DEFAULT_MAX_TOKENS
     elif body["max_tokens"] <= budget:
@@ -313,6 +327,12 @@ def is_messages_answer(body: Any) -> bool:
 
 
 def _count(value: Any) -> int | None:
+    """A token count: a whole number (or a string of one) in ``[0, 2**53)``, else ``None``."""
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     if value < 0 or value != value or value >= 2**53 or int(value) != value:
@@ -406,6 +426,7 @@ class MessagesStreamState:
     def __init__(self) -> None:
         self._prompt: Usage | None = None
         self._tool_blocks: dict[int, bool] = {}  # block index -> input delta seen
+        self._thinking_block: int | None = None  # the block the last reasoning came from
 
     def read(self, event: Mapping[str, Any]) -> WireDelta:
         kind = event.get("type")
@@ -444,8 +465,18 @@ class MessagesStreamState:
         if kind == "text" and isinstance(block.get("text"), str):
             return WireDelta(text=block["text"])
         if kind == "thinking" and isinstance(block.get("thinking"), str):
-            return WireDelta(reasoning=block["thinking"])
+            return WireDelta(reasoning=self._reasoning(index, block["thinking"]))
         return WireDelta()
+
+    def _reasoning(self, index: int, text: str) -> str:
+        """``text`` of thinking block ``index``; a later block's first piece starts with a blank
+        line, as the blocks of a whole message are joined (:func:`messages_parts`)."""
+        if not text:
+            return ""
+        if self._thinking_block is not None and index != self._thinking_block:
+            text = "\n\n" + text
+        self._thinking_block = index
+        return text
 
     def _block_delta(self, index: int, delta: Any) -> WireDelta:
         if not isinstance(delta, Mapping):
@@ -454,8 +485,12 @@ class MessagesStreamState:
         if kind == "text_delta" and isinstance(delta.get("text"), str):
             return WireDelta(text=delta["text"])
         if kind == "thinking_delta" and isinstance(delta.get("thinking"), str):
-            return WireDelta(reasoning=delta["thinking"])
-        if kind == "input_json_delta" and isinstance(delta.get("partial_json"), str):
+            return WireDelta(reasoning=self._reasoning(index, delta["thinking"]))
+        if (
+            kind == "input_json_delta"
+            and isinstance(delta.get("partial_json"), str)
+            and index in self._tool_blocks  # not a server tool's (web search...) input
+        ):
             self._tool_blocks[index] = True
             fragment = {"index": index, "function": {"arguments": delta["partial_json"]}}
             return WireDelta(tool_fragments=[fragment])
@@ -482,7 +517,10 @@ def _combined(prompt: Usage | None, reported: Usage | None, raw: Any) -> Usage:
         for k in ("input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
     )
     source = reported if (has_prompt and reported is not None) else prompt
-    output = reported.output_tokens if reported is not None else 0
+    if reported is not None and _count(raw.get("output_tokens")) is not None:
+        output = reported.output_tokens
+    else:  # message_delta without output tokens: message_start's count is all there is
+        output = prompt.output_tokens if prompt is not None else 0
     input_tokens = source.input_tokens if source is not None else 0
     return Usage(
         input_tokens=input_tokens,

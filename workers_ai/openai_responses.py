@@ -174,7 +174,7 @@ def build_responses_body(model: str, request: ChatRequest) -> dict[str, Any]:
     body.update(_tools(request))
     body.update(_json_mode(request))
     for key, value in request.extra.items():
-        if key in ("input", "stream", "model"):
+        if key in ("input", "messages", "stream", "model"):
             raise InvalidRequestError(f"{key!r} cannot be set through model_kwargs.")
         check_generation_param(key, value)
         body[key] = value
@@ -206,13 +206,14 @@ class ResponsesStreamState:
 
     def __init__(self) -> None:
         self._calls: dict[int, bool] = {}  # output index -> argument delta seen
+        self._reasoning_part: tuple[Any, ...] | None = None  # where the last reasoning came from
 
     def read(self, event: Mapping[str, Any]) -> WireDelta:
         kind = event.get("type")
         if kind in ("response.output_text.delta", "response.refusal.delta"):
             return WireDelta(text=_str(event.get("delta")) or "")
         if kind in ("response.reasoning_summary_text.delta", "response.reasoning_text.delta"):
-            return WireDelta(reasoning=_str(event.get("delta")) or "")
+            return WireDelta(reasoning=self._reasoning(event))
         index = event.get("output_index")
         if kind == "response.output_item.added" and isinstance(index, int):
             return self._item_added(index, event.get("item"))
@@ -227,6 +228,20 @@ class ResponsesStreamState:
         if kind in TERMINAL_EVENTS:
             return self._response_facts(event.get("response"), final=True)
         return WireDelta()
+
+    def _reasoning(self, event: Mapping[str, Any]) -> str:
+        """A reasoning delta; the first of a new part (another item, summary or content index)
+        starts with a blank line, as the parts of a whole response are joined."""
+        text = _str(event.get("delta")) or ""
+        if not text:
+            return ""
+        part = tuple(
+            event.get(k) for k in ("item_id", "output_index", "summary_index", "content_index")
+        )
+        if self._reasoning_part is not None and part != self._reasoning_part:
+            text = "\n\n" + text
+        self._reasoning_part = part
+        return text
 
     def _item_added(self, index: int, item: Any) -> WireDelta:
         if not isinstance(item, Mapping) or item.get("type") != "function_call":

@@ -204,6 +204,9 @@ def parse_event_data(event: SSEEvent) -> dict[str, Any] | Literal[StreamSentinel
         response = payload.get("response")
         failure = response.get("error") if isinstance(response, Mapping) else None
         payload = {**payload, "error": failure or {"message": "response.failed"}}
+    elif event_type == "error" and "error" not in payload:  # the Responses API's error event
+        fields = {k: payload[k] for k in ("code", "message", "param") if k in payload}
+        payload = {**payload, "error": fields or {"message": "error"}}
     error = stream_error_from_payload(payload, force=is_error or event_type in _ERROR_TYPES)
     if error is not None:
         raise error

@@ -788,17 +788,6 @@ def test_error_event_mid_stream_raises_stream_error(named: bool) -> None:
     assert caught.value.error_class is InternalServerError  # retryable, as a 529 would be
 
 
-#: One bug, seen on both typed streams: reasoning from two thinking blocks (Messages) or two
-#: summary parts (Responses) is glued together ("firstsecond") in a stream, while the
-#: non-streamed answer joins them with a blank line.
-REASONING_PARTS_GLUED = pytest.mark.xfail(
-    strict=True,
-    reason="streamed reasoning of separate thinking blocks / summary parts is glued together; "
-    "the non-streamed answer joins them with a blank line",
-)
-
-
-@REASONING_PARTS_GLUED
 def test_two_thinking_blocks_stream_as_the_message_reads_them() -> None:
     events = [
         message_start(),
@@ -817,11 +806,6 @@ def test_two_thinking_blocks_stream_as_the_message_reads_them() -> None:
     assert streamed.reasoning == normalize_chat_result(whole).reasoning == "first\n\nsecond"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="input_json_delta of a server_tool_use block (web search) becomes a nameless invalid "
-    "tool call in the stream; the non-streamed message ignores server tool blocks",
-)
 def test_server_tool_use_block_is_not_a_client_tool_call_in_a_stream() -> None:
     search = {"type": "server_tool_use", "id": "srvtoolu_01", "name": "web_search", "input": {}}
     events = [
@@ -967,3 +951,39 @@ def test_prepare_chat_maps_max_completion_tokens_for_messages() -> None:
 def test_prepare_chat_refuses_messages_for_a_workers_ai_model() -> None:
     with pytest.raises(ModelIdError, match="no Messages API route"):
         prepare_chat([user()], {"endpoint": "messages"}, model=WORKERS_AI, params={})
+
+
+# --- rules added after review ---------------------------------------------------------------
+
+
+def test_an_empty_user_message_is_refused_by_index() -> None:
+    with pytest.raises(InvalidRequestError, match="Message 1 is an empty user message"):
+        body_for(system("Be brief."), user(""))
+
+
+def test_thinking_sends_a_forced_tool_choice_as_auto_with_a_warning() -> None:
+    with pytest.warns(UserWarning, match="tool_choice auto or none only"):
+        body = body_for(
+            user(),
+            tools=[WEATHER],
+            tool_choice="get_weather",
+            parallel_tool_calls=False,
+            extra={"thinking": {"type": "enabled", "budget_tokens": 2048}},
+        )
+    assert body["tool_choice"] == {"type": "auto", "disable_parallel_tool_use": True}
+
+
+def test_a_message_delta_without_output_tokens_keeps_message_starts_count() -> None:
+    events = [
+        message_start({"input_tokens": 12, "output_tokens": 7}),
+        *block(0, {"type": "text", "text": ""}, *text_deltas("Hi")),
+        {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {}},
+        {"type": "message_stop"},
+    ]
+    _, streamed = stream_through_pipeline(sse_text(events))
+    assert streamed.usage == Usage(12, 7, 19, cached_tokens=None)
+
+
+def test_numeric_string_counts_are_read_like_usage_elsewhere() -> None:
+    usage = messages_usage({"input_tokens": "12", "output_tokens": "3"})
+    assert usage is not None and (usage.input_tokens, usage.output_tokens) == (12, 3)

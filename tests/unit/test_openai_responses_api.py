@@ -20,7 +20,6 @@ import pytest
 
 from tests.unit.test_anthropic_api import (
     LEADING_SYSTEM,
-    REASONING_PARTS_GLUED,
     WEATHER_FUNCTION,
     WORKERS_AI,
     joined,
@@ -449,11 +448,6 @@ def test_error_event_raises_stream_error_carrying_its_message(named: bool) -> No
         stream_through_pipeline(sse_text([*opening(), ERROR_EVENT], named=named))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the Responses 'error' event (top-level code/message) is not read: the StreamError "
-    "text is a dict excerpt and its code 'rate_limit_exceeded' does not give RateLimitError",
-)
 def test_error_event_message_and_class_are_read_from_its_fields() -> None:
     with pytest.raises(StreamError) as caught:
         stream_through_pipeline(sse_text([*opening(), ERROR_EVENT]))
@@ -461,7 +455,6 @@ def test_error_event_message_and_class_are_read_from_its_fields() -> None:
     assert caught.value.error_class is RateLimitError
 
 
-@REASONING_PARTS_GLUED
 def test_two_reasoning_summary_parts_stream_as_the_response_reads_them() -> None:
     summary = [
         {"type": "summary_text", "text": "First."},

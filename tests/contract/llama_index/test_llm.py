@@ -33,6 +33,8 @@ def llm_for(model: str) -> WorkersAI:
     """``WorkersAI`` for a parametrized model: ``"<id> <endpoint>"`` sets the endpoint."""
     name, _, endpoint = model.partition(" ")
     return WorkersAI(model=name, **({"endpoint": endpoint} if endpoint else {}))
+
+
 R1 = "@cf/deepseek-ai/deepseek-r1-distill-qwen-32b"  # <think> reasoning
 SCOUT = "@cf/meta/llama-4-scout-17b-16e-instruct"  # vision
 PNG = (Path(__file__).parents[2] / "assets" / "red_square.png").read_bytes()
