@@ -134,7 +134,23 @@ def _ai_to_neutral(message: AIMessage, index: int) -> Message:
     calls += [c for c in content_calls if c.id not in known]
     if isinstance(content, list):
         content = "".join(p.text for p in content if isinstance(p, TextPart))
-    return Message("assistant", content, tool_calls=calls, name=message.name)
+    return Message(
+        "assistant", content, tool_calls=calls, name=message.name,
+        reasoning_blocks=_reasoning_blocks(message),
+    )  # fmt: skip
+
+
+def _reasoning_blocks(message: AIMessage) -> list[Mapping[str, Any]]:
+    """The provider's reasoning blocks of an earlier answer, to send back: ours
+    (``additional_kwargs["reasoning_blocks"]``), or ``thinking`` blocks in the content (as
+    langchain-anthropic keeps them). Which ones an API takes is the core's decision."""
+    ours = message.additional_kwargs.get("reasoning_blocks")
+    if isinstance(ours, list):
+        return [b for b in ours if isinstance(b, Mapping)]
+    if isinstance(message.content, str):
+        return []
+    kinds = ("thinking", "redacted_thinking")
+    return [b for b in message.content if isinstance(b, Mapping) and b.get("type") in kinds]
 
 
 def _tool_to_neutral(message: ToolMessage, index: int) -> Message:
@@ -240,6 +256,8 @@ def result_to_ai_message(
     additional: dict[str, Any] = {}
     if result.reasoning:
         additional["reasoning_content"] = result.reasoning
+    if result.reasoning_blocks:  # sent back on the next turn (Anthropic's thinking blocks)
+        additional["reasoning_blocks"] = [dict(b) for b in result.reasoning_blocks]
     return AIMessage(
         content=result.text,
         additional_kwargs=additional,

@@ -368,8 +368,10 @@ class ChatWorkersAI(WorkersAIConnection, ClientPairOwner, BaseChatModel):
         )
 
         usage = result.usage if stream_usage else None
+        blocks = [dict(b) for b in result.reasoning_blocks]
         chunk = AIMessageChunk(
             content="",
+            additional_kwargs={"reasoning_blocks": blocks} if blocks else {},
             tool_call_chunks=tool_calls_to_chunks(
                 result.tool_calls, result.invalid_tool_calls, prep.schemas
             ),

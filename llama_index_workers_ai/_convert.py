@@ -133,7 +133,13 @@ def li_messages_to_neutral(messages: Sequence[ChatMessage]) -> list[Message]:
                 if isinstance(content, str)
                 else "".join(p.text for p in content if isinstance(p, TextPart))
             )
-            out.append(Message("assistant", text, tool_calls=calls))
+            blocks = extra.get("reasoning_blocks")  # ours, from an earlier answer: sent back
+            reasoning_blocks = (
+                [b for b in blocks if isinstance(b, Mapping)] if isinstance(blocks, list) else []
+            )
+            out.append(
+                Message("assistant", text, tool_calls=calls, reasoning_blocks=reasoning_blocks)
+            )
         elif role == "tool":
             text = (
                 content
@@ -186,8 +192,15 @@ def _tool_call_to_block(call: ToolCall) -> ToolCallBlock:
     return ToolCallBlock(tool_call_id=call.id, tool_name=call.name, tool_kwargs=kwargs)
 
 
-def assistant_message(text: str, reasoning: str | None, calls: Sequence[ToolCall]) -> ChatMessage:
-    """An assistant ``ChatMessage``: thinking, text and tool-call blocks (+ kwargs copy)."""
+def assistant_message(
+    text: str,
+    reasoning: str | None,
+    calls: Sequence[ToolCall],
+    reasoning_blocks: Sequence[Mapping[str, Any]] = (),
+) -> ChatMessage:
+    """An assistant ``ChatMessage``: thinking, text and tool-call blocks (+ kwargs copy; the
+    provider's own reasoning blocks in ``additional_kwargs["reasoning_blocks"]``, sent back
+    with this message on later turns)."""
     blocks: list[Any] = []
     if reasoning:
         blocks.append(ThinkingBlock(content=reasoning))
@@ -198,6 +211,8 @@ def assistant_message(text: str, reasoning: str | None, calls: Sequence[ToolCall
         extra["tool_calls"] = tool_calls_to_kwargs(calls)
     if reasoning:
         extra["reasoning_content"] = reasoning
+    if reasoning_blocks:
+        extra["reasoning_blocks"] = [dict(b) for b in reasoning_blocks]
     return ChatMessage(role=MessageRole.ASSISTANT, blocks=blocks, additional_kwargs=extra)
 
 
@@ -235,7 +250,7 @@ def usage_to_kwargs(usage: Usage | None) -> dict[str, Any]:
 
 def result_to_message(result: ChatResult, schemas: Mapping[str, Any]) -> ChatMessage:
     calls = coerced_calls(result.tool_calls, schemas) + list(result.invalid_tool_calls)
-    return assistant_message(result.text, result.reasoning, calls)
+    return assistant_message(result.text, result.reasoning, calls, result.reasoning_blocks)
 
 
 # -- neutral stream -> LlamaIndex ---------------------------------------------------------------
@@ -288,10 +303,13 @@ class StreamedMessage:
         self._thinking: ThinkingBlock | None = None
         self._calls: dict[int, _PartialCall] = {}
         self._ordered: list[_PartialCall] = []  # by index
+        self.reasoning_blocks: list[dict[str, Any]] = []  # on the final delta only
 
     def add(self, delta: ChatDelta) -> None:
         """Add one delta to the message."""
         self.text += delta.text
+        if delta.reasoning_blocks:
+            self.reasoning_blocks = [dict(b) for b in delta.reasoning_blocks]
         if delta.reasoning:
             self.reasoning += delta.reasoning
             self._thinking = None
@@ -322,6 +340,8 @@ class StreamedMessage:
             extra["tool_calls"] = [call.wire for call in self._ordered]
         if self.reasoning:
             extra["reasoning_content"] = self.reasoning
+        if self.reasoning_blocks:
+            extra["reasoning_blocks"] = self.reasoning_blocks
         return ChatMessage(role=MessageRole.ASSISTANT, blocks=blocks, additional_kwargs=extra)
 
     def response(self, delta: ChatDelta) -> ChatResponse:

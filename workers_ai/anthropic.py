@@ -125,6 +125,23 @@ def _tool_use(call: ToolCall, index: int) -> dict[str, Any]:
     return {"type": "tool_use", "id": call.id, "name": call.name, "input": dict(arguments)}
 
 
+#: Reasoning blocks the Messages API takes back, and the field each must carry.
+_REASONING_BLOCKS: Mapping[str, str] = {"thinking": "signature", "redacted_thinking": "data"}
+
+
+def _reasoning_blocks(blocks: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """An assistant message's own thinking blocks, sent back as received (Anthropic checks
+    their signatures; it needs them with the tool calls of a turn when thinking is on).
+    Blocks of other providers or without their signature are not Anthropic's to take back."""
+    return [
+        dict(block)
+        for block in blocks
+        if isinstance(block, Mapping)
+        and block.get("type") in _REASONING_BLOCKS
+        and isinstance(block.get(_REASONING_BLOCKS[block["type"]]), str)
+    ]
+
+
 def _system_prompt(messages: Sequence[Message]) -> tuple[str | None, int]:
     """The leading system messages joined, and how many there were."""
     texts: list[str] = []
@@ -158,7 +175,8 @@ def _turns(messages: Sequence[Message], start: int) -> list[dict[str, Any]]:
             ]
             role = "user"
         elif message.role == "assistant":
-            blocks = _content_blocks(message.content, index)
+            blocks = _reasoning_blocks(message.reasoning_blocks)  # first, as they came
+            blocks += _content_blocks(message.content, index)
             blocks += [_tool_use(call, index) for call in message.tool_calls]
             role = "assistant"
         elif message.role == "user":
@@ -372,12 +390,14 @@ class MessagesParts:
         reasoning: The thinking blocks joined.
         raw_tool_calls: ``tool_use`` blocks as ``{"id", "name", "arguments"}``.
         finish_reason: The neutral finish reason for ``stop_reason``.
+        reasoning_blocks: The ``thinking`` / ``redacted_thinking`` blocks, to send back.
     """
 
     text: str = ""
     reasoning: list[str] = field(default_factory=list)
     raw_tool_calls: list[dict[str, Any]] = field(default_factory=list)
     finish_reason: str | None = None
+    reasoning_blocks: list[dict[str, Any]] = field(default_factory=list)
 
 
 def messages_parts(body: Mapping[str, Any]) -> MessagesParts:
@@ -394,6 +414,9 @@ def messages_parts(body: Mapping[str, Any]) -> MessagesParts:
         elif kind == "thinking" and isinstance(block.get("thinking"), str):
             if block["thinking"]:
                 parts.reasoning.append(block["thinking"])
+            parts.reasoning_blocks.extend(_reasoning_blocks([block]))
+        elif kind == "redacted_thinking":
+            parts.reasoning_blocks.extend(_reasoning_blocks([block]))
         elif kind == "tool_use":
             parts.raw_tool_calls.append(
                 {"id": block.get("id"), "name": block.get("name"), "arguments": block.get("input")}
@@ -418,6 +441,8 @@ class MessagesStreamState:
 
     Usage is reported once, on ``message_delta``: the prompt side from ``message_start``
     (cache reads and writes included), the output tokens from ``message_delta`` (cumulative).
+    A ``thinking`` block (text from ``thinking_delta``, ``signature`` from ``signature_delta``) or
+    a ``redacted_thinking`` block is handed over whole when it stops, to be sent back later.
     A ``tool_use`` block becomes a tool-call fragment at its block index (``id`` and ``name``),
     its ``input_json_delta`` pieces the arguments; a block that starts with a non-empty
     ``input`` (sent whole rather than streamed) gives those arguments at once.
@@ -427,6 +452,7 @@ class MessagesStreamState:
         self._prompt: Usage | None = None
         self._tool_blocks: dict[int, bool] = {}  # block index -> input delta seen
         self._thinking_block: int | None = None  # the block the last reasoning came from
+        self._open_blocks: dict[int, dict[str, Any]] = {}  # reasoning blocks being streamed
 
     def read(self, event: Mapping[str, Any]) -> WireDelta:
         kind = event.get("type")
@@ -445,7 +471,9 @@ class MessagesStreamState:
         if kind == "content_block_delta" and isinstance(index, int):
             return self._block_delta(index, event.get("delta"))
         if kind == "content_block_stop" and isinstance(index, int):
-            return WireDelta()
+            finished = self._open_blocks.pop(index, None)
+            done: list[Mapping[str, Any]] = [*_reasoning_blocks([finished] if finished else [])]
+            return WireDelta(reasoning_blocks=done)
         if kind == "message_delta":
             return self._message_delta(event)
         return WireDelta()  # ping, message_stop, an event type added later
@@ -464,6 +492,8 @@ class MessagesStreamState:
             return WireDelta(tool_fragments=[fragment])
         if kind == "text" and isinstance(block.get("text"), str):
             return WireDelta(text=block["text"])
+        if kind in _REASONING_BLOCKS:
+            self._open_blocks[index] = dict(block)  # completed by deltas, sent at its stop
         if kind == "thinking" and isinstance(block.get("thinking"), str):
             return WireDelta(reasoning=self._reasoning(index, block["thinking"]))
         return WireDelta()
@@ -485,7 +515,17 @@ class MessagesStreamState:
         if kind == "text_delta" and isinstance(delta.get("text"), str):
             return WireDelta(text=delta["text"])
         if kind == "thinking_delta" and isinstance(delta.get("thinking"), str):
+            if index in self._open_blocks:
+                open_block = self._open_blocks[index]
+                open_block["thinking"] = str(open_block.get("thinking") or "") + delta["thinking"]
             return WireDelta(reasoning=self._reasoning(index, delta["thinking"]))
+        if kind == "signature_delta" and isinstance(delta.get("signature"), str):
+            if index in self._open_blocks:
+                open_block = self._open_blocks[index]
+                open_block["signature"] = (
+                    str(open_block.get("signature") or "") + delta["signature"]
+                )
+            return WireDelta()
         if (
             kind == "input_json_delta"
             and isinstance(delta.get("partial_json"), str)

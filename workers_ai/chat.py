@@ -482,11 +482,13 @@ def normalize_chat_result(
     """
     parts = _plain_parts(result) if FAST_PATHS else None
     usage: Usage | None = None
+    reasoning_blocks: tuple[dict[str, Any], ...] = ()
     if parts is None and is_messages_answer(result):  # Anthropic's Messages API
         body = result
         found = messages_parts(body)
         parts = _Parts(found.text, None, found.reasoning, found.raw_tool_calls, found.finish_reason)
         usage = messages_usage(body.get("usage"))
+        reasoning_blocks = tuple(found.reasoning_blocks)
     elif parts is None:
         body = _body_from_wire(result)
         parts = _merge_parts(
@@ -524,4 +526,5 @@ def normalize_chat_result(
         id=_str_or_none(body.get("id")),
         parsed=parts.parsed,
         raw=result,
+        reasoning_blocks=reasoning_blocks,
     )

@@ -90,6 +90,9 @@ class Message:
         tool_calls: Tool calls an assistant message made (sent back on later turns).
         tool_call_id: For ``tool`` messages: the call this result answers.
         name: The tool's name (``tool`` messages) or the speaker's name.
+        reasoning_blocks: An assistant message's own reasoning blocks, as the provider sent
+            them (:attr:`~workers_ai.types.ChatResult.reasoning_blocks`): sent back where the
+            API takes them (Anthropic's Messages API), ignored elsewhere.
     """
 
     role: Role
@@ -97,6 +100,7 @@ class Message:
     tool_calls: Sequence[ToolCall] = ()
     tool_call_id: str | None = None
     name: str | None = None
+    reasoning_blocks: Sequence[Mapping[str, Any]] = ()
 
 
 @dataclass(frozen=True)

@@ -849,6 +849,7 @@ class ChatStreamAccumulator:
         self._finished = False
         self._fast = FAST_PATHS
         self._typed: MessagesStreamState | ResponsesStreamState | None = None
+        self._reasoning_blocks: list[Mapping[str, Any]] = []
 
     def feed(self, event: Mapping[str, Any]) -> ChatDelta | None:
         """Add one decoded event; return its delta, or ``None`` if nothing is visible yet.
@@ -881,6 +882,7 @@ class ChatStreamAccumulator:
                 return self._feed_complete_result(event)
             wire = _wire_delta_from_event(event)
         self._note(wire.model, wire.id, wire.finish_reason, wire.usage)
+        self._reasoning_blocks.extend(wire.reasoning_blocks)
         reasoning, answer = self._think.push(wire.text)
         text = self._gate.push(answer)
         tool_deltas = self._calls.feed(wire.tool_fragments)
@@ -916,6 +918,7 @@ class ChatStreamAccumulator:
             id=self._id,
             parsed=self._parsed,
             raw=self._raw,
+            reasoning_blocks=tuple(self._reasoning_blocks),
         )
 
     def _typed_reader(self, kind: str) -> MessagesStreamState | ResponsesStreamState | None:
@@ -934,6 +937,7 @@ class ChatStreamAccumulator:
         )
         self._note(result.model, result.id, result.finish_reason, result.usage)
         self._parsed = result.parsed if result.parsed is not None else self._parsed
+        self._reasoning_blocks.extend(result.reasoning_blocks)
         self._raw = result.raw if result.raw is not None else dict(event)
         tool_deltas = self._calls.add_complete([*result.tool_calls, *result.invalid_tool_calls])
         return self._delta(result.text, result.reasoning or "", tool_deltas)
@@ -969,4 +973,5 @@ class ChatStreamAccumulator:
             finish_reason=self._finish_reason if final else None,
             model=meta.get("model"),
             id=meta.get("id"),
+            reasoning_blocks=tuple(self._reasoning_blocks) if final else (),
         )

@@ -114,6 +114,10 @@ class ChatResult:
         id: The response id (``chatcmpl-...``), when present.
         parsed: A JSON-mode answer that arrived as an object (``response`` was a dict).
         raw: The unwrapped ``result`` object as received.
+        reasoning_blocks: The provider's own reasoning blocks, to send back with this message
+            on later turns (Anthropic's ``thinking`` blocks with their ``signature`` and
+            ``redacted_thinking`` blocks: its API needs them back next to the tool calls of a
+            turn when thinking is on); empty for other APIs.
     """
 
     text: str = ""
@@ -126,6 +130,7 @@ class ChatResult:
     id: str | None = None
     parsed: Any = None
     raw: Any = None
+    reasoning_blocks: tuple[Mapping[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -157,6 +162,8 @@ class ChatDelta:
         finish_reason: Set when the stream reports why generation stopped.
         model: The model id, when the event names one.
         id: The response id, when the event names one.
+        reasoning_blocks: On the final delta only: the provider's reasoning blocks to send
+            back (:attr:`ChatResult.reasoning_blocks`).
     """
 
     text: str = ""
@@ -166,6 +173,7 @@ class ChatDelta:
     finish_reason: str | None = None
     model: str | None = None
     id: str | None = None
+    reasoning_blocks: tuple[Mapping[str, Any], ...] = ()
 
     @property
     def is_empty(self) -> bool:
@@ -280,6 +288,7 @@ class WireDelta:
         usage: Usage the event reports.
         model: The model the event names.
         id: The answer's id.
+        reasoning_blocks: Reasoning blocks completed by this event (to send back).
     """
 
     text: str = ""
@@ -289,3 +298,4 @@ class WireDelta:
     usage: Usage | None = None
     model: str | None = None
     id: str | None = None
+    reasoning_blocks: list[Mapping[str, Any]] = field(default_factory=list)

@@ -197,3 +197,57 @@ def test_structured_output_by_tool_call_works_on_the_messages_api(emulator: Emul
 
     person = lc(emulator).with_structured_output(Person).invoke("Ada Lovelace is 36 years old.")
     assert person == Person(name="Ada Lovelace", age=36)
+
+
+# -- thinking blocks go back with the turn's tool calls ----------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["sync", "stream"])
+async def test_thinking_blocks_are_sent_back_with_the_turns_tool_calls(
+    emulator: EmulatorServer, mode: str
+) -> None:
+    """With thinking on, Anthropic needs an assistant turn's thinking blocks (signature
+    included) back before its tool_use blocks; the answer carries them in
+    ``additional_kwargs["reasoning_blocks"]`` and the next request sends them."""
+    import json
+
+    import httpx
+
+    sent: list[dict[str, Any]] = []
+
+    def record(request: httpx.Request) -> None:
+        sent.append(json.loads(request.read()))
+
+    client = httpx.Client(event_hooks={"request": [record]})
+    model = lc(emulator, reasoning_effort="low", http_client=client).bind_tools([get_weather])
+    question = HumanMessage("What is the weather in Paris?")
+    reply, _ = await _lc(model, mode, [question])
+    blocks = reply.additional_kwargs["reasoning_blocks"]
+    assert blocks and blocks[0]["type"] == "thinking" and blocks[0]["signature"]
+    assert blocks[0]["thinking"] == reply.additional_kwargs["reasoning_content"]
+    await _lc(model, mode, [question, reply, get_weather.invoke(reply.tool_calls[0])])
+    assistant = sent[-1]["messages"][1]
+    assert assistant["role"] == "assistant"
+    assert assistant["content"][0]["type"] == "thinking"
+    assert assistant["content"][0] == blocks[0]
+    assert "tool_use" in [b["type"] for b in assistant["content"]]
+
+
+def test_llama_index_sends_thinking_blocks_back_too(emulator: EmulatorServer) -> None:
+    from llama_index.core.tools import FunctionTool
+
+    from llama_index_workers_ai._convert import li_messages_to_neutral
+
+    def weather(city: str) -> str:
+        """The weather in a city."""
+        return f"Sunny in {city}"
+
+    tools = [FunctionTool.from_defaults(fn=weather, name="get_weather")]
+    llm = li(emulator, reasoning_effort="low")
+    reply = llm.chat_with_tools(tools, user_msg="What is the weather in Paris?")
+    blocks = reply.message.additional_kwargs["reasoning_blocks"]
+    assert blocks[0]["signature"]
+    streamed = list(llm.stream_chat_with_tools(tools, user_msg="What is the weather in Paris?"))
+    assert streamed[-1].message.additional_kwargs["reasoning_blocks"] == blocks
+    [sent_back] = li_messages_to_neutral([reply.message])
+    assert list(sent_back.reasoning_blocks) == blocks

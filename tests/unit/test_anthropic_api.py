@@ -987,3 +987,46 @@ def test_a_message_delta_without_output_tokens_keeps_message_starts_count() -> N
 def test_numeric_string_counts_are_read_like_usage_elsewhere() -> None:
     usage = messages_usage({"input_tokens": "12", "output_tokens": "3"})
     assert usage is not None and (usage.input_tokens, usage.output_tokens) == (12, 3)
+
+
+def test_an_assistant_turns_own_thinking_blocks_go_back_first_and_only_signed_ones() -> None:
+    signed = {"type": "thinking", "thinking": "Check the tool.", "signature": "sig"}
+    redacted = {"type": "redacted_thinking", "data": "opaque"}
+    unsigned = {"type": "thinking", "thinking": "from another provider"}
+    call = ToolCall("toolu_1", "get_weather", {"city": "Paris"}, raw_arguments='{"city": "Paris"}')
+    assistant = Message(
+        role="assistant", content="", tool_calls=[call],
+        reasoning_blocks=[signed, unsigned, redacted, {"type": "reasoning", "id": "rs_1"}],
+    )  # fmt: skip
+    tool = Message(role="tool", content="Sunny", tool_call_id="toolu_1")
+    body = body_for(user("Weather?"), assistant, tool)
+    assert body["messages"][1]["content"] == [
+        signed,
+        redacted,
+        {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {"city": "Paris"}},
+    ]
+
+
+def test_streamed_thinking_blocks_are_whole_with_their_signature() -> None:
+    events = [
+        message_start(),
+        *block(
+            0,
+            {"type": "thinking", "thinking": ""},
+            {"type": "thinking_delta", "thinking": "Let me "},
+            {"type": "thinking_delta", "thinking": "check."},
+            {"type": "signature_delta", "signature": "EqQB"},
+        ),
+        *block(1, {"type": "text", "text": ""}, *text_deltas("Sunny.")),
+        *message_end("end_turn", {"output_tokens": 5}),
+    ]
+    deltas, streamed = stream_through_pipeline(sse_text(events))
+    expected = ({"type": "thinking", "thinking": "Let me check.", "signature": "EqQB"},)
+    assert streamed.reasoning_blocks == expected
+    assert deltas[-1].reasoning_blocks == expected
+    assert all(not d.reasoning_blocks for d in deltas[:-1])
+    whole = message(
+        {"type": "thinking", "thinking": "Let me check.", "signature": "EqQB"},
+        {"type": "text", "text": "Sunny."},
+    )
+    assert normalize_chat_result(whole).reasoning_blocks == expected
