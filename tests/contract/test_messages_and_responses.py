@@ -251,3 +251,57 @@ def test_llama_index_sends_thinking_blocks_back_too(emulator: EmulatorServer) ->
     assert streamed[-1].message.additional_kwargs["reasoning_blocks"] == blocks
     [sent_back] = li_messages_to_neutral([reply.message])
     assert list(sent_back.reasoning_blocks) == blocks
+
+
+# -- errors in the providers' own formats ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("model", "endpoint", "provider"),
+    [(CLAUDE, "native", "anthropic"), (GPT, "responses", "openai")],
+)
+@pytest.mark.parametrize("mode", ["sync", "astream"])
+async def test_a_providers_error_body_becomes_a_typed_error_naming_it(
+    emulator: EmulatorServer, mode: str, model: str, endpoint: str, provider: str
+) -> None:
+    from workers_ai.errors import BadRequestError
+
+    emulator.configure(faults=[FaultSpec(kind="provider_error", model=model)])
+    with pytest.raises(BadRequestError) as raised:
+        await _lc(lc(emulator, model=model, endpoint=endpoint), mode, "Hi")
+    assert raised.value.provider == provider and provider in str(raised.value)
+    assert raised.value.status_code == 400
+
+
+# -- the gateway's URL surfaces (routing="url") -------------------------------------------------
+
+
+def _url(emulator: EmulatorServer) -> dict[str, Any]:
+    return {"gateway_id": "gw-17", "gateway_options": {"routing": "url"}}
+
+
+@pytest.mark.parametrize(("model", "endpoint"), [(CLAUDE, "native"), (GPT, "responses")])
+@MODES
+async def test_url_routing_uses_the_provider_native_paths(
+    emulator: EmulatorServer, mode: str, model: str, endpoint: str
+) -> None:
+    chat = lc(emulator, model=model, endpoint=endpoint, **_url(emulator))
+    reply, with_usage = await _lc(chat, mode, "What is Cloudflare?")
+    assert reply.content and with_usage == 1
+    [log] = emulator.gateway_logs("gw-17")
+    path = "anthropic/v1/messages" if endpoint == "native" else "openai/responses"
+    assert log["path"].endswith(path), log["path"]
+
+
+@pytest.mark.parametrize("mode", ["sync", "stream"])
+async def test_the_gateways_fallback_takes_messages_entries(
+    emulator: EmulatorServer, mode: str
+) -> None:
+    """Claude (Messages API, provider-native entry) out of capacity; the universal endpoint
+    moves on to GPT (compat entry); the answer is read in GPT's shape."""
+    emulator.configure(faults=[FaultSpec(kind="capacity", model=CLAUDE)])
+    chat = lc(emulator, fallbacks=[GPT], **_url(emulator))
+    reply, _ = await _lc(chat, mode, "What is Cloudflare?")
+    assert reply.content
+    assert reply.response_metadata["answered_by"] == GPT
+    assert reply.response_metadata["gateway_step"] == 1

@@ -204,7 +204,10 @@ class EmulatorApp:
         header = request.headers.get("x-emulator-fault")
         if header:
             return parse_fault_header(header)
-        return self.state.faults.pick(route.kind, model)
+        alias = None  # a provider-native path names the model without its provider
+        if route.surface == "native" and route.provider and model and "/" not in model:
+            alias = f"{route.provider}/{model}"
+        return self.state.faults.pick(route.kind, model, alias)
 
     def _rate_limit(self, route: Route, model: str | None) -> Response | None:
         setting = self.config.rate_limit_per_minute

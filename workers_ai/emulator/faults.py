@@ -193,9 +193,11 @@ class FaultSpec:
             raise FaultConfigError("a fault needs a 'kind'")
         return cls(**dict(data))
 
-    def matches(self, route: str, model: str | None) -> bool:
+    def matches(self, route: str, model: str | None, alias: str | None = None) -> bool:
+        """Whether this rule applies to a request on ``route`` for ``model`` (also named
+        ``alias``: a provider-native path's ``claude-sonnet-4-5`` is ``anthropic/...``)."""
         return (self.route is None or self.route == route) and (
-            self.model is None or self.model == model
+            self.model is None or self.model == model or (alias is not None and self.model == alias)
         )
 
 
@@ -271,11 +273,12 @@ class FaultPlan:
             self.rules = list(rules)
             self._remaining = [rule.count for rule in self.rules]
 
-    def pick(self, route: str, model: str | None) -> FaultSpec | None:
-        """The fault to apply to this request, if any (consumes one use of a counted rule)."""
+    def pick(self, route: str, model: str | None, alias: str | None = None) -> FaultSpec | None:
+        """The fault to apply to this request, if any (consumes one use of a counted rule);
+        ``alias`` is another name of ``model`` a rule may use (see :meth:`FaultSpec.matches`)."""
         with self._lock:
             for index, rule in enumerate(self.rules):
-                if not rule.matches(route, model):
+                if not rule.matches(route, model, alias):
                     continue
                 remaining = self._remaining[index]
                 if remaining == 0:

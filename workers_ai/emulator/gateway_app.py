@@ -467,8 +467,10 @@ class GatewayHandlers:
         except EmulatorError as exc:
             return error_response(exc.status, exc.code, exc.message)
 
-    def _step_fault(self, route_kind: str, model: str, call: GatewayCall) -> Response | None:
-        fault = self.app.state.faults.pick(route_kind, model)
+    def _step_fault(
+        self, route_kind: str, model: str, call: GatewayCall, alias: str | None = None
+    ) -> Response | None:
+        fault = self.app.state.faults.pick(route_kind, model, alias)
         if fault is None or fault.kind in LATE_FAULTS:
             return None
         return self.app._fault_answer(fault, call)
@@ -549,7 +551,9 @@ class GatewayHandlers:
         provider, endpoint = step["provider"], step["endpoint"].strip("/")
         query = dict(step.get("query") or {})
         model = endpoint.removeprefix("run/") if provider == "workers-ai" else query.get("model")
-        fault = self._step_fault(route.kind, str(model), call) if call is not None else None
+        native = provider not in ("workers-ai", "compat") and "/" not in str(model)
+        alias = f"{provider}/{model}" if native else None  # a provider-native entry's model
+        fault = self._step_fault(route.kind, str(model), call, alias) if call is not None else None
         if fault is not None:
             return fault
         denied = self.gateway_auth(route.gateway, headers, url=True)
