@@ -23,6 +23,7 @@ CHAT = "@cf/meta/llama-3.3-70b-instruct-fp8-fast"
 AGENT = "@cf/qwen/qwen3-30b-a3b-fp8"
 REASONING = "@cf/deepseek-ai/deepseek-r1-distill-qwen-32b"
 GPT = "openai/gpt-4.1"
+CLAUDE = "anthropic/claude-sonnet-4-5"  # Anthropic's Messages API, its default route
 GEMINI = "google/gemini-3-flash"
 EMBED = "@cf/baai/bge-base-en-v1.5"
 RERANK = "@cf/baai/bge-reranker-base"
@@ -131,7 +132,7 @@ def any_model() -> None:
         print("skipped: third-party models bill AI Gateway credits; TOUR_THIRD_PARTY=1 runs it")
         return
     if not _real():
-        print(f"(offline: {GPT} and {GEMINI} are the emulator's deterministic stand-ins,")
+        print(f"(offline: {GPT}, {CLAUDE} and {GEMINI} are the emulator's deterministic stand-ins,")
         print(" not real AI; the requests take the real route and AI Gateway headers)")
     llm = ChatWorkersAI(model=GPT, max_tokens=60, callbacks=CALLBACKS)
     print(f"{GPT} stream : ", end="")
@@ -143,6 +144,11 @@ def any_model() -> None:
     print("gateway log id :", answer.response_metadata["gateway_log_id"])
     send_message_feedback(llm, answer, feedback=1, score=90, metadata={"source": "tour"})
     print("feedback sent  : thumbs up, score 90, on that log")
+
+    claude = ChatWorkersAI(model=CLAUDE, reasoning_effort="low", callbacks=CALLBACKS)
+    reply_c = claude.invoke("In one sentence, what does a gateway add?")
+    print(f"{CLAUDE} (Messages API, thinking on) :", str(reply_c.content).strip())
+    print("  its thinking :", reply_c.additional_kwargs.get("reasoning_content", "")[:70])
 
     li_llm = WorkersAI(model=GEMINI, max_tokens=60)
     reply = li_llm.chat([ChatMessage(role="user", content="Name one benefit of AI Gateway.")])
