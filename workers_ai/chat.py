@@ -291,6 +291,22 @@ def _responses_output_to_result(body: Mapping[str, Any]) -> _Parts:
     return parts
 
 
+def _encrypted_reasoning_items(body: Mapping[str, Any]) -> tuple[dict[str, Any], ...]:
+    """A Responses answer's ``reasoning`` items that carry ``encrypted_content`` (asked for
+    with ``include=["reasoning.encrypted_content"]``, for ``store=False``): sent back with the
+    turn so a reasoning model keeps its reasoning across tool calls (OpenAI's stateless mode)."""
+    output = body.get("output")
+    if not isinstance(output, list):
+        return ()
+    return tuple(
+        dict(item)
+        for item in output
+        if isinstance(item, Mapping)
+        and item.get("type") == "reasoning"
+        and isinstance(item.get("encrypted_content"), str)
+    )
+
+
 def _finish_reason_from_responses(body: Mapping[str, Any], has_tool_calls: bool) -> str | None:
     """Map a Responses ``status`` to a chat finish reason."""
     status = _str_or_none(body.get("status"))
@@ -491,6 +507,7 @@ def normalize_chat_result(
         reasoning_blocks = tuple(found.reasoning_blocks)
     elif parts is None:
         body = _body_from_wire(result)
+        reasoning_blocks = _encrypted_reasoning_items(body)
         parts = _merge_parts(
             {
                 "choice": _choice_message_from_wire(body),

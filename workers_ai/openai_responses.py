@@ -11,7 +11,9 @@ Request rules:
 - the leading system messages become ``instructions``; later ones stay in ``input`` as
   ``system`` items;
 - user messages are ``{"role": "user", "content": [input_text / input_image]}``, assistant
-  text ``{"role": "assistant", "content": "<text>"}``, assistant tool calls
+  text ``{"role": "assistant", "content": "<text>"}`` (after its own ``reasoning`` items when
+  they came with ``encrypted_content``: OpenAI's stateless mode, ``store=False`` with
+  ``include=["reasoning.encrypted_content"]``), assistant tool calls
   ``{"type": "function_call", "call_id", "name", "arguments"}`` and tool results
   ``{"type": "function_call_output", "call_id", "output"}``;
 - tools are flat ``{"type": "function", "name", "description", "parameters"}``;
@@ -78,6 +80,11 @@ def _items(messages: Sequence[Message]) -> tuple[str | None, list[dict[str, Any]
         elif message.role == "user":
             items.append({"role": "user", "content": _user_content(message.content)})
         elif message.role == "assistant":
+            items.extend(  # its own reasoning, from an answer with encrypted_content
+                dict(b) for b in message.reasoning_blocks
+                if isinstance(b, Mapping) and b.get("type") == "reasoning"
+                and isinstance(b.get("encrypted_content"), str)
+            )  # fmt: skip
             text = text_only(message.content, index, "an assistant message")
             if text:
                 items.append({"role": "assistant", "content": text})
@@ -222,7 +229,15 @@ class ResponsesStreamState:
             delta = _str(event.get("delta")) or ""
             return WireDelta(tool_fragments=[{"index": index, "function": {"arguments": delta}}])
         if kind == "response.output_item.done" and isinstance(index, int):
-            return self._item_done(index, event.get("item"))
+            item = event.get("item")
+            done = self._item_done(index, item)
+            if (
+                isinstance(item, Mapping)
+                and item.get("type") == "reasoning"
+                and isinstance(item.get("encrypted_content"), str)
+            ):
+                done.reasoning_blocks.append(dict(item))  # sent back on the next turn
+            return done
         if kind in ("response.created", "response.in_progress"):
             return self._response_facts(event.get("response"), final=False)
         if kind in TERMINAL_EVENTS:

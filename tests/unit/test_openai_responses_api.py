@@ -520,3 +520,35 @@ def test_prepare_chat_builds_a_responses_body_for_a_per_call_endpoint(model: str
 def test_prepare_chat_refuses_responses_for_a_dynamic_route() -> None:
     with pytest.raises(ModelIdError, match="routing alias"):
         prepare_chat([user()], {"endpoint": "responses"}, model="dynamic/support", params={})
+
+
+# --- reasoning items go back in stateless mode ------------------------------------------------
+
+ENCRYPTED = {
+    "type": "reasoning", "id": "rs_9", "summary": [], "encrypted_content": "gAAAA-opaque",
+}  # fmt: skip
+
+
+def test_encrypted_reasoning_items_are_kept_plain_and_streamed() -> None:
+    whole = final("completed", [ENCRYPTED, {**CALL_ITEM}])
+    assert normalize_chat_result(whole).reasoning_blocks == (ENCRYPTED,)
+    assert normalize_chat_result(final("completed", [REASONING_ITEM])).reasoning_blocks == ()
+    events = [*opening(), item_added(0, ENCRYPTED), item_done(0, ENCRYPTED)]
+    events += call_stream('{"city": "Paris"}')[len(opening()) :]
+    deltas, streamed = stream_through_pipeline(sse_text(events))
+    assert streamed.reasoning_blocks == (ENCRYPTED,)
+    assert deltas[-1].reasoning_blocks == (ENCRYPTED,)
+
+
+def test_an_assistant_turns_encrypted_reasoning_goes_back_before_its_calls() -> None:
+    call = ToolCall("call_1", "get_weather", {"city": "Paris"}, raw_arguments='{"city": "Paris"}')
+    thinking = {"type": "thinking", "thinking": "x", "signature": "s"}  # Anthropic's: not sent
+    assistant = Message(
+        role="assistant", content="", tool_calls=[call], reasoning_blocks=[thinking, ENCRYPTED]
+    )
+    tool = Message(role="tool", content="Sunny", tool_call_id="call_1")
+    body = body_for(user("Weather?"), assistant, tool)
+    assert [item.get("type") for item in body["input"]] == [
+        None, "reasoning", "function_call", "function_call_output"
+    ]  # fmt: skip
+    assert body["input"][1] == ENCRYPTED
