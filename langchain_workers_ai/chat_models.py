@@ -237,6 +237,7 @@ class ChatWorkersAI(WorkersAIConnection, ClientPairOwner, BaseChatModel):
                 self.session_affinity, "session_affinity", header="x-session-affinity"
             )
         self._settings = self._resolve_settings()
+        self._check_chat_routes(self._settings, self.model, self.fallbacks, self.endpoint)
         self._clients = self._make_clients(
             self._settings, http_client=self.http_client, async_http_client=self.http_async_client
         )

@@ -33,6 +33,7 @@ from workers_ai.providers import (
     ChatEndpoint,
     Route,
     chat_route,
+    native_auth,
     openai_route,
     run_route,
     universal_entry,
@@ -277,9 +278,12 @@ class BaseClient:
         headers: Mapping[str, str] | None,
         params: Mapping[str, Any] | None = None,
     ) -> _Call:
-        """A call to a third-party model (or routing alias) through AI Gateway: the OpenAI
-        body with the model id the surface names (:mod:`workers_ai.providers`)."""
+        """A call to a third-party model (or routing alias) through AI Gateway: the body with
+        the model id the surface names (:mod:`workers_ai.providers`); a per-call provider key
+        goes where a provider-native path's API reads it."""
         payload = {**_check_inputs(inputs), "model": routed.wire_model}
+        if routed.surface == "native" and headers:
+            headers = native_auth(routed.model.provider, headers)
         if stream:
             payload["stream"] = True
             if routed.url.endswith("/chat/completions"):
@@ -413,8 +417,10 @@ class BaseClient:
         routed = universal_route(chain[-1].model, self._settings)
         if routed is None:
             return None
+        # every route first: one the gateway lacks raises before any credential is read
+        routes = [chat_route(t.model, self._settings, endpoint=t.endpoint) for t in chain]
         entries = []
-        for target in chain:
+        for target, model_route in zip(chain, routes, strict=True):
             if stream:
                 own, _ = self._stream_chat_call(
                     target.model, target.body, endpoint=target.endpoint, timeout=timeout,
@@ -426,10 +432,7 @@ class BaseClient:
                     timeout=timeout, headers=target.headers,
                 )  # fmt: skip
             assert own.body is not None and isinstance(own.body, Mapping)
-            auth = own.headers.get("Authorization")
-            entry_headers = {**({"Authorization": auth} if auth else {}), **target.headers}
-            model_route = chat_route(target.model, self._settings, endpoint=target.endpoint)
-            entries.append(universal_entry(model_route, own.body, entry_headers))
+            entries.append(universal_entry(model_route, own.body, own.headers, target.headers))
         return self._call(
             "POST", routed.url, routed.route, body=entries, timeout=timeout, routed=routed
         )

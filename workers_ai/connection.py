@@ -172,6 +172,17 @@ class ConnectionModel(BaseModel):
             self._check_model(name, "chat")
             chat_api(name, endpoint)
 
+    def _check_chat_routes(
+        self, settings: WorkersAISettings, model: str, fallbacks: Sequence[str], endpoint: str
+    ) -> None:
+        """Once the settings are known: each chain model has a route for its API on them, and a
+        provider key is not sent to several providers
+        (:func:`~workers_ai.providers.check_chat_chain`)."""
+        from workers_ai.providers import check_chat_chain
+
+        key = settings.gateway is not None and settings.gateway.provider_api_key is not None
+        check_chat_chain([model, *fallbacks], endpoint, settings, provider_key=key)
+
     def _resolve_settings(self) -> WorkersAISettings:
         """Validated settings; raises ``ConfigurationError`` naming what is missing."""
         return resolve_settings(

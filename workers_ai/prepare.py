@@ -32,10 +32,10 @@ from typing import Any
 from workers_ai.anthropic import build_messages_body
 from workers_ai.errors import ConfigurationError, InvalidRequestError
 from workers_ai.fallback import ChatTarget, check_chain
-from workers_ai.gateway import gateway_call_headers
+from workers_ai.gateway import gateway_call_headers, merge_gateway_options
 from workers_ai.messages import GENERATION_PARAMS, ChatRequest, Message, build_chat_body
 from workers_ai.openai_responses import build_responses_body
-from workers_ai.providers import ChatEndpoint, chat_api
+from workers_ai.providers import ChatEndpoint, chat_api, check_chat_chain
 from workers_ai.settings import TimeoutTypes, WorkersAISettings
 
 __all__ = ["TIMEOUT_KEYS", "PreparedChat", "check_n", "generation_params", "prepare_chat"]
@@ -187,6 +187,11 @@ def prepare_chat(
         extra={**extra, **opts},
         force_tools=force_tools,
     )
+
+    if settings is not None:  # routes and the provider key, before any request
+        merged_gateway = merge_gateway_options(settings.gateway, gateway_options)
+        key = merged_gateway is not None and merged_gateway.provider_api_key is not None
+        check_chat_chain([chosen, *chain], endpoint, settings, provider_key=key)
 
     def target(name: str) -> ChatTarget:
         family = chat_api(name, endpoint)  # the API this model is called with

@@ -39,11 +39,11 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from workers_ai.errors import ModelIdError
+from workers_ai.errors import ConfigurationError, ModelIdError
 from workers_ai.settings import RedactedHeaders, quote_segment, validate_model_id
 
 if TYPE_CHECKING:
@@ -62,8 +62,10 @@ __all__ = [
     "Task",
     "chat_api",
     "chat_route",
+    "check_chat_chain",
     "embeddings_route",
     "is_third_party",
+    "native_auth",
     "openai_route",
     "parse_model",
     "run_route",
@@ -295,8 +297,9 @@ def _third_party_route(
     if not _url_routing(settings):
         url = f"{settings.account_url('ai/v1')}/{path}"
         route = f"/accounts/{{account_id}}/ai/v1/{path}"
-        return Route("rest", url, route, ref, ref.wire_id("rest"),
-                     gateway_headers(settings, "rest"), _gateway_id(settings))  # fmt: skip
+        headers = gateway_headers(settings, "rest")
+        headers.update(_API_HEADERS.get(path, {}))
+        return Route("rest", url, route, ref, ref.wire_id("rest"), headers, _gateway_id(settings))
     if path == "chat/completions":
         return _on_gateway("compat", f"compat/{path}", ref, settings)
     native = _NATIVE_PATHS.get((path, ref.provider)) if ref.kind == "third_party" else None
@@ -322,15 +325,40 @@ _NATIVE_PATHS: Mapping[tuple[str, str | None], str] = {
 
 def _on_gateway(surface: Surface, tail: str, ref: ModelRef, settings: WorkersAISettings) -> Route:
     """A route on ``gateway.ai.cloudflare.com/v1/{account}/{gateway}/{tail}``."""
+    headers = gateway_headers(settings, surface)
+    if surface == "native":
+        headers = native_auth(ref.provider, headers)
+        headers.update(_API_HEADERS.get(tail.partition("/")[2].removeprefix("v1/"), {}))
     return Route(
         surface,
         f"{_gateway_root(settings)}/{tail}",
         f"/{{account_id}}/{{gateway}}/{tail}",
         ref,
         ref.wire_id(surface),
-        gateway_headers(settings, surface),
+        headers,
         _gateway_id(settings),
     )
+
+
+#: Headers an API needs besides auth, by ``/ai/v1/`` path (Anthropic's SDK sends its version
+#: on every request; Cloudflare's Anthropic examples too).
+_API_HEADERS: Mapping[str, Mapping[str, str]] = {"messages": {"anthropic-version": "2023-06-01"}}
+#: Providers whose own API takes its key in another header than ``Authorization: Bearer``
+#: (on their provider-native gateway path): provider -> header (the key sent bare).
+_KEY_HEADERS: Mapping[str, str] = {"anthropic": "x-api-key"}
+
+
+def native_auth(provider: str | None, headers: Mapping[str, str]) -> RedactedHeaders:
+    """``headers`` with a provider key moved to where the provider's own API reads it
+    (Anthropic: ``x-api-key: <key>``, not ``Authorization: Bearer <key>``), for a
+    provider-native gateway path. Other headers are kept; a ``RedactedHeaders`` (masked)."""
+    out = RedactedHeaders(headers)
+    header = _KEY_HEADERS.get(provider or "")
+    bearer = out.get("Authorization", "")
+    if header is not None and bearer.startswith("Bearer "):
+        del out["Authorization"]
+        out[header] = bearer.removeprefix("Bearer ")
+    return out
 
 
 def _gateway_root(settings: WorkersAISettings) -> str:
@@ -413,6 +441,36 @@ def chat_route(model: str, settings: WorkersAISettings, *, endpoint: str = "nati
     if endpoint in ("messages", "responses") and ref.kind != "third_party":
         chat_api(model, endpoint)  # a routing alias without that route: raises, naming its own
     return _third_party_route(ref, _API_PATHS[endpoint], settings, task="chat")
+
+
+def check_chat_chain(
+    models: Sequence[str],
+    endpoint: str,
+    settings: WorkersAISettings,
+    *,
+    provider_key: bool,
+) -> None:
+    """Check, before any request, that every model of a chat chain (the model and its
+    fallbacks) has a route for the API it speaks on these settings (URL routing lacks some:
+    :func:`chat_route`), and that one ``provider_api_key`` is not sent to several providers.
+
+    Raises:
+        ModelIdError: A model without a route for its API on these settings.
+        ConfigurationError: ``provider_key`` with third-party models of several providers
+            (the key would be disclosed to the others).
+    """
+    providers: set[str] = set()
+    for model in models:
+        chat_route(model, settings, endpoint=chat_api(model, endpoint))
+        ref = parse_model(model)
+        if ref.kind == "third_party" and ref.provider is not None:
+            providers.add(_COMPAT_TO_REST.get(ref.provider, ref.provider))
+    if provider_key and len(providers) > 1:
+        raise ConfigurationError(
+            f"provider_api_key would be sent to {', '.join(sorted(providers))}: a key belongs to "
+            "one provider. Store each provider's key in AI Gateway (BYOK, byok_alias) or use "
+            "Unified Billing for a chain across providers, or keep the chain to one provider."
+        )
 
 
 def embeddings_route(model: str, settings: WorkersAISettings) -> Route:
@@ -502,18 +560,26 @@ def universal_route(last_model: str, settings: WorkersAISettings) -> Route | Non
 
 
 def universal_entry(
-    routed: Route, query: Mapping[str, Any], headers: Mapping[str, str]
+    routed: Route,
+    query: Mapping[str, Any],
+    own_headers: Mapping[str, str],
+    per_call: Mapping[str, str],
 ) -> dict[str, Any]:
     """One model of a universal request: ``{provider, endpoint, headers, query}`` (spec §1.8).
 
     Args:
         routed: The model's own route on the gateway (``run``/``openai`` for Workers AI,
-            ``compat`` for the rest: :func:`chat_route` with URL routing).
+            ``compat`` or ``native`` for the rest: :func:`chat_route` with URL routing).
         query: The body that route takes.
-        headers: The headers the model's own request would carry; its ``Authorization`` (the
+        own_headers: The headers the model's own request would carry: its credential (the
             Cloudflare token for Workers AI, the provider key for third-party models, when
-            set) and per-call ``cf-aig-*`` headers go in the entry, which takes precedence over
-            the request's headers. A :class:`RedactedHeaders`: ``repr`` masks the keys.
+            set: ``Authorization`` or the provider's own header) and its API's headers
+            (``anthropic-version``) go in the entry, which takes precedence over the request's
+            headers (each provider sees only its own credential).
+        per_call: The call's own headers (per-call ``cf-aig-*`` options), also the entry's.
+
+    Returns:
+        The entry; its ``headers`` a :class:`RedactedHeaders` (``repr`` masks the keys).
     """
     if routed.surface == "run":
         provider, endpoint = "workers-ai", routed.model.name
@@ -524,5 +590,12 @@ def universal_entry(
     else:
         provider, endpoint = "compat", "chat/completions"
     entry_headers = RedactedHeaders({"Content-Type": "application/json"})
-    entry_headers.update(headers)
+    entry_headers.update((k, v) for k, v in own_headers.items() if k.lower() in _ENTRY_HEADERS)
+    entry_headers.update(per_call)
     return {"provider": provider, "endpoint": endpoint, "headers": entry_headers, "query": query}
+
+
+#: The headers of a model's own request that belong in its universal entry (lower-case).
+_ENTRY_HEADERS = frozenset(
+    {"authorization", *_KEY_HEADERS.values(), *(k for h in _API_HEADERS.values() for k in h)}
+)

@@ -74,6 +74,9 @@ def native_url(emu: EmulatorServer, path: str = "anthropic/v1/messages", gw: str
     return f"{emu.gateway_base_url}/{emu.account_id}/{gw}/{path}"
 
 
+ANTHROPIC_VERSION = "2023-06-01"
+
+
 def cf_auth(emu: EmulatorServer) -> dict[str, str]:
     return {"Authorization": f"Bearer {emu.api_token}"}
 
@@ -81,7 +84,8 @@ def cf_auth(emu: EmulatorServer) -> dict[str, str]:
 #: (url, headers, model) of each surface, for the tests every route must pass.
 def surfaces(emu: EmulatorServer, api: str) -> dict[str, tuple[str, dict[str, str], str]]:
     if api == "messages":
-        native = (native_url(emu), {"x-api-key": "sk-ant-provider"}, "claude-sonnet-4-5")
+        key = {"x-api-key": "sk-ant-provider", "anthropic-version": ANTHROPIC_VERSION}
+        native = (native_url(emu), key, "claude-sonnet-4-5")
         return {"rest": (rest_url(emu), cf_auth(emu), CLAUDE), "native": native}
     native = (native_url(emu, "openai/responses"), {"Authorization": "Bearer sk-o"}, "gpt-4.1")
     return {"rest": (rest_url(emu, "responses"), cf_auth(emu), "openai/gpt-4.1"), "native": native}
@@ -856,3 +860,14 @@ def test_gateway_cache_on_the_new_routes(emu: EmulatorServer, http: httpx.Client
     assert [a.headers["cf-aig-cache-status"] for a in answers] == ["MISS", "HIT"]
     assert answers[0].json() == answers[1].json()
     assert [log["cached"] for log in emu.gateway_logs()] == [False, True]
+
+
+def test_anthropics_native_path_needs_its_version_header(
+    emu: EmulatorServer, http: httpx.Client
+) -> None:
+    url, headers, model = surfaces(emu, "messages")["native"]
+    body = {**MESSAGES_EXAMPLE, "model": model}
+    without = {k: v for k, v in headers.items() if k != "anthropic-version"}
+    missing = http.post(url, headers=without, json=body)
+    assert "anthropic-version" in assert_anthropic_error(missing, 400, "invalid_request_error")
+    assert http.post(url, headers=headers, json=body).status_code == 200

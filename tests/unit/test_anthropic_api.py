@@ -29,6 +29,7 @@ from workers_ai.anthropic import (
 )
 from workers_ai.chat import normalize_chat_result
 from workers_ai.errors import (
+    ConfigurationError,
     InternalServerError,
     InvalidRequestError,
     ModelIdError,
@@ -1030,3 +1031,73 @@ def test_streamed_thinking_blocks_are_whole_with_their_signature() -> None:
         {"type": "text", "text": "Sunny."},
     )
     assert normalize_chat_result(whole).reasoning_blocks == expected
+
+
+# --- review: what Anthropic's own API reads, and one key per provider --------------------------
+
+
+def _url_settings(**gateway: Any) -> WorkersAISettings:
+    options = {"routing": "url", **gateway}
+    return resolve_settings(
+        account_id="acct", api_token="cf-tok", gateway="gw", gateway_options=options, env={}
+    )
+
+
+@pytest.mark.parametrize("key", [None, "sk-ant-KEY"])
+def test_anthropics_native_path_gets_its_version_and_the_key_in_x_api_key(key: str | None) -> None:
+    route = chat_route(MODEL, _url_settings(provider_api_key=key), endpoint="messages")
+    assert route.url == f"{GATEWAY_BASE}/anthropic/v1/messages"
+    assert route.headers is not None
+    assert route.headers["anthropic-version"] == "2023-06-01"
+    assert "Authorization" not in route.headers
+    assert route.headers.get("x-api-key") == key
+    assert route.headers["cf-aig-authorization"] == "Bearer cf-tok"
+    assert "sk-ant" not in repr(route.headers)
+
+
+def test_the_rest_messages_route_sends_the_version_too() -> None:
+    route = chat_route(MODEL, settings_for(None), endpoint="messages")
+    assert route.headers is not None and route.headers["anthropic-version"] == "2023-06-01"
+
+
+def test_a_universal_entry_for_anthropic_carries_its_key_and_version_only() -> None:
+    from workers_ai.providers import universal_entry
+
+    route = chat_route(MODEL, _url_settings(provider_api_key="sk-ant-KEY"), endpoint="messages")
+    assert route.headers is not None
+    entry = universal_entry(route, {"max_tokens": 5}, route.headers, {"cf-aig-event-id": "e"})
+    assert (entry["provider"], entry["endpoint"]) == ("anthropic", "v1/messages")
+    assert dict(entry["headers"]) == {
+        "Content-Type": "application/json", "x-api-key": "sk-ant-KEY",
+        "anthropic-version": "2023-06-01", "cf-aig-event-id": "e",
+    }  # fmt: skip
+    assert "sk-ant" not in repr(entry)
+
+
+def test_one_provider_key_is_never_sent_to_several_providers() -> None:
+    from workers_ai.providers import check_chat_chain
+
+    settings = _url_settings(provider_api_key="sk-KEY")
+    with pytest.raises(ConfigurationError, match="anthropic, openai"):
+        check_chat_chain(["openai/gpt-4.1", MODEL], "native", settings, provider_key=True)
+    check_chat_chain(["openai/gpt-4.1", "openai/gpt-4o"], "native", settings, provider_key=True)
+    check_chat_chain(
+        ["@cf/meta/llama-3.1-8b-instruct", MODEL], "native", settings, provider_key=True
+    )
+
+
+def test_a_chain_model_without_a_route_on_url_routing_fails_at_construction() -> None:
+    from langchain_workers_ai import ChatWorkersAI
+
+    with pytest.raises((ModelIdError, ValueError), match="no route for 'responses'"):
+        ChatWorkersAI(
+            model="@cf/openai/gpt-oss-120b", endpoint="responses", account_id="acct",
+            api_key="cf-tok", gateway_id="gw", gateway_options={"routing": "url"},
+            fallbacks=["google/gemini-3-flash"],
+        )  # fmt: skip
+    with pytest.raises((ConfigurationError, ValueError), match="a key belongs to one provider"):
+        ChatWorkersAI(
+            model="openai/gpt-4.1", account_id="acct", api_key="cf-tok", gateway_id="gw",
+            gateway_options={"routing": "url", "provider_api_key": "sk-KEY"},
+            fallbacks=[MODEL],
+        )  # fmt: skip

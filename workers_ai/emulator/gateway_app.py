@@ -174,6 +174,15 @@ def _provider_response(exc: ProviderError, api: str = "") -> Response:
     return Response(error.status, body, headers=[JSON_HEADER], fault=None)
 
 
+def _anthropic_version_missing(headers: Mapping[str, str]) -> Response | None:
+    """Anthropic's own API (its provider-native path) needs ``anthropic-version`` (Cloudflare's
+    Anthropic examples send ``2023-06-01``); without it, its 400 in its format."""
+    if headers.get("anthropic-version"):
+        return None
+    error = ProviderError(400, "anthropic-version: header is required", param="anthropic-version")
+    return _provider_response(error, "messages")
+
+
 def _answer_to_response(
     result: dict[str, Any] | list[dict[str, Any]], *, named: bool = False
 ) -> Response:
@@ -415,6 +424,10 @@ class GatewayHandlers:
         if resolved.kind == "dynamic":
             return self._dynamic(call, route, request, body)
         assert call.row is not None
+        if route.surface == "native" and call.api == "messages":
+            missing = _anthropic_version_missing(request.headers)
+            if missing is not None:
+                return missing
         surface: anthropic.Surface = "native" if route.surface == "native" else "rest"
         name = call.name or resolved.name
         return self._answer_row(call.row, name, call.api, body, surface=surface)
@@ -624,6 +637,10 @@ class GatewayHandlers:
             )
         row = _native_row(provider, model)
         own = call or GatewayCall(gateway="", url=True, counter=0, log_id="")
+        if path == "messages":
+            missing = _anthropic_version_missing(request.headers)
+            if missing is not None:
+                return missing
         self._bill(own, row, model, request.headers)
         return self._answer_row(row, model, path, query, surface="native")
 
