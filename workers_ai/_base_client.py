@@ -504,9 +504,13 @@ class BaseClient:
         headers: Mapping[str, str] | None,
     ) -> tuple[_Call, bool]:
         """The call for a chat stream, and whether it is one: gpt-oss cannot stream on
-        ``/ai/run`` (spec §3), so its "stream" is one plain request replayed as one event."""
+        ``/ai/run`` (spec §3), nor a Workers AI model on ``/ai/v1/responses``, so such a
+        "stream" is one plain request replayed as one event."""
         info = catalog.get(model)
-        streams = endpoint != "native" or not info.known or info.streaming or info.third_party
+        if endpoint == "responses" and info.known and not info.third_party:
+            streams = False  # Workers AI's /ai/v1/responses does not stream (spec §1)
+        else:
+            streams = endpoint != "native" or not info.known or info.streaming or info.third_party
         call = self._chat_call(
             model, inputs, endpoint=endpoint, stream=streams, timeout=timeout, headers=headers
         )

@@ -20,7 +20,8 @@ Request rules (Anthropic's, and what the spec saw through Cloudflare):
   URL source;
 - ``tool_choice``: ``auto`` / ``any`` (``required``) / ``tool`` (a name) / ``none``;
   ``parallel_tool_calls=False`` sets ``disable_parallel_tool_use``; with thinking on, a forced
-  choice is sent as ``auto`` with a ``UserWarning`` (Anthropic allows no other);
+  choice (structured output forces one), a ``temperature`` other than 1, ``top_k`` or a
+  ``top_p`` below 0.95 are refused before the request (Anthropic's rules);
 - reasoning: ``thinking={"type": "enabled", "budget_tokens": n}`` through the extra body
   fields, or ``reasoning_effort`` (``low``/``medium``/``high``: 1,024 / 4,096 / 16,384 budget
   tokens, :data:`EFFORT_BUDGETS`);
@@ -47,11 +48,13 @@ from workers_ai.messages import (
     ImagePart,
     Message,
     TextPart,
+    check_against_catalog,
     check_generation_param,
     text_only,
 )
 from workers_ai.tools import tool_choice_to_wire, tool_to_wire
 from workers_ai.types import ToolCall, Usage, WireDelta
+from workers_ai.wire_numbers import float_from_wire, int_from_wire
 
 __all__ = [
     "DEFAULT_MAX_TOKENS",
@@ -125,21 +128,23 @@ def _tool_use(call: ToolCall, index: int) -> dict[str, Any]:
     return {"type": "tool_use", "id": call.id, "name": call.name, "input": dict(arguments)}
 
 
-#: Reasoning blocks the Messages API takes back, and the field each must carry.
-_REASONING_BLOCKS: Mapping[str, str] = {"thinking": "signature", "redacted_thinking": "data"}
+#: Reasoning blocks the Messages API takes back.
+_REASONING_BLOCKS = frozenset({"thinking", "redacted_thinking"})
 
 
 def _reasoning_blocks(blocks: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """An assistant message's own thinking blocks, sent back as received (Anthropic checks
     their signatures; it needs them with the tool calls of a turn when thinking is on).
     Blocks of other providers or without their signature are not Anthropic's to take back."""
-    return [
-        dict(block)
-        for block in blocks
-        if isinstance(block, Mapping)
-        and block.get("type") in _REASONING_BLOCKS
-        and isinstance(block.get(_REASONING_BLOCKS[block["type"]]), str)
-    ]
+    kept: list[dict[str, Any]] = []
+    for block in blocks:
+        kind = block.get("type") if isinstance(block, Mapping) else None
+        if kind == "thinking" and isinstance(block.get("signature"), str):
+            kept.append({"type": kind, "thinking": str(block.get("thinking") or ""),
+                         "signature": block["signature"]})  # fmt: skip
+        elif kind == "redacted_thinking" and isinstance(block.get("data"), str):
+            kept.append({"type": kind, "data": block["data"]})
+    return kept  # the documented fields only (langchain-anthropic's blocks carry an index)
 
 
 def _system_prompt(messages: Sequence[Message]) -> tuple[str | None, int]:
@@ -277,14 +282,25 @@ def _check_thinking(body: dict[str, Any], max_tokens_given: bool) -> None:
         )
     choice = body.get("tool_choice")
     if isinstance(choice, dict) and choice.get("type") in ("any", "tool"):
-        warnings.warn(
-            "Anthropic's extended thinking works with tool_choice auto or none only, so the "
-            f"forced tool choice {choice} was sent as auto: the model may answer without "
-            "calling the tool.",
-            UserWarning,
-            stacklevel=5,
+        raise InvalidRequestError(
+            "Anthropic's extended thinking allows tool_choice auto or none only, and this call "
+            f"forces a tool ({choice}; structured output does): turn thinking off for it "
+            "(reasoning_effort=None, no thinking=...) or let the model choose (tool_choice="
+            "'auto')."
         )
-        body["tool_choice"] = {k: v for k, v in choice.items() if k != "name"} | {"type": "auto"}
+    for name, allowed in (("temperature", (1, 1.0)), ("top_k", ())):
+        if name in body and body[name] not in allowed:
+            raise InvalidRequestError(
+                f"{name}={body[name]!r} cannot be used with Anthropic's extended thinking"
+                + (" (only 1)" if allowed else "")
+                + f"; leave {name} unset or turn thinking off."
+            )
+    top_p = body.get("top_p")
+    if top_p is not None and not (isinstance(top_p, (int, float)) and 0.95 <= top_p <= 1):
+        raise InvalidRequestError(
+            f"top_p={top_p!r}: with Anthropic's extended thinking it must be from 0.95 to 1; "
+            "leave it unset or turn thinking off."
+        )
     if not max_tokens_given:
         body["max_tokens"] = budget + DEFAULT_MAX_TOKENS
     elif body["max_tokens"] <= budget:
@@ -305,6 +321,7 @@ def build_messages_body(model: str, request: ChatRequest) -> dict[str, Any]:
     """
     if not request.messages:
         raise InvalidRequestError("messages is empty; send at least one message.")
+    check_against_catalog(model, request)
     if request.json_schema is not None or request.json_object:
         raise InvalidRequestError(
             f"{model}: Anthropic's Messages API has no JSON mode. Use structured output by tool "
@@ -344,20 +361,6 @@ def is_messages_answer(body: Any) -> bool:
     )
 
 
-def _count(value: Any) -> int | None:
-    """A token count: a whole number (or a string of one) in ``[0, 2**53)``, else ``None``."""
-    if isinstance(value, str):
-        try:
-            value = float(value.strip())
-        except ValueError:
-            return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    if value < 0 or value != value or value >= 2**53 or int(value) != value:
-        return None
-    return int(value)
-
-
 def messages_usage(raw: Any) -> Usage | None:
     """A Messages ``usage`` as :class:`Usage`: ``input_tokens`` counts every prompt token (the
     wire's ``input_tokens`` excludes the cached ones, so cache reads and writes are added, as
@@ -365,10 +368,10 @@ def messages_usage(raw: Any) -> Usage | None:
     ``cache_creation_tokens`` the cache writes."""
     if not isinstance(raw, Mapping):
         return None
-    fresh = _count(raw.get("input_tokens"))
-    output = _count(raw.get("output_tokens"))
-    read = _count(raw.get("cache_read_input_tokens"))
-    written = _count(raw.get("cache_creation_input_tokens"))
+    fresh = int_from_wire(raw.get("input_tokens"))
+    output = int_from_wire(raw.get("output_tokens"))
+    read = int_from_wire(raw.get("cache_read_input_tokens"))
+    written = int_from_wire(raw.get("cache_creation_input_tokens"))
     if fresh is None and output is None and read is None and written is None:
         return None
     prompt = (fresh or 0) + (read or 0) + (written or 0)
@@ -378,6 +381,7 @@ def messages_usage(raw: Any) -> Usage | None:
         total_tokens=prompt + (output or 0),
         cached_tokens=read,
         cache_creation_tokens=written,
+        cost=float_from_wire(raw.get("cost")),
     )
 
 
@@ -553,11 +557,11 @@ def _combined(prompt: Usage | None, reported: Usage | None, raw: Any) -> Usage:
     that reports prompt tokens too, as newer API versions do, wins for those)."""
     raw = raw if isinstance(raw, Mapping) else {}
     has_prompt = any(
-        _count(raw.get(k)) is not None
+        int_from_wire(raw.get(k)) is not None
         for k in ("input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
     )
     source = reported if (has_prompt and reported is not None) else prompt
-    if reported is not None and _count(raw.get("output_tokens")) is not None:
+    if reported is not None and int_from_wire(raw.get("output_tokens")) is not None:
         output = reported.output_tokens
     else:  # message_delta without output tokens: message_start's count is all there is
         output = prompt.output_tokens if prompt is not None else 0

@@ -12,27 +12,31 @@ Responses ``reasoning`` items, thinking blocks, or inline ``<think>...</think>``
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 from workers_ai.anthropic import is_messages_answer, messages_parts, messages_usage
 from workers_ai.envelope import value_excerpt
 from workers_ai.errors import APIResponseValidationError
 from workers_ai.tools import parse_text_tool_calls, parse_tool_calls
 from workers_ai.types import ChatResult, Usage
+from workers_ai.wire_numbers import float_from_wire, int_from_wire
 
-__all__ = ["normalize_chat_result", "split_think", "usage_from_wire"]
+__all__ = [
+    "finish_reason_from_responses",
+    "is_encrypted_reasoning",
+    "normalize_chat_result",
+    "split_think",
+    "usage_from_wire",
+]
 
 _THINK_OPEN = "<think>"
 _THINK_CLOSE = "</think>"
 _THINK_TAG_RE = re.compile(r"(</?think>)")
 _KNOWN_RESULT_KEYS = frozenset({"response", "choices", "output", "output_text", "tool_calls"})
 _TEXT_PART_TYPES = frozenset({"text", "output_text", "refusal"})
-#: Usage numbers must be below 2**53, the largest integer a JavaScript server counts exactly.
-_MAX_USAGE = 2**53
 
 #: Whether :func:`normalize_chat_result` reads plain text replies (a classic ``response`` string,
 #: a chat-completion message with only string ``content``) without the general merge of every
@@ -88,46 +92,14 @@ def split_think(text: str) -> tuple[str | None, str]:
 # ---------------------------------------------------------------------------------------------
 
 
-def _int_from_wire(value: Any) -> int | None:
-    """A usage count from an int, an integral float or a numeric string, in ``[0, 2**53)``;
-    ``None`` (unknown) otherwise."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int):
-        return value if 0 <= value < _MAX_USAGE else None
-    number = _float_from_wire(value)
-    if number is None or not number.is_integer():
-        return None
-    return int(number)
-
-
-def _float_from_wire(value: Any) -> float | None:
-    """A usage amount from a number or numeric string, finite and in ``[0, 2**53)``; ``None``
-    (unknown) otherwise: never ``OverflowError`` for a huge integer."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, (int, float)):
-        if isinstance(value, int) and not 0 <= value < _MAX_USAGE:
-            return None
-        number = float(value)
-    elif isinstance(value, str):
-        try:
-            number = float(value.strip())
-        except ValueError:
-            return None
-    else:
-        return None
-    return number if math.isfinite(number) and 0 <= number < _MAX_USAGE else None
-
-
 def _cached_tokens_from_wire(raw: Mapping[str, Any]) -> int | None:
     for key in ("prompt_tokens_details", "input_tokens_details"):
         details = raw.get(key)
         if isinstance(details, Mapping):
-            cached = _int_from_wire(details.get("cached_tokens"))
+            cached = int_from_wire(details.get("cached_tokens"))
             if cached is not None:
                 return cached
-    return _int_from_wire(raw.get("cached_tokens"))
+    return int_from_wire(raw.get("cached_tokens"))
 
 
 def usage_from_wire(raw: Mapping[str, Any] | None) -> Usage | None:
@@ -148,12 +120,12 @@ def usage_from_wire(raw: Mapping[str, Any] | None) -> Usage | None:
     """
     if not isinstance(raw, Mapping):
         return None
-    input_tokens = _int_from_wire(raw.get("prompt_tokens", raw.get("input_tokens")))
-    output_tokens = _int_from_wire(raw.get("completion_tokens", raw.get("output_tokens")))
-    total_tokens = _int_from_wire(raw.get("total_tokens"))
+    input_tokens = int_from_wire(raw.get("prompt_tokens", raw.get("input_tokens")))
+    output_tokens = int_from_wire(raw.get("completion_tokens", raw.get("output_tokens")))
+    total_tokens = int_from_wire(raw.get("total_tokens"))
     cached_tokens = _cached_tokens_from_wire(raw)
-    neurons = _float_from_wire(raw.get("neurons"))
-    cost = _float_from_wire(raw.get("cost"))
+    neurons = float_from_wire(raw.get("neurons"))
+    cost = float_from_wire(raw.get("cost"))
     if (
         input_tokens is None
         and output_tokens is None
@@ -258,13 +230,12 @@ def _responses_item_texts(item: Mapping[str, Any], key: str, types: frozenset[st
     parts = item.get(key)
     if not isinstance(parts, list):
         return []
-    return [
-        part["text"]
+    texts = (  # a refusal part carries its text in "refusal"
+        part.get("text", part.get("refusal"))
         for part in parts
-        if isinstance(part, Mapping)
-        and part.get("type") in types
-        and isinstance(part.get("text"), str)
-    ]
+        if isinstance(part, Mapping) and part.get("type") in types
+    )
+    return [text for text in texts if isinstance(text, str)]
 
 
 def _responses_output_to_result(body: Mapping[str, Any]) -> _Parts:
@@ -283,31 +254,35 @@ def _responses_output_to_result(body: Mapping[str, Any]) -> _Parts:
             found = found or _responses_item_texts(item, "summary", frozenset({"summary_text"}))
             parts.reasoning.extend(text for text in found if text)
         elif kind == "message":
-            texts.extend(_responses_item_texts(item, "content", frozenset({"output_text", "text"})))
+            kinds = frozenset({"output_text", "text", "refusal"})
+            texts.extend(_responses_item_texts(item, "content", kinds))
         elif kind == "function_call":
             parts.raw_tool_calls.append(item)
     parts.text = "".join(texts)
-    parts.finish_reason = _finish_reason_from_responses(body, bool(parts.raw_tool_calls))
+    parts.finish_reason = finish_reason_from_responses(body, bool(parts.raw_tool_calls))
     return parts
 
 
-def _encrypted_reasoning_items(body: Mapping[str, Any]) -> tuple[dict[str, Any], ...]:
-    """A Responses answer's ``reasoning`` items that carry ``encrypted_content`` (asked for
-    with ``include=["reasoning.encrypted_content"]``, for ``store=False``): sent back with the
-    turn so a reasoning model keeps its reasoning across tool calls (OpenAI's stateless mode)."""
-    output = body.get("output")
-    if not isinstance(output, list):
-        return ()
-    return tuple(
-        dict(item)
-        for item in output
-        if isinstance(item, Mapping)
+def is_encrypted_reasoning(item: Any) -> TypeGuard[Mapping[str, Any]]:
+    """A Responses ``reasoning`` item with ``encrypted_content`` (asked for with
+    ``include=["reasoning.encrypted_content"]``, for ``store=False``): sent back with its turn
+    so a reasoning model keeps its reasoning across tool calls (OpenAI's stateless mode)."""
+    return (
+        isinstance(item, Mapping)
         and item.get("type") == "reasoning"
         and isinstance(item.get("encrypted_content"), str)
     )
 
 
-def _finish_reason_from_responses(body: Mapping[str, Any], has_tool_calls: bool) -> str | None:
+def _encrypted_reasoning_items(body: Mapping[str, Any]) -> tuple[dict[str, Any], ...]:
+    """A Responses answer's reasoning items to send back (:func:`is_encrypted_reasoning`)."""
+    output = body.get("output")
+    if not isinstance(output, list):
+        return ()
+    return tuple(dict(item) for item in output if is_encrypted_reasoning(item))
+
+
+def finish_reason_from_responses(body: Mapping[str, Any], has_tool_calls: bool) -> str | None:
     """Map a Responses ``status`` to a chat finish reason."""
     status = _str_or_none(body.get("status"))
     if status == "completed":

@@ -236,6 +236,11 @@ class FallbackRun:
         A response without ``cf-aig-step`` is the first entry's (nothing fell back).
         """
         index = step if step is not None and 0 <= step < len(self.chain) else 0
+        if step is not None and step != index:
+            logger.warning(
+                "AI Gateway said entry %d answered, but the chain has %d; reading the answer as "
+                "the first model's (%s)", step, len(self.chain), self.chain[0].model,
+            )  # fmt: skip
         for failed in self.chain[:index]:
             self.steps.append(FallbackStep(model=failed.model, error="unknown", where="gateway"))
         if index:

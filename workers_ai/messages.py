@@ -35,6 +35,7 @@ __all__ = [
     "Role",
     "TextPart",
     "build_chat_body",
+    "check_against_catalog",
     "check_generation_param",
     "find_unencodable",
     "messages_to_wire",
@@ -203,11 +204,7 @@ def _content_to_wire(
     parts = list(content)
     if all(isinstance(p, TextPart) for p in parts):
         return "".join(p.text for p in parts if isinstance(p, TextPart))
-    if info.known and not info.vision:
-        raise InvalidRequestError(
-            f"Message {index} contains an image but {info.id} does not accept images; use a "
-            "vision model such as @cf/meta/llama-4-scout-17b-16e-instruct."
-        )
+    _check_vision(info, index)
     wire: list[dict[str, Any]] = []
     for part in parts:
         if isinstance(part, TextPart):
@@ -327,6 +324,52 @@ def text_only(content: str | Sequence[ContentPart], index: int, what: str) -> st
     return "".join(p.text for p in content if isinstance(p, TextPart))
 
 
+# -- what the catalog says a model cannot take (one place, every API's builder) ---------------
+def _check_vision(info: ModelInfo, index: int) -> None:
+    if info.known and not info.vision:
+        raise InvalidRequestError(
+            f"Message {index} contains an image but {info.id} does not accept images; use a "
+            "vision model such as @cf/meta/llama-4-scout-17b-16e-instruct."
+        )
+
+
+def _check_function_calling(info: ModelInfo, request: ChatRequest) -> None:
+    if info.known and info.function_calling is False and not request.force_tools:
+        raise InvalidRequestError(
+            f"{info.id} does not support function calling; use a model such as "
+            f"{catalog.default_chat_model()} (see workers_ai.catalog.models()), or pass "
+            "force_tools=True if you know the model can."
+        )
+
+
+def _check_lora(info: ModelInfo) -> None:
+    if info.known and not info.lora:
+        raise InvalidRequestError(
+            f"{info.id} does not support LoRA adapters; remove `lora` or use a LoRA-capable "
+            "model such as @cf/mistralai/mistral-small-3.1-24b-instruct."
+        )
+
+
+def check_against_catalog(model: str, request: ChatRequest) -> None:
+    """What the catalog says ``model`` cannot take, for the builders of the other APIs
+    (Messages, Responses; :func:`build_chat_body` checks the same as it goes): images on a
+    model without vision, tools on one without function calling, a LoRA on one without LoRA.
+
+    Raises:
+        InvalidRequestError: Naming the message or parameter, before any request.
+    """
+    info = catalog.get(model)
+    for index, message in enumerate(request.messages):
+        if not isinstance(message.content, str) and any(
+            isinstance(p, ImagePart) for p in message.content
+        ):
+            _check_vision(info, index)
+    if request.tools:
+        _check_function_calling(info, request)
+    if request.params.get("lora") is not None:
+        _check_lora(info)
+
+
 # -- parameters, tools, JSON mode -------------------------------------------------------------
 def _warn_dropped(model: str, name: str, why: str) -> None:
     warnings.warn(
@@ -348,11 +391,8 @@ def _params_to_wire(info: ModelInfo, params: Mapping[str, Any]) -> dict[str, Any
         if name in info.unsupported_params:
             _warn_dropped(info.id, name, "the catalog marks it unsupported for this model")
             continue
-        if name == "lora" and info.known and not info.lora:
-            raise InvalidRequestError(
-                f"{info.id} does not support LoRA adapters; remove `lora` or use a LoRA-capable "
-                "model such as @cf/mistralai/mistral-small-3.1-24b-instruct."
-            )
+        if name == "lora":
+            _check_lora(info)
         if name == "reasoning_effort" and info.known and not info.reasoning_effort:
             _warn_dropped(info.id, name, "it is not a reasoning-effort model")
             continue
@@ -373,12 +413,7 @@ def _tools_to_wire(info: ModelInfo, request: ChatRequest, endpoint: Endpoint) ->
         if request.tool_choice not in (None, "none", "auto"):
             raise InvalidRequestError("tool_choice was given without any tools.")
         return {}
-    if info.known and info.function_calling is False and not request.force_tools:
-        raise InvalidRequestError(
-            f"{info.id} does not support function calling; use a model such as "
-            f"{catalog.default_chat_model()} (see workers_ai.catalog.models()), or pass "
-            "force_tools=True if you know the model can."
-        )
+    _check_function_calling(info, request)
     legacy = endpoint == "native" and info.tool_call_format == "legacy"
     style: Literal["openai", "legacy"] = "legacy" if legacy else "openai"
     classic = endpoint == "native" and info.output_shape == "classic"

@@ -21,7 +21,9 @@ Request rules:
 - ``max_tokens`` is ``max_output_tokens``, ``reasoning_effort`` is ``reasoning.effort``,
   JSON mode is ``text.format`` (``json_schema`` with a name, or ``json_object``);
 - parameters the API does not take (``stop``, ``seed``, ``top_k``, ``frequency_penalty``,
-  ``presence_penalty``, ``repetition_penalty``, ``lora``) are left out with a ``UserWarning``.
+  ``presence_penalty``, ``repetition_penalty``, ``lora``) are left out with a ``UserWarning``
+  (a ``lora`` on a model without LoRA is refused first, as images on a model without vision
+  and tools on one without function calling: :func:`~workers_ai.messages.check_against_catalog`).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from workers_ai.chat import usage_from_wire
+from workers_ai.chat import finish_reason_from_responses, is_encrypted_reasoning, usage_from_wire
 from workers_ai.errors import InvalidRequestError
 from workers_ai.messages import (
     ChatRequest,
@@ -39,6 +41,7 @@ from workers_ai.messages import (
     ImagePart,
     Message,
     TextPart,
+    check_against_catalog,
     check_generation_param,
     text_only,
 )
@@ -80,11 +83,8 @@ def _items(messages: Sequence[Message]) -> tuple[str | None, list[dict[str, Any]
         elif message.role == "user":
             items.append({"role": "user", "content": _user_content(message.content)})
         elif message.role == "assistant":
-            items.extend(  # its own reasoning, from an answer with encrypted_content
-                dict(b) for b in message.reasoning_blocks
-                if isinstance(b, Mapping) and b.get("type") == "reasoning"
-                and isinstance(b.get("encrypted_content"), str)
-            )  # fmt: skip
+            # its own reasoning, from an answer with encrypted_content
+            items.extend(dict(b) for b in message.reasoning_blocks if is_encrypted_reasoning(b))
             text = text_only(message.content, index, "an assistant message")
             if text:
                 items.append({"role": "assistant", "content": text})
@@ -153,6 +153,7 @@ def build_responses_body(model: str, request: ChatRequest) -> dict[str, Any]:
     """
     if not request.messages:
         raise InvalidRequestError("messages is empty; send at least one message.")
+    check_against_catalog(model, request)
     instructions, items = _items(request.messages)
     if not items:
         raise InvalidRequestError(
@@ -231,11 +232,7 @@ class ResponsesStreamState:
         if kind == "response.output_item.done" and isinstance(index, int):
             item = event.get("item")
             done = self._item_done(index, item)
-            if (
-                isinstance(item, Mapping)
-                and item.get("type") == "reasoning"
-                and isinstance(item.get("encrypted_content"), str)
-            ):
+            if is_encrypted_reasoning(item):
                 done.reasoning_blocks.append(dict(item))  # sent back on the next turn
             return done
         if kind in ("response.created", "response.in_progress"):
@@ -284,11 +281,5 @@ class ResponsesStreamState:
             return piece
         raw_usage = response.get("usage")
         piece.usage = usage_from_wire(raw_usage) if isinstance(raw_usage, Mapping) else None
-        status = _str(response.get("status"))
-        if status == "completed":
-            piece.finish_reason = "tool_calls" if self._calls else "stop"
-        elif status == "incomplete":
-            details = response.get("incomplete_details")
-            reason = details.get("reason") if isinstance(details, Mapping) else None
-            piece.finish_reason = "content_filter" if reason == "content_filter" else "length"
+        piece.finish_reason = finish_reason_from_responses(response, bool(self._calls))
         return piece

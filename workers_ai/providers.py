@@ -85,6 +85,9 @@ Task = Literal["chat", "embeddings"]
 #: provider's own API where this package has it: Anthropic's Messages API for ``anthropic/...``,
 #: else chat completions), ``openai`` (chat completions), ``messages`` (Anthropic's Messages API,
 #: ``/ai/v1/messages``) or ``responses`` (OpenAI's Responses API, ``/ai/v1/responses``).
+#: That meaning of ``native`` is the frameworks' (:func:`chat_api` resolves it when a call is
+#: prepared); the core clients' ``chat()`` takes the resolved API, and there ``native`` for a
+#: third-party model is chat completions (its body is OpenAI-shaped).
 ChatEndpoint = Literal["native", "openai", "messages", "responses"]
 CHAT_ENDPOINTS: tuple[str, ...] = ("native", "openai", "messages", "responses")
 
@@ -404,6 +407,15 @@ def chat_api(model: str, endpoint: str) -> ChatEndpoint:
                 f"model {model!r} is a Workers AI model, which has no Messages API route; use "
                 "endpoint='native' (/ai/run), 'openai' (chat completions) or 'responses'."
             )
+        if endpoint == "responses":
+            from workers_ai import catalog
+
+            info = catalog.get(model)
+            if info.known and not info.responses_api:
+                raise ModelIdError(
+                    f"model {model!r} is not served by Workers AI's /ai/v1/responses (the "
+                    "catalog lists gpt-oss there); use endpoint='native' or 'openai'."
+                )
         return endpoint  # type: ignore[return-value]  # checked against CHAT_ENDPOINTS
     if endpoint == "native":
         return "messages" if ref.kind == "third_party" and ref.provider == "anthropic" else "openai"

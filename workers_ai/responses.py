@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from workers_ai.envelope import value_excerpt
 from workers_ai.errors import APIError, APIResponseValidationError, StreamError
 from workers_ai.retry import transport_error, transport_errors
-from workers_ai.streaming import ChatStreamAccumulator, EventStreamReader
+from workers_ai.streaming import ChatStreamAccumulator, EventStreamReader, is_preamble
 from workers_ai.types import ChatDelta, ChatResult, ResponseMeta
 
 if TYPE_CHECKING:
@@ -143,8 +143,11 @@ class EventStream(_StreamState):
         self._lines = response.iter_lines() if response is not None else iter(())
 
     def _prefetch(self) -> None:
-        """Read until the first event (or the end) so start-of-stream errors can be retried."""
-        while not self._pending and not self._finished:
+        """Read until the first event that says something (or the end), so start-of-stream
+        errors can be retried or fall back: a typed stream's opening events
+        (``message_start``, ``ping``, ``response.created``...) do not count
+        (:func:`~workers_ai.streaming.is_preamble`)."""
+        while not self._finished and all(map(is_preamble, self._pending)):
             self._pending.extend(self._read_more())
 
     def _read_more(self) -> list[dict[str, Any]]:
@@ -197,7 +200,7 @@ class AsyncEventStream(_StreamState):
         )
 
     async def _prefetch(self) -> None:
-        while not self._pending and not self._finished:
+        while not self._finished and all(map(is_preamble, self._pending)):
             self._pending.extend(await self._read_more())
 
     async def _read_more(self) -> list[dict[str, Any]]:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from json.scanner import make_scanner
 from typing import Any, Final, Literal, cast
 
-from workers_ai.anthropic import MESSAGES_EVENTS, MessagesStreamState
+from workers_ai.anthropic import MESSAGES_EVENTS, MessagesStreamState, is_messages_answer
 from workers_ai.chat import normalize_chat_result, usage_from_wire
 from workers_ai.envelope import (
     MAX_EVENT_CHARS,
@@ -37,7 +37,7 @@ from workers_ai.types import ChatDelta, ChatResult, ToolCall, ToolCallDelta, Usa
 
 __all__ = [
     "DONE", "ChatStreamAccumulator", "EventStreamReader", "SSEDecoder", "SSEEvent",
-    "StreamSentinel", "parse_event_data", "stream_error_from_payload",
+    "StreamSentinel", "is_preamble", "parse_event_data", "stream_error_from_payload",
 ]  # fmt: skip
 
 _EXCERPT_CHARS = 160
@@ -222,6 +222,16 @@ def _event_type(payload: Mapping[str, Any]) -> str | None:
 #: ``type`` of the events that end a stream without ``[DONE]``: Anthropic's ``message_stop``,
 #: the Responses API's ``response.completed`` / ``response.incomplete``.
 TERMINAL_TYPES = frozenset({"message_stop", *TERMINAL_EVENTS})
+#: ``type`` of a typed stream's opening events, which say nothing yet (no text, no call).
+_PREAMBLE_TYPES = frozenset({"message_start", "ping", "response.created", "response.in_progress"})
+
+
+def is_preamble(event: Mapping[str, Any]) -> bool:
+    """Whether an event only opens a typed stream (an error right after it is still an error
+    at the start: retried, or handed to a fallback)."""
+    return _event_type(event) in _PREAMBLE_TYPES
+
+
 #: ``type`` of error events that may come without ``event: error``.
 _ERROR_TYPES = frozenset({"error", "response.failed"})
 
@@ -401,7 +411,8 @@ def _is_complete_result(event: Mapping[str, Any]) -> bool:
     choice = _first_choice(event)
     response = event.get("response")
     return (
-        (choice is not None and "message" in choice and "delta" not in choice)
+        is_messages_answer(event)  # Anthropic's message, sent whole to a stream request
+        or (choice is not None and "message" in choice and "delta" not in choice)
         or isinstance(event.get("output"), list)  # the Responses shape
         or (isinstance(event.get("result"), Mapping) and "success" in event)  # an envelope
         or (response is not None and not isinstance(response, str))  # a JSON-mode object
@@ -787,9 +798,12 @@ class _UsageTracker:
         grew = current is None or _usage_at_least(usage, current)
         if current is None or (grew and not self._summing):  # first, or cumulative: replace
             old = current or usage  # keep what an otherwise newer report omits
-            cached = old.cached_tokens if usage.cached_tokens is None else usage.cached_tokens
-            neurons = old.neurons if usage.neurons is None else usage.neurons
-            self.value = replace(usage, cached_tokens=cached, neurons=neurons)
+            kept = {  # what a newer report omits stays as the older one said
+                name: getattr(old, name)
+                for name in ("cached_tokens", "neurons", "cost", "cache_creation_tokens")
+                if getattr(usage, name) is None
+            }
+            self.value = replace(usage, **kept)
         elif not (self._summing and grew and _usage_at_least(current, usage)):  # not a repeat
             self._summing, total = True, current + usage
             rounded = None if total.neurons is None else round(total.neurons, 9)

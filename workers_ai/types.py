@@ -221,7 +221,7 @@ class ResponseMeta:
     def gateway_step(self) -> int | None:
         """``cf-aig-step``: which fallback entry answered (``0`` = the first)."""
         step = self.headers.get("cf-aig-step", "").strip()
-        return int(step) if step.isascii() and step.isdigit() else None
+        return int(step) if step.isascii() and step.isdigit() and len(step) <= 3 else None
 
     @property
     def gateway_model(self) -> str | None:

@@ -409,3 +409,15 @@ def test_an_embeddings_input_error_does_not_fall_back(emulator: EmulatorServer) 
     with pytest.raises(BadRequestError):
         model.embed_query("q")
     assert _requests(emulator, GEMMA) == 0
+
+
+@pytest.mark.parametrize("mode", ["sync", "stream"])
+async def test_the_gateways_fallback_from_a_workers_ai_model_on_chat_completions(
+    emulator: EmulatorServer, mode: str
+) -> None:
+    """A Workers AI entry on its OpenAI-compatible path (``endpoint="openai"``) out of
+    capacity: the universal endpoint moves on to the next entry."""
+    _fail_cf(emulator)
+    model = lc(emulator, fallbacks=[GPT], endpoint="openai", **_url_routed(emulator))
+    text, meta = await _lc_call(model, mode)
+    assert text and meta["answered_by"] == GPT and meta["gateway_step"] == 1

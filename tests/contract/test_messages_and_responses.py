@@ -305,3 +305,17 @@ async def test_the_gateways_fallback_takes_messages_entries(
     assert reply.content
     assert reply.response_metadata["answered_by"] == GPT
     assert reply.response_metadata["gateway_step"] == 1
+
+
+@pytest.mark.parametrize(("model", "endpoint"), [(CLAUDE, "native"), (GPT, "responses")])
+@pytest.mark.parametrize("mode", ["stream", "astream"])
+async def test_an_error_right_after_a_typed_streams_opening_still_falls_back(
+    emulator: EmulatorServer, mode: str, model: str, endpoint: str
+) -> None:
+    """``message_start`` / ``response.created`` say nothing yet: an error event right after
+    them is a start-of-stream failure (retried, then handed to the next model)."""
+    other = GPT if model == CLAUDE else CLAUDE
+    emulator.configure(faults=[FaultSpec(kind="stream_error", model=model, after=1)])
+    chat = lc(emulator, model=model, endpoint=endpoint, fallbacks=[other])
+    reply, _ = await _lc(chat, mode, "What is Cloudflare?")
+    assert reply.content and reply.response_metadata["answered_by"] == other

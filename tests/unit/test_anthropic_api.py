@@ -422,13 +422,22 @@ def test_sampling_parameters_the_api_has_are_sent() -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["seed", "frequency_penalty", "presence_penalty", "repetition_penalty", "lora"]
+    "name", ["seed", "frequency_penalty", "presence_penalty", "repetition_penalty"]
 )
 def test_parameter_the_api_lacks_is_dropped_with_a_warning(name: str) -> None:
     with pytest.warns(UserWarning, match=f"no `{name}`"):
         body = body_for(user(), params={name: 1, "temperature": 0.5})
     assert name not in body
     assert body["temperature"] == 0.5
+
+
+def test_what_the_catalog_says_the_model_cannot_take_is_refused_as_on_every_route() -> None:
+    with pytest.raises(InvalidRequestError, match="does not support LoRA"):
+        body_for(user(), params={"lora": "my-adapter"})
+    llama = "@cf/meta/llama-3.1-8b-instruct"  # no vision in the catalog
+    image = Message(role="user", content=[ImagePart("data:image/png;base64,iVBO")])
+    with pytest.raises(InvalidRequestError, match="does not accept images"):
+        build_messages_body(llama, ChatRequest(messages=[image]))
 
 
 def test_unencodable_parameter_is_refused() -> None:
@@ -825,6 +834,7 @@ def test_server_tool_use_block_is_not_a_client_tool_call_in_a_stream() -> None:
 # --- which API and which route --------------------------------------------------------------------
 
 WORKERS_AI = "@cf/meta/llama-3.1-8b-instruct"
+GPT_OSS = "@cf/openai/gpt-oss-120b"  # the Workers AI model /ai/v1/responses serves
 ENDPOINTS = ("native", "openai", "messages", "responses")
 REFUSED = "refused"
 
@@ -832,8 +842,9 @@ REFUSED = "refused"
 @pytest.mark.parametrize(
     ("model", "apis"),
     [
-        (WORKERS_AI, ("native", "openai", REFUSED, "responses")),
-        (f"workers-ai/{WORKERS_AI}", ("native", "openai", REFUSED, "responses")),
+        (WORKERS_AI, ("native", "openai", REFUSED, REFUSED)),  # no Responses API (catalog)
+        (GPT_OSS, ("native", "openai", REFUSED, "responses")),
+        (f"workers-ai/{GPT_OSS}", ("native", "openai", REFUSED, "responses")),
         (MODEL, ("messages", "openai", "messages", "responses")),
         ("openai/gpt-4.1", ("openai", "openai", "messages", "responses")),
         ("google/gemini-2.5-flash", ("openai", "openai", "messages", "responses")),
@@ -962,16 +973,33 @@ def test_an_empty_user_message_is_refused_by_index() -> None:
         body_for(system("Be brief."), user(""))
 
 
-def test_thinking_sends_a_forced_tool_choice_as_auto_with_a_warning() -> None:
-    with pytest.warns(UserWarning, match="tool_choice auto or none only"):
-        body = body_for(
-            user(),
-            tools=[WEATHER],
-            tool_choice="get_weather",
-            parallel_tool_calls=False,
-            extra={"thinking": {"type": "enabled", "budget_tokens": 2048}},
-        )
-    assert body["tool_choice"] == {"type": "auto", "disable_parallel_tool_use": True}
+def test_thinking_refuses_a_forced_tool_choice_and_sampling_it_does_not_allow() -> None:
+    thinking = {"thinking": {"type": "enabled", "budget_tokens": 2048}}
+    with pytest.raises(InvalidRequestError, match="tool_choice auto or none only"):
+        body_for(user(), tools=[WEATHER], tool_choice="get_weather", extra=thinking)
+    with pytest.raises(InvalidRequestError, match=r"temperature=0\.5"):
+        body_for(user(), params={"temperature": 0.5}, extra=thinking)
+    with pytest.raises(InvalidRequestError, match="top_k=40"):
+        body_for(user(), params={"top_k": 40}, extra=thinking)
+    with pytest.raises(InvalidRequestError, match=r"top_p=0\.5"):
+        body_for(user(), params={"top_p": 0.5}, extra=thinking)
+    body = body_for(user(), tools=[WEATHER], params={"temperature": 1}, extra=thinking)
+    assert body["temperature"] == 1 and "tool_choice" not in body
+
+
+def test_thinking_blocks_go_back_with_the_documented_fields_only() -> None:
+    from_langchain_anthropic = {"type": "thinking", "thinking": "t", "signature": "s", "index": 0}
+    call = ToolCall("toolu_1", "get_weather", {}, raw_arguments="{}")
+    assistant = Message(
+        role="assistant", tool_calls=[call], reasoning_blocks=[from_langchain_anthropic]
+    )
+    tool = Message(role="tool", content="Sunny", tool_call_id="toolu_1")
+    body = body_for(user(), assistant, tool)
+    assert body["messages"][1]["content"][0] == {
+        "type": "thinking",
+        "thinking": "t",
+        "signature": "s",
+    }
 
 
 def test_a_message_delta_without_output_tokens_keeps_message_starts_count() -> None:
@@ -1101,3 +1129,16 @@ def test_a_chain_model_without_a_route_on_url_routing_fails_at_construction() ->
             gateway_options={"routing": "url", "provider_api_key": "sk-KEY"},
             fallbacks=[MODEL],
         )  # fmt: skip
+
+
+def test_a_whole_message_answering_a_stream_request_is_read_whole() -> None:
+    whole = message(
+        {"type": "thinking", "thinking": "Hmm.", "signature": "s"},
+        {"type": "text", "text": "Sunny."},
+    )
+    accumulator = ChatStreamAccumulator()
+    accumulator.feed(whole)
+    accumulator.finish()
+    result = accumulator.result()
+    assert (result.text, result.reasoning, result.finish_reason) == ("Sunny.", "Hmm.", "stop")
+    assert result.reasoning_blocks == ({"type": "thinking", "thinking": "Hmm.", "signature": "s"},)

@@ -505,7 +505,7 @@ def test_url_routing_refuses_responses_for_a_model_without_that_provider_path(mo
         chat_route(model, settings_for("url"), endpoint="responses")
 
 
-@pytest.mark.parametrize("model", [MODEL, "anthropic/claude-sonnet-4-5", WORKERS_AI])
+@pytest.mark.parametrize("model", [MODEL, "anthropic/claude-sonnet-4-5", "@cf/openai/gpt-oss-120b"])
 def test_prepare_chat_builds_a_responses_body_for_a_per_call_endpoint(model: str) -> None:
     options = {"endpoint": "responses", "max_tokens": 64}
     prepared = prepare_chat([system("Be brief."), user()], options, model=model, params={})
@@ -552,3 +552,8 @@ def test_an_assistant_turns_encrypted_reasoning_goes_back_before_its_calls() -> 
         None, "reasoning", "function_call", "function_call_output"
     ]  # fmt: skip
     assert body["input"][1] == ENCRYPTED
+
+
+def test_a_workers_ai_model_without_the_responses_api_is_refused_before_any_request() -> None:
+    with pytest.raises(ModelIdError, match="not served by Workers AI's /ai/v1/responses"):
+        prepare_chat([user()], {"endpoint": "responses"}, model=WORKERS_AI, params={})

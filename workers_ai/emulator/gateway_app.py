@@ -563,7 +563,8 @@ class GatewayHandlers:
     ) -> Response:
         provider, endpoint = step["provider"], step["endpoint"].strip("/")
         query = dict(step.get("query") or {})
-        model = endpoint.removeprefix("run/") if provider == "workers-ai" else query.get("model")
+        by_path = provider == "workers-ai" and not endpoint.startswith("v1/")  # @cf/... path
+        model = endpoint.removeprefix("run/") if by_path else query.get("model")
         native = provider not in ("workers-ai", "compat") and "/" not in str(model)
         alias = f"{provider}/{model}" if native else None  # a provider-native entry's model
         fault = self._step_fault(route.kind, str(model), call, alias) if call is not None else None
