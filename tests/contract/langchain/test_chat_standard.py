@@ -174,3 +174,20 @@ class TestChatWorkersAIResponsesIntegration(TestChatWorkersAIIntegration):
     @property
     def model_override_value(self) -> str:
         return "google/gemini-3-flash"
+
+
+class TestChatWorkersAIAnthropicUnit(TestChatWorkersAIUnit):
+    """The standard unit suite on an Anthropic model (its default route: the Messages API)."""
+
+    @property
+    def chat_model_params(self) -> dict[str, Any]:
+        return {"model": ANTHROPIC_MODEL, "account_id": "acct", "api_key": "unit-test-token"}
+
+    @property
+    def init_from_env_params(self) -> tuple[dict[str, str], dict[str, Any], dict[str, Any]]:
+        env, _, expected = super().init_from_env_params
+        return env, {"model": ANTHROPIC_MODEL}, expected
+
+    @property
+    def supports_json_mode(self) -> bool:
+        return False
