@@ -189,6 +189,7 @@ class ClientOptions(TypedDict, total=False):
     max_connections: int | None
     max_keepalive_connections: int | None
     async_transport: AsyncTransport | None
+    reject_if_busy: bool
     settings: WorkersAISettings | None
 
 
@@ -209,6 +210,7 @@ class BaseClient:
         max_connections: int | None = None,
         max_keepalive_connections: int | None = None,
         async_transport: AsyncTransport | None = None,
+        reject_if_busy: bool = False,
         settings: WorkersAISettings | None = None,
     ) -> None:
         self._settings = settings or resolve_settings(
@@ -223,6 +225,7 @@ class BaseClient:
             max_connections=max_connections,
             max_keepalive_connections=max_keepalive_connections,
             async_transport=async_transport,
+            reject_if_busy=reject_if_busy,
         )
 
     @property
@@ -392,8 +395,8 @@ class BaseClient:
         )  # fmt: skip
 
     # -- fallback bookkeeping -----------------------------------------------------------------
-    @staticmethod
     def _fallback_run(
+        self,
         model: str,
         inputs: Mapping[str, Any],
         endpoint: Endpoint,
@@ -402,7 +405,7 @@ class BaseClient:
     ) -> FallbackRun:
         """The chain of one chat call: its own model first, then the prepared fallbacks."""
         first = ChatTarget(model, inputs, endpoint, headers or {})
-        return FallbackRun((first, *fallbacks))
+        return FallbackRun((first, *fallbacks), reject_if_busy=self._settings.reject_if_busy)
 
     def _universal_call(
         self, chain: Sequence[ChatTarget], *, stream: bool, timeout: TimeoutTypes
@@ -415,7 +418,7 @@ class BaseClient:
         answer -- the winning entry's raw response -- is read as that model's.
         """
         routed = universal_route(chain[-1].model, self._settings)
-        if routed is None:
+        if routed is None or self._settings.reject_if_busy:  # the gateway would fall back
             return None
         # every route first: one the gateway lacks raises before any credential is read
         routes = [chat_route(t.model, self._settings, endpoint=t.endpoint) for t in chain]
@@ -450,7 +453,9 @@ class BaseClient:
     # -- retry bookkeeping --------------------------------------------------------------------
     def _retry_or_raise(self, state: RetryState, error: APIError, call: _Call) -> RetryStep:
         """The retry after ``error`` (per the one policy), or raise ``error``."""
-        policy = RetryPolicy(self._settings.max_retries)
+        policy = RetryPolicy(
+            self._settings.max_retries, reject_if_busy=self._settings.reject_if_busy
+        )
         step = policy.next(state, error)
         if step is None:
             raise error

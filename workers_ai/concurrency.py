@@ -184,7 +184,11 @@ class AdaptiveSender:
     def __post_init__(self) -> None:
         # The module's _retry_delay is looked up per call, so tests can scale the waits.
         self.policy = RetryPolicy(
-            self.max_retries, adaptive=True, delay=lambda n, h: _retry_delay(n, h)
+            self.max_retries,
+            adaptive=True,
+            # the client's choice; a client without settings (a test double) has none
+            reject_if_busy=getattr(getattr(self.client, "settings", None), "reject_if_busy", False),
+            delay=lambda n, h: _retry_delay(n, h),
         )
 
     async def _attempt(

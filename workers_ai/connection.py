@@ -116,6 +116,12 @@ class ConnectionModel(BaseModel):
     )
     """Retries of a failed request (429, 5xx, capacity, resets, timeouts), honouring
     ``retry-after``. The embeddings engine also slows down on rate limits on top of this."""
+    reject_if_busy: bool = Field(
+        default=False, description="Fail fast on capacity/rate limits: no retry, no fallback."
+    )
+    """Fail fast when the model or gateway is busy (capacity 3040, rate limits 429/3021/2003):
+    no retry and no fallback for those, other failures as usual; for latency-sensitive
+    callers that would rather answer "busy" than wait."""
     default_headers: dict[str, str] | None = Field(
         default=None, description="Extra headers on every request."
     )
@@ -198,6 +204,7 @@ class ConnectionModel(BaseModel):
             max_connections=self.max_connections,
             max_keepalive_connections=self.max_keepalive_connections,
             async_transport=self.async_transport,
+            reject_if_busy=self.reject_if_busy,
             env=os.environ,
         )
 

@@ -48,6 +48,7 @@ from workers_ai.errors import (
     StreamError,
 )
 from workers_ai.providers import ChatEndpoint
+from workers_ai.retry import is_busy
 
 __all__ = [
     "FALLBACK_CODES",
@@ -204,12 +205,14 @@ class FallbackRun:
     chain: Sequence[ChatTarget]
     steps: list[FallbackStep] = field(default_factory=list)
     tally: Tally = field(default_factory=Tally)
+    #: A busy model (:func:`workers_ai.retry.is_busy`) fails the call instead of moving on.
+    reject_if_busy: bool = False
 
     def failed(self, index: int, error: APIError) -> None:
         """Record that ``chain[index]`` failed; raise ``error`` unless the next model is tried."""
         target = self.chain[index]
         last = index + 1 >= len(self.chain)
-        if last or not should_fall_back(error):
+        if last or not should_fall_back(error) or (self.reject_if_busy and is_busy(error)):
             raise error
         code = getattr(error, "code", None)
         step = FallbackStep(

@@ -169,6 +169,24 @@ def is_throttle(error: BaseException) -> bool:
     return isinstance(error, RateLimitError) and not isinstance(error, QuotaExceededError)
 
 
+def is_busy(error: BaseException) -> bool:
+    """The model or the gateway is busy right now: capacity (3040), rate limits (429, 3021,
+    AI Gateway's 2003), also as a stream's error event. ``reject_if_busy`` callers fail fast on
+    these (no retry, no fallback); the exhausted daily quota is not "busy"."""
+    if isinstance(error, StreamError):
+        cls = error.error_class
+        return (
+            cls is not None
+            and issubclass(cls, RateLimitError)
+            and not issubclass(cls, QuotaExceededError)
+        )
+    return is_throttle(error) or (
+        isinstance(error, APIStatusError)
+        and error.status_code == 429
+        and not isinstance(error, QuotaExceededError)
+    )
+
+
 @dataclass(frozen=True)
 class RetryState:
     """What one call has spent so far: ordinary retries and (adaptive callers) throttles."""
@@ -197,12 +215,15 @@ class RetryPolicy:
         adaptive: Throttling (:func:`is_throttle`) is counted apart, up to
             ``max_throttle_retries``, and flagged so the caller slows down.
         max_throttle_retries: Throttled attempts of one request before its error is raised.
+        reject_if_busy: Never retry a busy model (:func:`is_busy`): fail fast, for callers
+            that would rather answer "busy" than wait.
         delay: ``(retries_done, headers) -> seconds`` (:func:`retry_delay`; tests inject one).
     """
 
     max_retries: int = 2
     adaptive: bool = False
     max_throttle_retries: int = MAX_THROTTLE_RETRIES
+    reject_if_busy: bool = False
     delay: Callable[[int, Mapping[str, str]], float] = field(
         default=lambda n, headers: retry_delay(n, headers), compare=False
     )
@@ -218,6 +239,8 @@ class RetryPolicy:
             throttle_streak: For adaptive callers: throttles in a row across the whole job (the
                 backoff exponent when the server sends no ``retry-after``).
         """
+        if self.reject_if_busy and is_busy(error):
+            return None
         headers = error_headers(error)
         if self.adaptive and is_throttle(error):
             if state.throttles_done >= self.max_throttle_retries:
@@ -237,6 +260,7 @@ __all__ = [
     "RetryState",
     "RetryStep",
     "error_headers",
+    "is_busy",
     "is_retryable",
     "is_throttle",
     "retry_delay",

@@ -224,6 +224,9 @@ class WorkersAISettings:
         gateway: AI Gateway options, or ``None`` for direct calls.
         timeout: Default timeout of every request.
         max_retries: Retries after the first attempt (0 disables retrying).
+        reject_if_busy: Fail fast when the model or gateway is busy (capacity 3040, rate
+            limits 429/3021/2003): no retry and no fallback for those (other failures as
+            usual); for latency-sensitive callers.
         default_headers: Extra headers sent with every request.
         max_connections: Most connections of the pool (requests beyond it wait, up to the
             timeout's ``pool`` part).
@@ -240,6 +243,7 @@ class WorkersAISettings:
     gateway: GatewayOptions | None = None
     timeout: _TimeoutField = _TimeoutField()
     max_retries: int = DEFAULT_MAX_RETRIES
+    reject_if_busy: bool = False
     default_headers: Mapping[str, str] = field(default_factory=dict)
     max_connections: int = DEFAULT_MAX_CONNECTIONS
     max_keepalive_connections: int = DEFAULT_MAX_KEEPALIVE_CONNECTIONS
@@ -267,6 +271,8 @@ class WorkersAISettings:
     def __post_init__(self) -> None:
         if self.max_retries < 0:
             raise ConfigurationError(f"max_retries={self.max_retries}: use 0 or more")
+        if not isinstance(self.reject_if_busy, bool):
+            raise ConfigurationError(f"reject_if_busy={self.reject_if_busy!r}: use True or False")
         if self.max_connections < 1 or not self.max_keepalive_connections >= 0:
             raise ConfigurationError(
                 f"max_connections={self.max_connections} / max_keepalive_connections="
@@ -519,6 +525,7 @@ def resolve_settings(
     max_connections: int | None = None,
     max_keepalive_connections: int | None = None,
     async_transport: AsyncTransport | None = None,
+    reject_if_busy: bool = False,
     env: Mapping[str, str] | None = None,
 ) -> WorkersAISettings:
     """Resolve settings from arguments and environment; raise before any network I/O.
@@ -559,6 +566,7 @@ def resolve_settings(
         ),
         timeout=_timeout_value(timeout),
         max_retries=DEFAULT_MAX_RETRIES if max_retries is None else max_retries,
+        reject_if_busy=reject_if_busy,
         default_headers=dict(default_headers or {}),
         max_connections=max_connections or DEFAULT_MAX_CONNECTIONS,
         max_keepalive_connections=(
