@@ -125,7 +125,7 @@ def usage_from_wire(raw: Mapping[str, Any] | None) -> Usage | None:
     total_tokens = int_from_wire(raw.get("total_tokens"))
     cached_tokens = _cached_tokens_from_wire(raw)
     neurons = float_from_wire(raw.get("neurons"))
-    cost = float_from_wire(raw.get("cost"))
+    cost = float_from_wire(raw["cost"]) if "cost" in raw else None
     if (
         input_tokens is None
         and output_tokens is None

@@ -142,7 +142,10 @@ def prepare_chat(
             adapter's catalog check, naming its own classes).
         settings: The object's settings: a per-call ``gateway_options`` mapping (AI Gateway
             options for this call only) is merged onto their gateway
-            (:func:`~workers_ai.gateway.gateway_call_headers`).
+            (:func:`~workers_ai.gateway.gateway_call_headers`); a call that changes the model,
+            fallbacks, endpoint or gateway options has its chain's routes and provider key
+            checked on them (:func:`~workers_ai.providers.check_chat_chain`; the object's own
+            configuration was at construction).
         fallbacks: The object's fallback models; a per-call ``fallbacks=`` replaces them
             (``fallbacks=[]`` turns them off for the call). A per-call ``model=`` that is one
             of the object's fallbacks is not tried twice.
@@ -159,6 +162,8 @@ def prepare_chat(
     if chosen != model:
         check_model(chosen)
     per_call = opts.pop("fallbacks", None)
+    # what this call changes from the object's own configuration (checked at construction)
+    changed = chosen != model or per_call is not None or "endpoint" in opts
     if per_call is None:  # the object's, without a per-call model=... that is one of them
         per_call = [name for name in fallbacks if name != chosen]
     chain = check_chain(chosen, per_call)
@@ -188,7 +193,7 @@ def prepare_chat(
         force_tools=force_tools,
     )
 
-    if settings is not None:  # routes and the provider key, before any request
+    if settings is not None and (changed or gateway_options):  # before any request
         merged_gateway = merge_gateway_options(settings.gateway, gateway_options)
         key = merged_gateway is not None and merged_gateway.provider_api_key is not None
         check_chat_chain([chosen, *chain], endpoint, settings, provider_key=key)

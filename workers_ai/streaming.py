@@ -302,7 +302,7 @@ class EventStreamReader:
             self._decoder.decode(line)
             return self._handle(self._decoder.flush())
         self._events += 1
-        if _event_type(payload) in TERMINAL_TYPES:
+        if "type" in payload and _event_type(payload) in TERMINAL_TYPES:
             self._done = True
         return [payload]
 
@@ -346,7 +346,7 @@ def _plain_event_payload(data: str) -> dict[str, Any] | None:
         return None
     if payload.get("errors") or payload.get("error") or payload.get("success") is False:
         return None
-    if _event_type(payload) in _ERROR_TYPES:
+    if "type" in payload and _event_type(payload) in _ERROR_TYPES:
         return None
     return payload
 
