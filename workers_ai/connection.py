@@ -51,6 +51,18 @@ __all__ = ["ClientPairOwner", "ConnectionModel"]
 _SECRET_KEYWORDS = ("api_key", "api_token", "gateway_token")
 
 
+#: Gateway options that are credentials: kept as ``SecretStr`` in the field, so ``repr``,
+#: ``model_dump`` and the frameworks' serialisation never show them.
+_SECRET_OPTIONS = ("provider_api_key", "auth_token")
+
+
+def _masked_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        k: SecretStr(v) if k in _SECRET_OPTIONS and isinstance(v, str) else v
+        for k, v in options.items()
+    }
+
+
 def _account_from_env() -> str | None:
     return first_env(ACCOUNT_ID_ENV_VARS, os.environ)
 
@@ -152,6 +164,9 @@ class ConnectionModel(BaseModel):
             for key in _SECRET_KEYWORDS:  # masked in this frame's locals from here on
                 if isinstance(kwargs.get(key), str):
                     kwargs[key] = SecretStr(kwargs[key])
+            options = kwargs.get("gateway_options")
+            if isinstance(options, Mapping) and any(k in options for k in _SECRET_OPTIONS):
+                kwargs["gateway_options"] = _masked_options(options)
             # Checked here, not in validators, so users get our typed errors, not pydantic's.
             self._check_kwargs(kwargs)
             super().__init__(**kwargs)

@@ -220,3 +220,17 @@ def test_a_reported_cost_reaches_both_frameworks_and_is_never_invented(
     assert reply is not None
     assert reply.additional_kwargs.get("cost") == cost
     assert ("cost" in reply.additional_kwargs) == (cost is not None)
+
+
+def test_a_provider_key_in_gateway_options_never_shows() -> None:
+    from langchain_core.load import dumps
+
+    options = {"routing": "url", "provider_api_key": "sk-SECRET-1"}
+    creds = {"account_id": "acct", "api_key": "tok", "gateway_id": "gw"}
+    chat = ChatWorkersAI(model=GPT, gateway_options=dict(options), **creds)
+    llm = WorkersAI(model=GPT, gateway_options=dict(options), **creds)
+    shown = [repr(chat), str(chat.model_dump()), dumps(chat), repr(llm), str(llm.to_dict())]
+    assert not [s for s in shown if "SECRET" in s]
+    gateway = chat._settings.gateway
+    assert gateway is not None and gateway.provider_api_key is not None
+    assert gateway.provider_api_key.get_secret_value() == "sk-SECRET-1"  # still used as given
