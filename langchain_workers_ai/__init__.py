@@ -3,6 +3,7 @@
 from workers_ai._distribution import __version__, framework_imports
 
 with framework_imports("langchain_workers_ai", "langchain", "langchain-core", "langchain_core"):
+    from langchain_workers_ai.callbacks import WorkersAICallbackHandler, get_workers_ai_callback
     from langchain_workers_ai.chat_models import ChatWorkersAI
     from langchain_workers_ai.embeddings import WorkersAIEmbeddings
     from langchain_workers_ai.errors import (
@@ -68,10 +69,12 @@ __all__ = [
     "RequestTimeoutError",
     "SpendLimitError",
     "StreamError",
+    "WorkersAICallbackHandler",
     "WorkersAIEmbeddings",
     "WorkersAIReranker",
     "__version__",
     "asend_message_feedback",
+    "get_workers_ai_callback",
     "message_log_id",
     "send_message_feedback",
 ]

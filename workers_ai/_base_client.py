@@ -17,16 +17,16 @@ import dataclasses
 import functools
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from workers_ai import catalog
 from workers_ai._distribution import __version__
-from workers_ai.chat import normalize_chat_result
+from workers_ai.chat import normalize_chat_result, usage_from_wire
 from workers_ai.envelope import meta_from_headers, status_error_from_response, unwrap_response
 from workers_ai.errors import APIError, ConfigurationError, InvalidRequestError
-from workers_ai.fallback import ChatTarget, FallbackRun
+from workers_ai.fallback import ChatTarget, FallbackRun, Tally
 from workers_ai.messages import find_unencodable
 from workers_ai.providers import (
     CHAT_ENDPOINTS,
@@ -54,7 +54,8 @@ from workers_ai.settings import (
     validate_route_path,
 )
 from workers_ai.streaming import ChatStreamAccumulator
-from workers_ai.types import ResponseMeta
+from workers_ai.types import ChatResult, ResponseMeta
+from workers_ai.usage import UsageRecord, report_usage
 
 if TYPE_CHECKING:
     import httpx
@@ -449,6 +450,27 @@ class BaseClient:
             attempts=run.tally.attempts,
             fallback_steps=tuple(run.steps),
         )
+
+    # -- usage (workers_ai.usage: one hook for every call) -----------------------------------
+    @staticmethod
+    def _report_chat(
+        model: str, result: ChatResult, tally: Tally, *, streamed: bool = False
+    ) -> None:
+        """Report a complete chat answer to the usage listeners."""
+        report_usage(UsageRecord(model, "chat", result.usage, tally.attempts, streamed))
+
+    @classmethod
+    def _chat_reporter(cls, model: str, tally: Tally) -> Callable[[ChatResult], None]:
+        """What a chat stream calls when it has been read to its end."""
+        return lambda result: cls._report_chat(model, result, tally, streamed=True)
+
+    @staticmethod
+    def _report_run(model: str, data: Any, tally: Tally) -> None:
+        """Report a ``run`` (embeddings, reranking, other tasks) to the usage listeners."""
+        info = catalog.get(model)
+        raw = data.get("usage") if isinstance(data, Mapping) else None
+        usage = usage_from_wire(raw) if isinstance(raw, Mapping) else None
+        report_usage(UsageRecord(model, info.task or "run", usage, tally.attempts))
 
     # -- retry bookkeeping --------------------------------------------------------------------
     def _retry_or_raise(self, state: RetryState, error: APIError, call: _Call) -> RetryStep:

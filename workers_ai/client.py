@@ -193,7 +193,10 @@ class WorkersAIClient(BaseClient):
         call = self._run_call(
             model, inputs, stream=False, timeout=timeout, headers=headers, params=params
         )
-        return self._send(call)
+        tally = Tally()
+        response = self._send(call, tally)
+        self._report_run(model, response.data, tally)
+        return response
 
     def stream(
         self,
@@ -237,6 +240,7 @@ class WorkersAIClient(BaseClient):
             response = self._send(universal, run.tally)
             target = run.gateway_answered(response.meta.gateway_step)
             answer = self._chat_response(response, target.model, think_tags, tool_names)
+            self._report_chat(target.model, answer.result, run.tally)
             return replace(answer, meta=self._chain_meta(answer.meta, run, target.model))
         for index, target in enumerate(run.chain):
             call = self._chat_call(
@@ -253,6 +257,7 @@ class WorkersAIClient(BaseClient):
                 run.failed(index, error)
                 continue
             answer = self._chat_response(response, target.model, think_tags, tool_names)
+            self._report_chat(target.model, answer.result, run.tally)
             if not fallbacks:
                 return answer
             return replace(answer, meta=self._chain_meta(answer.meta, run, target.model))
@@ -297,7 +302,11 @@ class WorkersAIClient(BaseClient):
         if universal is not None:
             events = self._open_stream(universal, run.tally)
             target = run.gateway_answered(events.meta.gateway_step)
-            stream = ChatStream(events, self._accumulator(target.model, think_tags, tool_names))
+            stream = ChatStream(
+                events,
+                self._accumulator(target.model, think_tags, tool_names),
+                on_done=self._chat_reporter(target.model, run.tally),
+            )
             stream.meta = self._chain_meta(stream.meta, run, target.model)
             return stream
         for index, target in enumerate(run.chain):
@@ -306,7 +315,11 @@ class WorkersAIClient(BaseClient):
             except APIError as error:
                 run.failed(index, error)
                 continue
-            stream = ChatStream(events, self._accumulator(target.model, think_tags, tool_names))
+            stream = ChatStream(
+                events,
+                self._accumulator(target.model, think_tags, tool_names),
+                on_done=self._chat_reporter(target.model, run.tally),
+            )
             if fallbacks:
                 stream.meta = self._chain_meta(stream.meta, run, target.model)
             return stream
@@ -504,7 +517,10 @@ class AsyncWorkersAIClient(BaseClient):
         call = self._run_call(
             model, inputs, stream=False, timeout=timeout, headers=headers, params=params
         )
-        return await self._send(call)
+        tally = Tally()
+        response = await self._send(call, tally)
+        self._report_run(model, response.data, tally)
+        return response
 
     async def stream(
         self,
@@ -542,6 +558,7 @@ class AsyncWorkersAIClient(BaseClient):
             response = await self._send(universal, run.tally)
             target = run.gateway_answered(response.meta.gateway_step)
             answer = self._chat_response(response, target.model, think_tags, tool_names)
+            self._report_chat(target.model, answer.result, run.tally)
             return replace(answer, meta=self._chain_meta(answer.meta, run, target.model))
         for index, target in enumerate(run.chain):
             call = self._chat_call(
@@ -558,6 +575,7 @@ class AsyncWorkersAIClient(BaseClient):
                 run.failed(index, error)
                 continue
             answer = self._chat_response(response, target.model, think_tags, tool_names)
+            self._report_chat(target.model, answer.result, run.tally)
             if not fallbacks:
                 return answer
             return replace(answer, meta=self._chain_meta(answer.meta, run, target.model))
@@ -600,7 +618,9 @@ class AsyncWorkersAIClient(BaseClient):
             events = await self._open_stream(universal, run.tally)
             target = run.gateway_answered(events.meta.gateway_step)
             stream = AsyncChatStream(
-                events, self._accumulator(target.model, think_tags, tool_names)
+                events,
+                self._accumulator(target.model, think_tags, tool_names),
+                on_done=self._chat_reporter(target.model, run.tally),
             )
             stream.meta = self._chain_meta(stream.meta, run, target.model)
             return stream
@@ -611,7 +631,9 @@ class AsyncWorkersAIClient(BaseClient):
                 run.failed(index, error)
                 continue
             stream = AsyncChatStream(
-                events, self._accumulator(target.model, think_tags, tool_names)
+                events,
+                self._accumulator(target.model, think_tags, tool_names),
+                on_done=self._chat_reporter(target.model, run.tally),
             )
             if fallbacks:
                 stream.meta = self._chain_meta(stream.meta, run, target.model)

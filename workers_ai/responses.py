@@ -240,11 +240,18 @@ class AsyncEventStream(_StreamState):
 class ChatStream:
     """A stream of normalised :class:`~workers_ai.types.ChatDelta`; ``result()`` afterwards."""
 
-    def __init__(self, events: EventStream, accumulator: ChatStreamAccumulator) -> None:
+    def __init__(
+        self,
+        events: EventStream,
+        accumulator: ChatStreamAccumulator,
+        *,
+        on_done: Callable[[ChatResult], None] | None = None,
+    ) -> None:
         self.meta = events.meta
         self._events = events
         self._acc = accumulator
         self._done = False
+        self._on_done = on_done  # told the whole answer once the stream is read to its end
 
     def __iter__(self) -> Iterator[ChatDelta]:
         with self._events:
@@ -253,7 +260,10 @@ class ChatStream:
                 if delta is not None:
                     yield delta
             self._done = True
-            yield self._acc.finish()
+            last = self._acc.finish()
+            if self._on_done is not None:
+                self._on_done(self._acc.result())
+            yield last
 
     def result(self) -> ChatResult:
         """The whole message, once the stream has been consumed."""
@@ -268,11 +278,18 @@ class ChatStream:
 class AsyncChatStream:
     """The async twin of :class:`ChatStream`."""
 
-    def __init__(self, events: AsyncEventStream, accumulator: ChatStreamAccumulator) -> None:
+    def __init__(
+        self,
+        events: AsyncEventStream,
+        accumulator: ChatStreamAccumulator,
+        *,
+        on_done: Callable[[ChatResult], None] | None = None,
+    ) -> None:
         self.meta = events.meta
         self._events = events
         self._acc = accumulator
         self._done = False
+        self._on_done = on_done
 
     async def __aiter__(self) -> AsyncIterator[ChatDelta]:
         async with self._events:
@@ -281,7 +298,10 @@ class AsyncChatStream:
                 if delta is not None:
                     yield delta
             self._done = True
-            yield self._acc.finish()
+            last = self._acc.finish()
+            if self._on_done is not None:
+                self._on_done(self._acc.result())
+            yield last
 
     def result(self) -> ChatResult:
         """The whole message, once the stream has been consumed."""

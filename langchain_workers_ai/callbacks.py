@@ -1,0 +1,137 @@
+"""What a chain used and cost: ``get_workers_ai_callback()``, the shape of LangChain's
+``get_openai_callback()`` (issue #18).
+
+Counting is the core's usage hook (:mod:`workers_ai.usage`): every chat call (plain or
+streamed, once), every embeddings and rerank request, with the HTTP attempts it took, inside
+the ``with`` block -- its thread, the asyncio tasks it starts, and LangChain's ``batch`` worker
+threads (they copy the context).
+
+Example:
+    >>> from langchain_workers_ai import ChatWorkersAI, get_workers_ai_callback
+    >>> with get_workers_ai_callback() as cb:  # doctest: +SKIP
+    ...     ChatWorkersAI().invoke("What is Cloudflare?")
+    >>> cb.total_tokens, cb.neurons, cb.total_cost  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from langchain_core.callbacks import BaseCallbackHandler
+
+if TYPE_CHECKING:
+    from workers_ai.usage import ModelUsage, UsageMeter
+
+__all__ = ["WorkersAICallbackHandler", "get_workers_ai_callback"]
+
+
+class WorkersAICallbackHandler(BaseCallbackHandler):
+    """Calls, HTTP attempts, tokens, neurons and USD of Workers AI and AI Gateway calls, per
+    model and in total, while :func:`get_workers_ai_callback` (or :meth:`tracking`) is active.
+
+    Attributes (as ``OpenAICallbackHandler``'s, plus ours): ``total_tokens``,
+    ``prompt_tokens``, ``completion_tokens``, ``prompt_tokens_cached``,
+    ``successful_requests`` (calls), ``total_cost`` (USD, estimated from catalog prices where
+    not reported; calls of unknown cost left out: ``calls_without_cost``), ``neurons``
+    (reported, else estimated: ``neurons_estimated``), ``attempts``, ``by_model`` and
+    :meth:`table`.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        from workers_ai.usage import UsageMeter
+
+        self.meter: UsageMeter = UsageMeter()
+
+    @contextlib.contextmanager
+    def tracking(self) -> Iterator[WorkersAICallbackHandler]:
+        """Count the calls made inside the ``with`` block into this handler."""
+        from workers_ai.usage import track_usage
+
+        with track_usage(self.meter):
+            yield self
+
+    @property
+    def _total(self) -> ModelUsage:
+        return self.meter.total
+
+    @property
+    def total_tokens(self) -> int:
+        total = self._total
+        return total.input_tokens + total.output_tokens
+
+    @property
+    def prompt_tokens(self) -> int:
+        return self._total.input_tokens
+
+    @property
+    def completion_tokens(self) -> int:
+        return self._total.output_tokens
+
+    @property
+    def prompt_tokens_cached(self) -> int:
+        return self._total.cached_tokens
+
+    @property
+    def successful_requests(self) -> int:
+        return self._total.calls
+
+    @property
+    def attempts(self) -> int:
+        return self._total.attempts
+
+    @property
+    def neurons(self) -> float:
+        return self._total.neurons
+
+    @property
+    def neurons_estimated(self) -> bool:
+        return self._total.neurons_estimated
+
+    @property
+    def total_cost(self) -> float:
+        return self._total.usd
+
+    @property
+    def calls_without_cost(self) -> int:
+        return self._total.calls_without_cost
+
+    @property
+    def by_model(self) -> dict[str, ModelUsage]:
+        """Model -> its totals (a snapshot)."""
+        return self.meter.snapshot()
+
+    def table(self) -> str:
+        """A Markdown table per model and in total (:meth:`workers_ai.usage.UsageMeter.table`)."""
+        return self.meter.table()
+
+    def __repr__(self) -> str:
+        total = self._total
+        estimated = " (estimated)" if total.neurons_estimated else ""
+        unknown = total.calls_without_cost
+        return (
+            f"Tokens Used: {total.input_tokens + total.output_tokens}\n"
+            f"\tPrompt Tokens: {total.input_tokens}\n"
+            f"\t\tPrompt Tokens Cached: {total.cached_tokens}\n"
+            f"\tCompletion Tokens: {total.output_tokens}\n"
+            f"Successful Requests: {total.calls} (HTTP attempts: {total.attempts})\n"
+            f"Neurons: {total.neurons:,.1f}{estimated}\n"
+            f"Total Cost (USD): ${total.usd:.6f}"
+            + (f" (+ {unknown} of unknown cost)" if unknown else "")
+        )
+
+    def __copy__(self) -> Any:
+        return self  # one handler per block, as LangChain's own (callbacks are copied per run)
+
+    def __deepcopy__(self, memo: Any) -> Any:
+        return self
+
+
+@contextlib.contextmanager
+def get_workers_ai_callback() -> Iterator[WorkersAICallbackHandler]:
+    """Count what the calls inside the ``with`` block used and cost (module docs)."""
+    handler = WorkersAICallbackHandler()
+    with handler.tracking():
+        yield handler
