@@ -55,7 +55,7 @@ from workers_ai.settings import (
 )
 from workers_ai.streaming import ChatStreamAccumulator
 from workers_ai.types import ChatResult, ResponseMeta
-from workers_ai.usage import UsageRecord, report_usage
+from workers_ai.usage import UsageRecord, listening, report_usage
 
 if TYPE_CHECKING:
     import httpx
@@ -457,7 +457,8 @@ class BaseClient:
         model: str, result: ChatResult, tally: Tally, *, streamed: bool = False
     ) -> None:
         """Report a complete chat answer to the usage listeners."""
-        report_usage(UsageRecord(model, "chat", result.usage, tally.attempts, streamed))
+        if listening():
+            report_usage(UsageRecord(model, "chat", result.usage, tally.attempts, streamed))
 
     @classmethod
     def _chat_reporter(cls, model: str, tally: Tally) -> Callable[[ChatResult], None]:
@@ -467,6 +468,8 @@ class BaseClient:
     @staticmethod
     def _report_run(model: str, data: Any, tally: Tally) -> None:
         """Report a ``run`` (embeddings, reranking, other tasks) to the usage listeners."""
+        if not listening():
+            return
         info = catalog.get(model)
         raw = data.get("usage") if isinstance(data, Mapping) else None
         usage = usage_from_wire(raw) if isinstance(raw, Mapping) else None

@@ -34,6 +34,7 @@ __all__ = [
     "UsageMeter",
     "UsageRecord",
     "add_listener",
+    "listening",
     "remove_listener",
     "report_usage",
     "track_usage",
@@ -67,6 +68,11 @@ class UsageRecord:
 _CONTEXT: ContextVar[tuple[Listener, ...]] = ContextVar("workers_ai_usage_listeners", default=())
 _GLOBAL: list[Listener] = []
 _GLOBAL_LOCK = threading.Lock()
+
+
+def listening() -> bool:
+    """Whether anyone listens (the clients skip building records when nobody does)."""
+    return bool(_GLOBAL) or bool(_CONTEXT.get())
 
 
 def report_usage(record: UsageRecord) -> None:
