@@ -170,12 +170,15 @@ class AdaptiveSender:
         client: An async client whose own ``max_retries`` is 0 (the sender retries).
         limiter: The limiter shared by every request of this model on this event loop.
         max_retries: Retries for transient failures other than throttling.
+        reject_if_busy: Fail fast on a busy model (the settings' ``reject_if_busy``): no
+            throttled retry, no slow-down.
         stats: Counters: ``requests``, ``throttled``, ``retried``, ``failed``.
     """
 
     client: AsyncWorkersAIClient
     limiter: AdaptiveLimiter
     max_retries: int = 2
+    reject_if_busy: bool = False
     stats: dict[str, int] = field(
         default_factory=lambda: {"requests": 0, "throttled": 0, "retried": 0, "failed": 0}
     )
@@ -186,8 +189,7 @@ class AdaptiveSender:
         self.policy = RetryPolicy(
             self.max_retries,
             adaptive=True,
-            # the client's choice; a client without settings (a test double) has none
-            reject_if_busy=getattr(getattr(self.client, "settings", None), "reject_if_busy", False),
+            reject_if_busy=self.reject_if_busy,
             delay=lambda n, h: _retry_delay(n, h),
         )
 

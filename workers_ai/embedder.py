@@ -79,7 +79,9 @@ class _Engine:
         self.spec = spec
         self.client = AsyncWorkersAIClient(settings=settings.with_options(max_retries=0))
         self.limiter = AdaptiveLimiter(spec.max_concurrency)
-        self.sender = AdaptiveSender(self.client, self.limiter, spec.max_retries)
+        self.sender = AdaptiveSender(
+            self.client, self.limiter, spec.max_retries, settings.reject_if_busy
+        )
         self.queries: Coalescer[str, list[float]] = Coalescer(
             self._query_batch,
             max_batch=spec.batch_size,

@@ -213,7 +213,10 @@ class _Engine:
     def __init__(self, spec: RerankSpec, settings: WorkersAISettings) -> None:
         self.client = AsyncWorkersAIClient(settings=settings.with_options(max_retries=0))
         self.sender = AdaptiveSender(
-            self.client, AdaptiveLimiter(spec.max_concurrency), spec.max_retries
+            self.client,
+            AdaptiveLimiter(spec.max_concurrency),
+            spec.max_retries,
+            settings.reject_if_busy,
         )
 
 
