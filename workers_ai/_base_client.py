@@ -19,7 +19,7 @@ import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
 from workers_ai import catalog
 from workers_ai._distribution import __version__
@@ -39,7 +39,7 @@ from workers_ai.providers import (
     universal_entry,
     universal_route,
 )
-from workers_ai.responses import APIResponse, ChatResponse
+from workers_ai.responses import APIResponse, AsyncChatStream, ChatResponse, ChatStream
 from workers_ai.retry import RetryPolicy, RetryState, RetryStep
 from workers_ai.settings import (
     AsyncTransport,
@@ -66,6 +66,9 @@ if TYPE_CHECKING:
 __all__ = ["USER_AGENT", "ClientOptions", "Endpoint"]
 
 logger = logging.getLogger("workers_ai")
+
+#: A chat stream class: the sync or the async one.
+S = TypeVar("S", ChatStream, AsyncChatStream)
 
 #: The API of a chat call (:data:`workers_ai.providers.ChatEndpoint`).
 Endpoint = ChatEndpoint
@@ -440,6 +443,42 @@ class BaseClient:
         return self._call(
             "POST", routed.url, routed.route, body=entries, timeout=timeout, routed=routed
         )
+
+    def _chain_answer(
+        self,
+        response: APIResponse,
+        run: FallbackRun,
+        target: ChatTarget,
+        think_tags: bool | None,
+        tool_names: tuple[str, ...],
+    ) -> ChatResponse:
+        """The answer of the chain's model ``target``: normalised, reported to the usage
+        listeners, and (a call with fallbacks) with the chain's facts in its ``meta``."""
+        answer = self._chat_response(response, target.model, think_tags, tool_names)
+        self._report_chat(target.model, answer.result, run.tally)
+        if len(run.chain) == 1:
+            return answer
+        return dataclasses.replace(answer, meta=self._chain_meta(answer.meta, run, target.model))
+
+    def _chain_stream(
+        self,
+        stream_class: type[S],
+        events: Any,
+        run: FallbackRun,
+        target: ChatTarget,
+        think_tags: bool | None,
+        tool_names: tuple[str, ...],
+    ) -> S:
+        """The stream of the chain's model ``target`` (:meth:`_chain_answer`'s twin: usage
+        reported once it has been read to its end)."""
+        stream = stream_class(
+            events,
+            self._accumulator(target.model, think_tags, tool_names),
+            on_done=self._chat_reporter(target.model, run.tally),
+        )
+        if len(run.chain) > 1:
+            stream.meta = self._chain_meta(stream.meta, run, target.model)
+        return stream
 
     @staticmethod
     def _chain_meta(meta: ResponseMeta, run: FallbackRun, model: str) -> ResponseMeta:

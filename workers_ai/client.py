@@ -16,7 +16,7 @@ import threading
 import time
 import weakref
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -239,9 +239,7 @@ class WorkersAIClient(BaseClient):
         if universal is not None:
             response = self._send(universal, run.tally)
             target = run.gateway_answered(response.meta.gateway_step)
-            answer = self._chat_response(response, target.model, think_tags, tool_names)
-            self._report_chat(target.model, answer.result, run.tally)
-            return replace(answer, meta=self._chain_meta(answer.meta, run, target.model))
+            return self._chain_answer(response, run, target, think_tags, tool_names)
         for index, target in enumerate(run.chain):
             call = self._chat_call(
                 target.model,
@@ -256,11 +254,7 @@ class WorkersAIClient(BaseClient):
             except APIError as error:
                 run.failed(index, error)
                 continue
-            answer = self._chat_response(response, target.model, think_tags, tool_names)
-            self._report_chat(target.model, answer.result, run.tally)
-            if not fallbacks:
-                return answer
-            return replace(answer, meta=self._chain_meta(answer.meta, run, target.model))
+            return self._chain_answer(response, run, target, think_tags, tool_names)
         raise AssertionError("unreachable: the last model's failure is raised")
 
     def _chat_events(
@@ -302,27 +296,14 @@ class WorkersAIClient(BaseClient):
         if universal is not None:
             events = self._open_stream(universal, run.tally)
             target = run.gateway_answered(events.meta.gateway_step)
-            stream = ChatStream(
-                events,
-                self._accumulator(target.model, think_tags, tool_names),
-                on_done=self._chat_reporter(target.model, run.tally),
-            )
-            stream.meta = self._chain_meta(stream.meta, run, target.model)
-            return stream
+            return self._chain_stream(ChatStream, events, run, target, think_tags, tool_names)
         for index, target in enumerate(run.chain):
             try:
                 events = self._chat_events(target, timeout, run.tally)
             except APIError as error:
                 run.failed(index, error)
                 continue
-            stream = ChatStream(
-                events,
-                self._accumulator(target.model, think_tags, tool_names),
-                on_done=self._chat_reporter(target.model, run.tally),
-            )
-            if fallbacks:
-                stream.meta = self._chain_meta(stream.meta, run, target.model)
-            return stream
+            return self._chain_stream(ChatStream, events, run, target, think_tags, tool_names)
         raise AssertionError("unreachable: the last model's failure is raised")
 
     def openai(
@@ -557,9 +538,7 @@ class AsyncWorkersAIClient(BaseClient):
         if universal is not None:
             response = await self._send(universal, run.tally)
             target = run.gateway_answered(response.meta.gateway_step)
-            answer = self._chat_response(response, target.model, think_tags, tool_names)
-            self._report_chat(target.model, answer.result, run.tally)
-            return replace(answer, meta=self._chain_meta(answer.meta, run, target.model))
+            return self._chain_answer(response, run, target, think_tags, tool_names)
         for index, target in enumerate(run.chain):
             call = self._chat_call(
                 target.model,
@@ -574,11 +553,7 @@ class AsyncWorkersAIClient(BaseClient):
             except APIError as error:
                 run.failed(index, error)
                 continue
-            answer = self._chat_response(response, target.model, think_tags, tool_names)
-            self._report_chat(target.model, answer.result, run.tally)
-            if not fallbacks:
-                return answer
-            return replace(answer, meta=self._chain_meta(answer.meta, run, target.model))
+            return self._chain_answer(response, run, target, think_tags, tool_names)
         raise AssertionError("unreachable: the last model's failure is raised")
 
     async def _chat_events(
@@ -617,27 +592,14 @@ class AsyncWorkersAIClient(BaseClient):
         if universal is not None:
             events = await self._open_stream(universal, run.tally)
             target = run.gateway_answered(events.meta.gateway_step)
-            stream = AsyncChatStream(
-                events,
-                self._accumulator(target.model, think_tags, tool_names),
-                on_done=self._chat_reporter(target.model, run.tally),
-            )
-            stream.meta = self._chain_meta(stream.meta, run, target.model)
-            return stream
+            return self._chain_stream(AsyncChatStream, events, run, target, think_tags, tool_names)
         for index, target in enumerate(run.chain):
             try:
                 events = await self._chat_events(target, timeout, run.tally)
             except APIError as error:
                 run.failed(index, error)
                 continue
-            stream = AsyncChatStream(
-                events,
-                self._accumulator(target.model, think_tags, tool_names),
-                on_done=self._chat_reporter(target.model, run.tally),
-            )
-            if fallbacks:
-                stream.meta = self._chain_meta(stream.meta, run, target.model)
-            return stream
+            return self._chain_stream(AsyncChatStream, events, run, target, think_tags, tool_names)
         raise AssertionError("unreachable: the last model's failure is raised")
 
     async def openai(
