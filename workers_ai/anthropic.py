@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import json
 import re
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,6 +49,7 @@ from workers_ai.messages import (
     TextPart,
     check_against_catalog,
     check_generation_param,
+    sendable_params,
     text_only,
 )
 from workers_ai.tools import tool_choice_to_wire, tool_to_wire
@@ -243,17 +243,11 @@ def _tools(request: ChatRequest) -> dict[str, Any]:
 def _params(model: str, request: ChatRequest) -> dict[str, Any]:
     body: dict[str, Any] = {}
     effort = None
-    for name, value in request.params.items():
-        if value is None:
-            continue
-        check_generation_param(name, value)
-        if name in _UNSUPPORTED:
-            warnings.warn(
-                f"{model}: Anthropic's Messages API has no `{name}`; it was not sent.",
-                UserWarning,
-                stacklevel=5,
-            )
-        elif name == "stop":
+    api = "Anthropic's Messages API"
+    for name, value in sendable_params(
+        model, request.params, api=api, unsupported=_UNSUPPORTED, stacklevel=6
+    ):
+        if name == "stop":
             body["stop_sequences"] = [value] if isinstance(value, str) else list(value)
         elif name == "reasoning_effort":
             effort = value

@@ -15,7 +15,7 @@ import json
 import math
 import re
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -39,6 +39,7 @@ __all__ = [
     "check_generation_param",
     "find_unencodable",
     "messages_to_wire",
+    "sendable_params",
     "text_only",
 ]
 
@@ -398,6 +399,32 @@ def _params_to_wire(info: ModelInfo, params: Mapping[str, Any]) -> dict[str, Any
             continue
         body[name] = value
     return body
+
+
+def sendable_params(
+    model: str,
+    params: Mapping[str, Any],
+    *,
+    api: str,
+    unsupported: Collection[str],
+    stacklevel: int,
+) -> Iterator[tuple[str, Any]]:
+    """The generation parameters an API other than Workers AI's own takes, checked
+    (:func:`check_generation_param`): unset ones skipped, ``unsupported`` ones left out with a
+    ``UserWarning`` naming ``api`` (at ``stacklevel``, counted from this generator's frame);
+    the builders rename the rest to their API's fields."""
+    for name, value in params.items():
+        if value is None:
+            continue
+        check_generation_param(name, value)
+        if name in unsupported:
+            warnings.warn(
+                f"{model}: {api} has no `{name}`; it was not sent.",
+                UserWarning,
+                stacklevel=stacklevel,
+            )
+            continue
+        yield name, value
 
 
 def check_generation_param(name: str, value: Any) -> None:

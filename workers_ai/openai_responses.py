@@ -29,7 +29,6 @@ Request rules:
 from __future__ import annotations
 
 import re
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -43,6 +42,7 @@ from workers_ai.messages import (
     TextPart,
     check_against_catalog,
     check_generation_param,
+    sendable_params,
     text_only,
 )
 from workers_ai.tools import tool_choice_to_wire, tool_to_wire
@@ -163,17 +163,11 @@ def build_responses_body(model: str, request: ChatRequest) -> dict[str, Any]:
     if instructions is not None:
         body["instructions"] = instructions
     body["input"] = items
-    for name, value in request.params.items():
-        if value is None:
-            continue
-        check_generation_param(name, value)
-        if name in _UNSUPPORTED:
-            warnings.warn(
-                f"{model}: the Responses API has no `{name}`; it was not sent.",
-                UserWarning,
-                stacklevel=4,
-            )
-        elif name == "max_tokens":
+    api = "the Responses API"
+    for name, value in sendable_params(
+        model, request.params, api=api, unsupported=_UNSUPPORTED, stacklevel=5
+    ):
+        if name == "max_tokens":
             body["max_output_tokens"] = value
         elif name == "reasoning_effort":
             body["reasoning"] = {"effort": value}
