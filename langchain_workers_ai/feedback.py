@@ -19,7 +19,7 @@ from typing import Any
 from langchain_core.messages import BaseMessage
 
 from langchain_workers_ai.errors import langchain_errors
-from workers_ai.connection import ClientPairOwner
+from workers_ai.connection import client_pair_owner
 from workers_ai.errors import InvalidRequestError
 from workers_ai.feedback import asend_feedback, log_id_from_metadata, send_feedback
 
@@ -39,15 +39,6 @@ def message_log_id(message: BaseMessage | Mapping[str, Any]) -> str:
         return log_id_from_metadata(message, "This response_metadata")
     raise InvalidRequestError(
         f"Pass the AIMessage (or its response_metadata) to rate, not a {type(message).__name__}"
-    )
-
-
-def _owner(model: object) -> ClientPairOwner:
-    if isinstance(model, ClientPairOwner):
-        return model
-    raise InvalidRequestError(
-        f"Pass the ChatWorkersAI that gave the answer (its connection sends the feedback), "
-        f"not a {type(model).__name__}"
     )
 
 
@@ -77,7 +68,7 @@ def send_message_feedback(
         GatewayLogNotFoundError: the gateway has no such log (the LangChain twin, also a
             ``langchain_core`` ``ModelInvalidRequestError``); other API errors as their twins.
     """
-    owner = _owner(model)
+    owner = client_pair_owner(model, "ChatWorkersAI")
     log_id = message_log_id(message)
     with langchain_errors():
         send_feedback(
@@ -100,7 +91,7 @@ async def asend_message_feedback(
     gateway: str | None = None,
 ) -> None:
     """Async :func:`send_message_feedback`."""
-    owner = _owner(model)
+    owner = client_pair_owner(model, "ChatWorkersAI")
     log_id = message_log_id(message)
     with langchain_errors():
         await asend_feedback(

@@ -19,7 +19,7 @@ from typing import Any
 
 from llama_index.core.base.llms.types import ChatResponse, CompletionResponse
 
-from workers_ai.connection import ClientPairOwner
+from workers_ai.connection import client_pair_owner
 from workers_ai.errors import InvalidRequestError
 from workers_ai.feedback import asend_feedback, log_id_from_metadata, send_feedback
 
@@ -42,15 +42,6 @@ def response_log_id(response: Answer) -> str:
     raise InvalidRequestError(
         "Pass the ChatResponse or CompletionResponse (or its additional_kwargs) to rate, not a "
         f"{type(response).__name__}"
-    )
-
-
-def _owner(llm: object) -> ClientPairOwner:
-    if isinstance(llm, ClientPairOwner):
-        return llm
-    raise InvalidRequestError(
-        "Pass the WorkersAI LLM that gave the answer (its connection sends the feedback), "
-        f"not a {type(llm).__name__}"
     )
 
 
@@ -79,7 +70,7 @@ def send_response_feedback(
         InvalidRequestError: no log id on the response, or a bad argument (before any request).
         GatewayLogNotFoundError: the gateway has no such log.
     """
-    owner = _owner(llm)
+    owner = client_pair_owner(llm, "WorkersAI LLM")
     send_feedback(
         owner._sync_client(),
         response_log_id(response),
@@ -100,7 +91,7 @@ async def asend_response_feedback(
     gateway: str | None = None,
 ) -> None:
     """Async :func:`send_response_feedback`."""
-    owner = _owner(llm)
+    owner = client_pair_owner(llm, "WorkersAI LLM")
     await asend_feedback(
         owner._async_client(),
         response_log_id(response),

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr
 
 from workers_ai.arguments import argument_names, check_arguments
+from workers_ai.errors import InvalidRequestError
 from workers_ai.model_checks import CORE_CLASSES, Kind, check_model
 from workers_ai.settings import (
     ACCOUNT_ID_ENV_VARS,
@@ -252,3 +253,14 @@ class ClientPairOwner:
     async def aclose(self) -> None:
         """Close the async connection pool (an injected async client is left open)."""
         await self._clients.aclose()
+
+
+def client_pair_owner(value: object, described: str) -> ClientPairOwner:
+    """``value`` as the model object whose connection sends a follow-up request (feedback on
+    its answer's gateway log); else ``InvalidRequestError`` asking for ``described``."""
+    if isinstance(value, ClientPairOwner):
+        return value
+    raise InvalidRequestError(
+        f"Pass the {described} that gave the answer (its connection sends the feedback), "
+        f"not a {type(value).__name__}"
+    )
