@@ -49,10 +49,10 @@ from workers_ai.messages import (
     TextPart,
     check_against_catalog,
     check_generation_param,
+    function_tools,
     sendable_params,
     text_only,
 )
-from workers_ai.tools import tool_choice_to_wire, tool_to_wire
 from workers_ai.types import ToolCall, Usage, WireDelta
 from workers_ai.wire_numbers import float_from_wire, int_from_wire
 
@@ -211,20 +211,17 @@ def _turns(messages: Sequence[Message], start: int) -> list[dict[str, Any]]:
 
 
 def _tools(request: ChatRequest) -> dict[str, Any]:
-    if not request.tools:
-        if request.tool_choice not in (None, "none", "auto"):
-            raise InvalidRequestError("tool_choice was given without any tools.")
+    functions, choice = function_tools(request)
+    if not functions:
         return {}
     tools = []
-    for tool in request.tools:
-        function = tool_to_wire(tool, style="openai")["function"]
+    for function in functions:
         wire = {"name": function["name"], "input_schema": function.get("parameters")}
         if function.get("description"):
             wire["description"] = function["description"]
         wire["input_schema"] = wire["input_schema"] or {"type": "object", "properties": {}}
         tools.append(wire)
     body: dict[str, Any] = {"tools": tools}
-    choice = tool_choice_to_wire(request.tool_choice, tool_names=[t["name"] for t in tools])
     wire_choice: dict[str, Any] | None = None
     if isinstance(choice, dict):
         wire_choice = {"type": "tool", "name": choice["function"]["name"]}

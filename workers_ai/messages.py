@@ -38,6 +38,7 @@ __all__ = [
     "check_against_catalog",
     "check_generation_param",
     "find_unencodable",
+    "function_tools",
     "messages_to_wire",
     "sendable_params",
     "text_only",
@@ -435,10 +436,33 @@ def check_generation_param(name: str, value: Any) -> None:
         raise InvalidRequestError(f"{path} {problem}")
 
 
-def _tools_to_wire(info: ModelInfo, request: ChatRequest, endpoint: Endpoint) -> dict[str, Any]:
+def _check_choice_without_tools(request: ChatRequest) -> None:
+    if not request.tools and request.tool_choice not in (None, "none", "auto"):
+        raise InvalidRequestError("tool_choice was given without any tools.")
+
+
+def function_tools(
+    request: ChatRequest,
+) -> tuple[list[dict[str, Any]], str | dict[str, Any] | None]:
+    """The request's tools as OpenAI ``function`` definitions (``name``, ``description``,
+    ``parameters``) and its ``tool_choice`` in OpenAI's wire form, for the other APIs'
+    builders to reshape; ``([], None)`` without tools.
+
+    Raises:
+        InvalidRequestError: A tool without a valid name, a forced tool that is not offered,
+            or a ``tool_choice`` that needs tools without any.
+    """
+    _check_choice_without_tools(request)
     if not request.tools:
-        if request.tool_choice not in (None, "none", "auto"):
-            raise InvalidRequestError("tool_choice was given without any tools.")
+        return [], None
+    functions = [tool_to_wire(tool, style="openai")["function"] for tool in request.tools]
+    names = [function["name"] for function in functions]
+    return functions, tool_choice_to_wire(request.tool_choice, tool_names=names)
+
+
+def _tools_to_wire(info: ModelInfo, request: ChatRequest, endpoint: Endpoint) -> dict[str, Any]:
+    _check_choice_without_tools(request)
+    if not request.tools:
         return {}
     _check_function_calling(info, request)
     legacy = endpoint == "native" and info.tool_call_format == "legacy"

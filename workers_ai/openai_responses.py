@@ -42,10 +42,10 @@ from workers_ai.messages import (
     TextPart,
     check_against_catalog,
     check_generation_param,
+    function_tools,
     sendable_params,
     text_only,
 )
-from workers_ai.tools import tool_choice_to_wire, tool_to_wire
 from workers_ai.types import WireDelta
 
 __all__ = ["RESPONSES_EVENTS", "ResponsesStreamState", "build_responses_body"]
@@ -115,16 +115,10 @@ def _items(messages: Sequence[Message]) -> tuple[str | None, list[dict[str, Any]
 
 
 def _tools(request: ChatRequest) -> dict[str, Any]:
-    if not request.tools:
-        if request.tool_choice not in (None, "none", "auto"):
-            raise InvalidRequestError("tool_choice was given without any tools.")
+    functions, choice = function_tools(request)
+    if not functions:
         return {}
-    tools = []
-    for tool in request.tools:
-        function = tool_to_wire(tool, style="openai")["function"]
-        tools.append({"type": "function", **function})
-    body: dict[str, Any] = {"tools": tools}
-    choice = tool_choice_to_wire(request.tool_choice, tool_names=[t["name"] for t in tools])
+    body: dict[str, Any] = {"tools": [{"type": "function", **f} for f in functions]}
     if isinstance(choice, dict):
         body["tool_choice"] = {"type": "function", "name": choice["function"]["name"]}
     elif choice is not None:
