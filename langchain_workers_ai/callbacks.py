@@ -6,6 +6,12 @@ streamed, once), every embeddings and rerank request, with the HTTP attempts it 
 the ``with`` block -- its thread, the asyncio tasks it starts, and LangChain's ``batch`` worker
 threads (they copy the context).
 
+With a limit (``max_neurons``, ``max_usd``, ``per_model``), a call whose worst case (prompt
+estimate + ``max_tokens``) would cross it raises :class:`~workers_ai.BudgetExceededError`
+before it is sent; concurrent calls each reserve their worst case and settle to what they
+used (:mod:`workers_ai.budget`). ``warn_at`` (default 0.8 of a limit) warns once
+(``BudgetWarning``; also in ``handler.budget_warnings``).
+
 Example:
     >>> from langchain_workers_ai import ChatWorkersAI, get_workers_ai_callback
     >>> with get_workers_ai_callback() as cb:  # doctest: +SKIP
@@ -22,6 +28,9 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.callbacks import BaseCallbackHandler
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from workers_ai.budget import Budget, Unpriced
     from workers_ai.usage import ModelUsage, UsageMeter
 
 __all__ = ["WorkersAICallbackHandler", "get_workers_ai_callback"]
@@ -37,13 +46,36 @@ class WorkersAICallbackHandler(BaseCallbackHandler):
     not reported; calls of unknown cost left out: ``calls_without_cost``), ``neurons``
     (reported, else estimated: ``neurons_estimated``), ``attempts``, ``by_model`` and
     :meth:`table`.
+
+    Args:
+        max_neurons: Most neurons the calls may use (module docs); ``None``: no limit.
+        max_usd: Most US dollars; ``None``: no limit.
+        per_model: Model id -> its own limits (``{"max_neurons": 500}`` or a ``Budget``).
+        warn_at: Fraction of a limit that warns once; ``None`` never warns.
+        unpriced: ``"refuse"`` raises for a call that cannot be priced before it is sent
+            (default ``"allow"``: counted from what it reports).
+        budget: A ready :class:`~workers_ai.Budget` instead of the arguments above.
     """
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        *,
+        max_neurons: float | None = None,
+        max_usd: float | None = None,
+        per_model: Mapping[str, Budget | Mapping[str, float]] | None = None,
+        warn_at: float | None = 0.8,
+        unpriced: Unpriced = "allow",
+        budget: Budget | None = None,
+    ) -> None:
         super().__init__()
+        from workers_ai.budget import Budget
         from workers_ai.usage import UsageMeter
 
-        self.meter: UsageMeter = UsageMeter()
+        limits = Budget.of(
+            max_neurons=max_neurons, max_usd=max_usd, per_model=per_model, warn_at=warn_at,
+            unpriced=unpriced, budget=budget,
+        )  # fmt: skip
+        self.meter: UsageMeter = UsageMeter(budget=limits)
 
     @contextlib.contextmanager
     def tracking(self) -> Iterator[WorkersAICallbackHandler]:
@@ -107,6 +139,15 @@ class WorkersAICallbackHandler(BaseCallbackHandler):
         """A Markdown table per model and in total (:meth:`workers_ai.usage.UsageMeter.table`)."""
         return self.meter.table()
 
+    @property
+    def budget_warnings(self) -> list[str]:
+        """The budget warnings given so far."""
+        return list(self.meter.warnings)
+
+    def remaining(self, unit: str = "neurons", model: str | None = None) -> float | None:
+        """What is left of a limit (:meth:`workers_ai.usage.UsageMeter.remaining`)."""
+        return self.meter.remaining(unit, model)
+
     def __repr__(self) -> str:
         total = self._total
         estimated = " (estimated)" if total.neurons_estimated else ""
@@ -130,8 +171,20 @@ class WorkersAICallbackHandler(BaseCallbackHandler):
 
 
 @contextlib.contextmanager
-def get_workers_ai_callback() -> Iterator[WorkersAICallbackHandler]:
-    """Count what the calls inside the ``with`` block used and cost (module docs)."""
-    handler = WorkersAICallbackHandler()
+def get_workers_ai_callback(
+    *,
+    max_neurons: float | None = None,
+    max_usd: float | None = None,
+    per_model: Mapping[str, Budget | Mapping[str, float]] | None = None,
+    warn_at: float | None = 0.8,
+    unpriced: Unpriced = "allow",
+    budget: Budget | None = None,
+) -> Iterator[WorkersAICallbackHandler]:
+    """Count what the calls inside the ``with`` block used and cost, and hold them to the
+    limits given, if any (module docs; arguments as :class:`WorkersAICallbackHandler`'s)."""
+    handler = WorkersAICallbackHandler(
+        max_neurons=max_neurons, max_usd=max_usd, per_model=per_model, warn_at=warn_at,
+        unpriced=unpriced, budget=budget,
+    )  # fmt: skip
     with handler.tracking():
         yield handler

@@ -6,6 +6,10 @@ AI Gateway call (chat, plain or streamed, once; embeddings; reranking), with the
 it took, until :meth:`WorkersAIUsageHandler.close`. :func:`track_workers_ai_usage` counts only
 the calls inside a ``with`` block instead.
 
+Both take limits (``max_neurons``, ``max_usd``, ``per_model``, ``warn_at``, ``unpriced``, or
+a ready ``budget``): a call whose worst case (prompt estimate + ``max_tokens``) would cross one
+raises :class:`~workers_ai.BudgetExceededError` before it is sent (:mod:`workers_ai.budget`).
+
 Example:
     >>> from llama_index.core.instrumentation import get_dispatcher
     >>> from llama_index_workers_ai import WorkersAIUsageHandler
@@ -25,6 +29,9 @@ from llama_index.core.instrumentation.event_handlers import BaseEventHandler
 from pydantic import PrivateAttr
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from workers_ai.budget import Budget, Unpriced
     from workers_ai.usage import ModelUsage, UsageMeter
 
 __all__ = ["WorkersAIUsageHandler", "track_workers_ai_usage"]
@@ -35,17 +42,32 @@ class WorkersAIUsageHandler(BaseEventHandler):
 
     It counts from its creation (the core's hook, not the dispatcher's events, so embeddings,
     reranking and retries are counted too and nothing twice) until :meth:`close`; adding it to
-    the dispatcher is what LlamaIndex users expect, and harmless.
+    the dispatcher is what LlamaIndex users expect, and harmless. Limits as the module says.
     """
 
     _meter: Any = PrivateAttr()
 
-    def __init__(self, **data: Any) -> None:
+    def __init__(
+        self,
+        *,
+        max_neurons: float | None = None,
+        max_usd: float | None = None,
+        per_model: Mapping[str, Budget | Mapping[str, float]] | None = None,
+        warn_at: float | None = 0.8,
+        unpriced: Unpriced = "allow",
+        budget: Budget | None = None,
+        **data: Any,
+    ) -> None:
         super().__init__(**data)
+        from workers_ai.budget import Budget
         from workers_ai.usage import UsageMeter, add_listener
 
-        self._meter = UsageMeter()
-        add_listener(self._meter.record)
+        limits = Budget.of(
+            max_neurons=max_neurons, max_usd=max_usd, per_model=per_model, warn_at=warn_at,
+            unpriced=unpriced, budget=budget,
+        )  # fmt: skip
+        self._meter = UsageMeter(budget=limits)
+        add_listener(self._meter)
 
     @classmethod
     def class_name(cls) -> str:
@@ -58,7 +80,7 @@ class WorkersAIUsageHandler(BaseEventHandler):
         """Stop counting (what was counted stays readable)."""
         from workers_ai.usage import remove_listener
 
-        remove_listener(self._meter.record)
+        remove_listener(self._meter)
 
     @property
     def meter(self) -> UsageMeter:
@@ -78,12 +100,34 @@ class WorkersAIUsageHandler(BaseEventHandler):
         """A Markdown table per model and in total."""
         return self.meter.table()
 
+    @property
+    def budget_warnings(self) -> list[str]:
+        """The budget warnings given so far."""
+        return list(self.meter.warnings)
+
+    def remaining(self, unit: str = "neurons", model: str | None = None) -> float | None:
+        """What is left of a limit (:meth:`workers_ai.usage.UsageMeter.remaining`)."""
+        return self.meter.remaining(unit, model)
+
 
 @contextlib.contextmanager
-def track_workers_ai_usage() -> Iterator[UsageMeter]:
+def track_workers_ai_usage(
+    *,
+    max_neurons: float | None = None,
+    max_usd: float | None = None,
+    per_model: Mapping[str, Budget | Mapping[str, float]] | None = None,
+    warn_at: float | None = 0.8,
+    unpriced: Unpriced = "allow",
+    budget: Budget | None = None,
+) -> Iterator[UsageMeter]:
     """Count only the calls made inside the ``with`` block (its thread and the asyncio tasks
-    it starts) into a :class:`~workers_ai.usage.UsageMeter`."""
-    from workers_ai.usage import track_usage
+    it starts) into a :class:`~workers_ai.usage.UsageMeter`, held to the limits given."""
+    from workers_ai.budget import Budget
+    from workers_ai.usage import UsageMeter, track_usage
 
-    with track_usage() as meter:
+    limits = Budget.of(
+        max_neurons=max_neurons, max_usd=max_usd, per_model=per_model, warn_at=warn_at,
+        unpriced=unpriced, budget=budget,
+    )  # fmt: skip
+    with track_usage(UsageMeter(budget=limits)) as meter:
         yield meter

@@ -17,6 +17,7 @@ from workers_ai.errors import (
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    BudgetExceededError,
     BYOKAliasError,
     CapacityError,
     ConfigurationError,
@@ -52,6 +53,8 @@ _LAZY = {
     "AsyncEventStream": "workers_ai.responses",
     "AsyncWorkersAIClient": "workers_ai.client",
     "BatchJobError": "workers_ai.batch_api",
+    "Budget": "workers_ai.budget",
+    "BudgetWarning": "workers_ai.budget",
     "CatalogError": "workers_ai.catalog",
     "ChatDelta": "workers_ai.types",
     "ChatRequest": "workers_ai.messages",
@@ -78,6 +81,7 @@ _LAZY = {
     "ToolCallDelta": "workers_ai.types",
     "UnknownModelWarning": "workers_ai.model_checks",
     "Usage": "workers_ai.types",
+    "UsageMeter": "workers_ai.usage",
     "WorkersAIClient": "workers_ai.client",
     "WorkersAISettings": "workers_ai.settings",
     "__version__": "workers_ai._distribution",
@@ -91,11 +95,13 @@ _LAZY = {
     "rerank_spec": "workers_ai.rerank",
     "resolve_settings": "workers_ai.settings",
     "send_feedback": "workers_ai.feedback",
+    "track_usage": "workers_ai.usage",
 }
 
 if TYPE_CHECKING:
     from workers_ai._distribution import __version__
     from workers_ai.batch_api import BatchJobError
+    from workers_ai.budget import Budget, BudgetWarning
     from workers_ai.catalog import CatalogError
     from workers_ai.chat import normalize_chat_result
     from workers_ai.client import AsyncWorkersAIClient, WorkersAIClient
@@ -132,6 +138,7 @@ if TYPE_CHECKING:
         ToolCallDelta,
         Usage,
     )
+    from workers_ai.usage import UsageMeter, track_usage
 
 
 def __getattr__(name: str) -> Any:
@@ -164,6 +171,9 @@ __all__ = [
     "BYOKAliasError",
     "BadRequestError",
     "BatchJobError",
+    "Budget",
+    "BudgetExceededError",
+    "BudgetWarning",
     "CapacityError",
     "CatalogError",
     "ChatDelta",
@@ -211,6 +221,7 @@ __all__ = [
     "UnknownArgumentError",
     "UnknownModelWarning",
     "Usage",
+    "UsageMeter",
     "WorkersAIClient",
     "WorkersAIError",
     "WorkersAISettings",
@@ -225,4 +236,5 @@ __all__ = [
     "rerank_spec",
     "resolve_settings",
     "send_feedback",
+    "track_usage",
 ]

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
 from workers_ai import catalog
 from workers_ai._distribution import __version__
+from workers_ai.budget import worst_case
 from workers_ai.chat import normalize_chat_result, usage_from_wire
 from workers_ai.envelope import meta_from_headers, status_error_from_response, unwrap_response
 from workers_ai.errors import APIError, ConfigurationError, InvalidRequestError
@@ -55,7 +56,14 @@ from workers_ai.settings import (
 )
 from workers_ai.streaming import ChatStreamAccumulator
 from workers_ai.types import ChatResult, ResponseMeta
-from workers_ai.usage import UsageRecord, listening, report_usage
+from workers_ai.usage import (
+    Hold,
+    UsageRecord,
+    listening,
+    releasing,
+    report_usage,
+    reserve,
+)
 
 if TYPE_CHECKING:
     import httpx
@@ -451,11 +459,14 @@ class BaseClient:
         target: ChatTarget,
         think_tags: bool | None,
         tool_names: tuple[str, ...],
+        hold: Hold | None = None,
     ) -> ChatResponse:
         """The answer of the chain's model ``target``: normalised, reported to the usage
-        listeners, and (a call with fallbacks) with the chain's facts in its ``meta``."""
-        answer = self._chat_response(response, target.model, think_tags, tool_names)
-        self._report_chat(target.model, answer.result, run.tally)
+        listeners (settling ``hold``), and (a call with fallbacks) with the chain's facts in
+        its ``meta``."""
+        with releasing(hold):
+            answer = self._chat_response(response, target.model, think_tags, tool_names)
+        self._report_chat(target.model, answer.result, run.tally, hold)
         if len(run.chain) == 1:
             return answer
         return dataclasses.replace(answer, meta=self._chain_meta(answer.meta, run, target.model))
@@ -468,13 +479,15 @@ class BaseClient:
         target: ChatTarget,
         think_tags: bool | None,
         tool_names: tuple[str, ...],
+        hold: Hold | None = None,
     ) -> S:
         """The stream of the chain's model ``target`` (:meth:`_chain_answer`'s twin: usage
-        reported once it has been read to its end)."""
+        reported once it has been read to its end; left before, ``hold`` stays charged)."""
         stream = stream_class(
             events,
             self._accumulator(target.model, think_tags, tool_names),
-            on_done=self._chat_reporter(target.model, run.tally),
+            on_done=self._chat_reporter(target.model, run.tally, hold),
+            on_abandon=None if hold is None else hold.abandon,
         )
         if len(run.chain) > 1:
             stream.meta = self._chain_meta(stream.meta, run, target.model)
@@ -492,27 +505,52 @@ class BaseClient:
 
     # -- usage (workers_ai.usage: one hook for every call) -----------------------------------
     @staticmethod
-    def _report_chat(
-        model: str, result: ChatResult, tally: Tally, *, streamed: bool = False
-    ) -> None:
-        """Report a complete chat answer to the usage listeners."""
-        if listening():
-            report_usage(UsageRecord(model, "chat", result.usage, tally.attempts, streamed))
+    def _reserve_chat(targets: Sequence[ChatTarget]) -> Hold | None:
+        """Reserve the worst case of sending to ``targets`` (all of them: the universal
+        endpoint may reach any) in the listening budgets, before anything is sent.
 
-    @classmethod
-    def _chat_reporter(cls, model: str, tally: Tally) -> Callable[[ChatResult], None]:
-        """What a chat stream calls when it has been read to its end."""
-        return lambda result: cls._report_chat(model, result, tally, streamed=True)
+        Raises:
+            BudgetExceededError: A budget has no room for it.
+        """
+        return reserve(lambda: [worst_case(t.model, t.body, chat=True) for t in targets])
 
     @staticmethod
-    def _report_run(model: str, data: Any, tally: Tally) -> None:
+    def _reserve_run(model: str, inputs: Mapping[str, Any]) -> Hold | None:
+        """:meth:`_reserve_chat` for a ``run`` (a text-generation model's worst case counts
+        its ``max_tokens``)."""
+        chat = catalog.get(model).task == "text-generation"
+        return reserve(lambda: [worst_case(model, inputs, chat=chat)])
+
+    @staticmethod
+    def _report_chat(
+        model: str,
+        result: ChatResult,
+        tally: Tally,
+        hold: Hold | None = None,
+        *,
+        streamed: bool = False,
+    ) -> None:
+        """Report a complete chat answer to the usage listeners (settling its ``hold``)."""
+        if listening() or hold is not None:
+            record = UsageRecord(model, "chat", result.usage, tally.attempts, streamed)
+            report_usage(record, hold)
+
+    @classmethod
+    def _chat_reporter(
+        cls, model: str, tally: Tally, hold: Hold | None
+    ) -> Callable[[ChatResult], None]:
+        """What a chat stream calls when it has been read to its end."""
+        return lambda result: cls._report_chat(model, result, tally, hold, streamed=True)
+
+    @staticmethod
+    def _report_run(model: str, data: Any, tally: Tally, hold: Hold | None = None) -> None:
         """Report a ``run`` (embeddings, reranking, other tasks) to the usage listeners."""
-        if not listening():
+        if not listening() and hold is None:
             return
         info = catalog.get(model)
         raw = data.get("usage") if isinstance(data, Mapping) else None
         usage = usage_from_wire(raw) if isinstance(raw, Mapping) else None
-        report_usage(UsageRecord(model, info.task or "run", usage, tally.attempts))
+        report_usage(UsageRecord(model, info.task or "run", usage, tally.attempts), hold)
 
     # -- retry bookkeeping --------------------------------------------------------------------
     def _retry_or_raise(self, state: RetryState, error: APIError, call: _Call) -> RetryStep:

@@ -43,6 +43,7 @@ from workers_ai.retry import RetryState
 from workers_ai.retry import transport_error as _transport_error
 from workers_ai.retry import transport_errors as _transport_errors
 from workers_ai.settings import TimeoutTypes, WorkersAISettings, aiohttp_missing_message
+from workers_ai.usage import releasing
 
 if TYPE_CHECKING:  # typing.Unpack is 3.11+; type checkers know typing_extensions either way
     import httpx
@@ -194,8 +195,10 @@ class WorkersAIClient(BaseClient):
             model, inputs, stream=False, timeout=timeout, headers=headers, params=params
         )
         tally = Tally()
-        response = self._send(call, tally)
-        self._report_run(model, response.data, tally)
+        hold = self._reserve_run(model, inputs)
+        with releasing(hold):
+            response = self._send(call, tally)
+        self._report_run(model, response.data, tally, hold)
         return response
 
     def stream(
@@ -237,9 +240,11 @@ class WorkersAIClient(BaseClient):
             self._universal_call(run.chain, stream=False, timeout=timeout) if fallbacks else None
         )
         if universal is not None:
-            response = self._send(universal, run.tally)
-            target = run.gateway_answered(response.meta.gateway_step)
-            return self._chain_answer(response, run, target, think_tags, tool_names)
+            hold = self._reserve_chat(run.chain)
+            with releasing(hold):
+                response = self._send(universal, run.tally)
+                target = run.gateway_answered(response.meta.gateway_step)
+            return self._chain_answer(response, run, target, think_tags, tool_names, hold)
         for index, target in enumerate(run.chain):
             call = self._chat_call(
                 target.model,
@@ -249,12 +254,14 @@ class WorkersAIClient(BaseClient):
                 timeout=timeout,
                 headers=target.headers,
             )
+            hold = self._reserve_chat((target,))
             try:
-                response = self._send(call, run.tally)
+                with releasing(hold):
+                    response = self._send(call, run.tally)
             except APIError as error:
                 run.failed(index, error)
                 continue
-            return self._chain_answer(response, run, target, think_tags, tool_names)
+            return self._chain_answer(response, run, target, think_tags, tool_names, hold)
         raise AssertionError("unreachable: the last model's failure is raised")
 
     def _chat_events(
@@ -294,16 +301,20 @@ class WorkersAIClient(BaseClient):
             self._universal_call(run.chain, stream=True, timeout=timeout) if fallbacks else None
         )
         if universal is not None:
-            events = self._open_stream(universal, run.tally)
-            target = run.gateway_answered(events.meta.gateway_step)
-            return self._chain_stream(ChatStream, events, run, target, think_tags, tool_names)
+            hold = self._reserve_chat(run.chain)
+            with releasing(hold):
+                events = self._open_stream(universal, run.tally)
+                target = run.gateway_answered(events.meta.gateway_step)
+            return self._chain_stream(ChatStream, events, run, target, think_tags, tool_names, hold)
         for index, target in enumerate(run.chain):
+            hold = self._reserve_chat((target,))
             try:
-                events = self._chat_events(target, timeout, run.tally)
+                with releasing(hold):
+                    events = self._chat_events(target, timeout, run.tally)
             except APIError as error:
                 run.failed(index, error)
                 continue
-            return self._chain_stream(ChatStream, events, run, target, think_tags, tool_names)
+            return self._chain_stream(ChatStream, events, run, target, think_tags, tool_names, hold)
         raise AssertionError("unreachable: the last model's failure is raised")
 
     def openai(
@@ -499,8 +510,10 @@ class AsyncWorkersAIClient(BaseClient):
             model, inputs, stream=False, timeout=timeout, headers=headers, params=params
         )
         tally = Tally()
-        response = await self._send(call, tally)
-        self._report_run(model, response.data, tally)
+        hold = self._reserve_run(model, inputs)
+        with releasing(hold):
+            response = await self._send(call, tally)
+        self._report_run(model, response.data, tally, hold)
         return response
 
     async def stream(
@@ -536,9 +549,11 @@ class AsyncWorkersAIClient(BaseClient):
             self._universal_call(run.chain, stream=False, timeout=timeout) if fallbacks else None
         )
         if universal is not None:
-            response = await self._send(universal, run.tally)
-            target = run.gateway_answered(response.meta.gateway_step)
-            return self._chain_answer(response, run, target, think_tags, tool_names)
+            hold = self._reserve_chat(run.chain)
+            with releasing(hold):
+                response = await self._send(universal, run.tally)
+                target = run.gateway_answered(response.meta.gateway_step)
+            return self._chain_answer(response, run, target, think_tags, tool_names, hold)
         for index, target in enumerate(run.chain):
             call = self._chat_call(
                 target.model,
@@ -548,12 +563,14 @@ class AsyncWorkersAIClient(BaseClient):
                 timeout=timeout,
                 headers=target.headers,
             )
+            hold = self._reserve_chat((target,))
             try:
-                response = await self._send(call, run.tally)
+                with releasing(hold):
+                    response = await self._send(call, run.tally)
             except APIError as error:
                 run.failed(index, error)
                 continue
-            return self._chain_answer(response, run, target, think_tags, tool_names)
+            return self._chain_answer(response, run, target, think_tags, tool_names, hold)
         raise AssertionError("unreachable: the last model's failure is raised")
 
     async def _chat_events(
@@ -590,16 +607,24 @@ class AsyncWorkersAIClient(BaseClient):
             self._universal_call(run.chain, stream=True, timeout=timeout) if fallbacks else None
         )
         if universal is not None:
-            events = await self._open_stream(universal, run.tally)
-            target = run.gateway_answered(events.meta.gateway_step)
-            return self._chain_stream(AsyncChatStream, events, run, target, think_tags, tool_names)
+            hold = self._reserve_chat(run.chain)
+            with releasing(hold):
+                events = await self._open_stream(universal, run.tally)
+                target = run.gateway_answered(events.meta.gateway_step)
+            return self._chain_stream(
+                AsyncChatStream, events, run, target, think_tags, tool_names, hold
+            )
         for index, target in enumerate(run.chain):
+            hold = self._reserve_chat((target,))
             try:
-                events = await self._chat_events(target, timeout, run.tally)
+                with releasing(hold):
+                    events = await self._chat_events(target, timeout, run.tally)
             except APIError as error:
                 run.failed(index, error)
                 continue
-            return self._chain_stream(AsyncChatStream, events, run, target, think_tags, tool_names)
+            return self._chain_stream(
+                AsyncChatStream, events, run, target, think_tags, tool_names, hold
+            )
         raise AssertionError("unreachable: the last model's failure is raised")
 
     async def openai(

@@ -4,6 +4,8 @@
  ├─ ``ConfigurationError`` (also a ``ValueError``): bad settings, raised before any I/O
  │   └─ ``UnknownArgumentError`` (also a ``TypeError``): a misspelt keyword argument
  ├─ ``InvalidRequestError`` (also a ``ValueError``): bad input caught before any I/O
+ ├─ ``BudgetExceededError``: a call would cross a usage budget (:mod:`workers_ai.budget`);
+ │   raised before the request is sent
  ├─ ``CatalogError`` (also a ``ValueError``, in :mod:`workers_ai.catalog`): malformed catalog data
  └─ ``APIError``: something went wrong talking to Workers AI
      ├─ ``APIConnectionError`` ─ ``APITimeoutError``
@@ -36,6 +38,7 @@ Cloudflare's own error code first, HTTP status second.
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 __all__ = [
@@ -53,6 +56,7 @@ __all__ = [
     "AuthenticationError",
     "BYOKAliasError",
     "BadRequestError",
+    "BudgetExceededError",
     "CapacityError",
     "ConfigurationError",
     "ConflictError",
@@ -75,6 +79,7 @@ __all__ = [
     "StreamError",
     "UnknownArgumentError",
     "WorkersAIError",
+    "next_daily_reset",
 ]
 
 
@@ -132,6 +137,39 @@ class ModelIdError(ConfigurationError, InvalidRequestError):
     Both a ``ConfigurationError`` (raised when a model object is built) and an
     ``InvalidRequestError`` (raised for a per-call ``model=``), always before any request.
     """
+
+
+class BudgetExceededError(WorkersAIError):
+    """A call's worst case would cross a budget's limit; nothing was sent.
+
+    Attributes:
+        unit: ``"neurons"`` or ``"usd"``.
+        limit: The limit.
+        spent: What finished calls used.
+        reserved: The worst cases of calls in flight.
+        needed: This call's worst case (``None``: it could not be priced and the budget
+            refuses unpriced calls).
+        model: The model whose own limit it is; ``None`` for the total.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        unit: str,
+        limit: float,
+        spent: float,
+        reserved: float,
+        needed: float | None,
+        model: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.unit = unit
+        self.limit = limit
+        self.spent = spent
+        self.reserved = reserved
+        self.needed = needed
+        self.model = model
 
 
 class APIError(WorkersAIError):
@@ -295,8 +333,47 @@ class CapacityError(RateLimitError):
 class QuotaExceededError(RateLimitError):
     """The daily free allocation of neurons is used up (code 3036; 4006 via bindings).
 
-    Never retried: it resets at 00:00 UTC, or upgrade to the paid plan.
+    Never retried: it resets at 00:00 UTC (``resets_at``; the message says when), or upgrade
+    to the paid plan.
+
+    Attributes:
+        resets_at: When the daily allocation resets: the next 00:00 UTC after the response's
+            ``Date`` header (else after now); ``None`` for an AI Gateway spend limit, whose
+            window is the rule's.
     """
+
+    _daily = True
+
+    @property
+    def resets_at(self) -> datetime.datetime | None:
+        if not self._daily:
+            return None
+        return next_daily_reset(_response_date(getattr(self, "headers", None) or {}))
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        resets_at = self.resets_at
+        if resets_at is None:
+            return text
+        return f"{text} The daily allocation resets at {resets_at:%Y-%m-%d %H:%M} UTC."
+
+
+def _response_date(headers: dict[str, str]) -> datetime.datetime | None:
+    """The ``Date`` header of a response (when the server answered), if readable."""
+    import email.utils
+
+    try:
+        return email.utils.parsedate_to_datetime(headers.get("date", ""))
+    except (TypeError, ValueError):
+        return None
+
+
+def next_daily_reset(now: datetime.datetime | None = None) -> datetime.datetime:
+    """The next 00:00 UTC after ``now`` (default: the current time), when Workers AI's daily
+    free allocation resets (spec §9)."""
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    today = now.astimezone(datetime.timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    return today + datetime.timedelta(days=1)
 
 
 class InternalServerError(APIStatusError):
@@ -333,6 +410,8 @@ class BYOKAliasError(BadRequestError):
 class SpendLimitError(QuotaExceededError):
     """An AI Gateway spend limit rule is exhausted (code 2041). Never retried: it lasts until
     the rule's window slides past, or raise the limit in the dashboard."""
+
+    _daily = False
 
 
 class ContentBlockedError(BadRequestError):

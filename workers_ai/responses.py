@@ -246,24 +246,36 @@ class ChatStream:
         accumulator: ChatStreamAccumulator,
         *,
         on_done: Callable[[ChatResult], None] | None = None,
+        on_abandon: Callable[[], None] | None = None,
     ) -> None:
         self.meta = events.meta
         self._events = events
         self._acc = accumulator
         self._done = False
         self._on_done = on_done  # told the whole answer once the stream is read to its end
+        self._on_abandon = on_abandon  # told when it is closed or fails before that
+        self._reported = False
 
     def __iter__(self) -> Iterator[ChatDelta]:
-        with self._events:
-            for event in self._events:
-                delta = self._acc.feed(event)
-                if delta is not None:
-                    yield delta
-            self._done = True
-            last = self._acc.finish()
-            if self._on_done is not None:
-                self._on_done(self._acc.result())
-            yield last
+        try:
+            with self._events:
+                for event in self._events:
+                    delta = self._acc.feed(event)
+                    if delta is not None:
+                        yield delta
+                self._done = True
+                last = self._acc.finish()
+                if self._on_done is not None:
+                    self._on_done(self._acc.result())
+                self._reported = True
+                yield last
+        finally:
+            self._abandoned()
+
+    def _abandoned(self) -> None:
+        if not self._reported and self._on_abandon is not None:
+            self._reported = True
+            self._on_abandon()
 
     def result(self) -> ChatResult:
         """The whole message, once the stream has been consumed."""
@@ -273,6 +285,7 @@ class ChatStream:
 
     def close(self) -> None:
         self._events.close()
+        self._abandoned()
 
 
 class AsyncChatStream:
@@ -284,24 +297,36 @@ class AsyncChatStream:
         accumulator: ChatStreamAccumulator,
         *,
         on_done: Callable[[ChatResult], None] | None = None,
+        on_abandon: Callable[[], None] | None = None,
     ) -> None:
         self.meta = events.meta
         self._events = events
         self._acc = accumulator
         self._done = False
         self._on_done = on_done
+        self._on_abandon = on_abandon
+        self._reported = False
 
     async def __aiter__(self) -> AsyncIterator[ChatDelta]:
-        async with self._events:
-            async for event in self._events:
-                delta = self._acc.feed(event)
-                if delta is not None:
-                    yield delta
-            self._done = True
-            last = self._acc.finish()
-            if self._on_done is not None:
-                self._on_done(self._acc.result())
-            yield last
+        try:
+            async with self._events:
+                async for event in self._events:
+                    delta = self._acc.feed(event)
+                    if delta is not None:
+                        yield delta
+                self._done = True
+                last = self._acc.finish()
+                if self._on_done is not None:
+                    self._on_done(self._acc.result())
+                self._reported = True
+                yield last
+        finally:
+            self._abandoned()
+
+    def _abandoned(self) -> None:
+        if not self._reported and self._on_abandon is not None:
+            self._reported = True
+            self._on_abandon()
 
     def result(self) -> ChatResult:
         """The whole message, once the stream has been consumed."""
@@ -311,3 +336,4 @@ class AsyncChatStream:
 
     async def aclose(self) -> None:
         await self._events.aclose()
+        self._abandoned()

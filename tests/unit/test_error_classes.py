@@ -336,5 +336,6 @@ def test_a_langchain_error_crosses_a_process_boundary() -> None:
     assert error.body == {"success": False}
     assert str(error) == (
         "Daily free allocation used up (HTTP 429, code 3036) Hint: Upgrade to Workers Paid. "
-        "[request id: req-child]"
+        "[request id: req-child] The daily allocation resets at "
+        f"{error.resets_at:%Y-%m-%d} 00:00 UTC."
     )
