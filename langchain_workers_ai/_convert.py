@@ -234,8 +234,11 @@ def response_metadata(
     model: str, meta: ResponseMeta | None, *, finish_reason: str | None, usage: Usage | None
 ) -> dict[str, Any]:
     """``response_metadata``: the model that answered, finish reason, neurons, the cost the
-    response reported (USD, ``cost``; never estimated), and the
-    request's ids and AI Gateway facts (:meth:`~workers_ai.types.ResponseMeta.summary`)."""
+    response reported (USD, ``cost``), the estimated cost (``estimated_cost_usd``, and
+    ``estimated_neurons`` where none were reported: :func:`workers_ai.usage.cost_fields`), and
+    the request's ids and AI Gateway facts (:meth:`~workers_ai.types.ResponseMeta.summary`)."""
+    from workers_ai.usage import cost_fields
+
     out: dict[str, Any] = {"model_name": model, "model_provider": PROVIDER}
     if finish_reason:
         out["finish_reason"] = finish_reason
@@ -243,6 +246,7 @@ def response_metadata(
         out["neurons"] = usage.neurons
     if usage is not None and usage.cost is not None:
         out["cost"] = usage.cost
+    out.update(cost_fields(model, usage))
     if meta is not None:
         out.update(meta.summary())
     return out

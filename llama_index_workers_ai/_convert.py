@@ -216,11 +216,17 @@ def assistant_message(
     return ChatMessage(role=MessageRole.ASSISTANT, blocks=blocks, additional_kwargs=extra)
 
 
-def response_kwargs(result: ChatResult, meta: ResponseMeta | None) -> dict[str, Any]:
+def response_kwargs(result: ChatResult, meta: ResponseMeta | None, model: str) -> dict[str, Any]:
     """A ``ChatResponse``'s ``additional_kwargs``: token counts (:func:`usage_to_kwargs`), the
-    model that answered, and the request's ids and AI Gateway facts
+    estimated cost (``estimated_cost_usd``, and ``estimated_neurons`` where none were
+    reported: :func:`workers_ai.usage.cost_fields`), the model that answered (``model``: the
+    one asked, when the response does not say), and the request's ids and AI Gateway facts
     (:meth:`~workers_ai.types.ResponseMeta.summary`)."""
+    from workers_ai.usage import cost_fields
+
+    answered = result.model or (meta.answered_by if meta is not None else None) or model
     out = usage_to_kwargs(result.usage)
+    out.update(cost_fields(answered, result.usage))
     if result.model:
         out["model"] = result.model
     if meta is not None:

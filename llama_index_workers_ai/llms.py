@@ -190,7 +190,7 @@ class WorkersAI(WorkersAIConnection, ClientPairOwner, FunctionCallingLLM):
         return ChatResponse(
             message=result_to_message(response.result, prep.schemas),
             raw=response.result.raw,
-            additional_kwargs=response_kwargs(response.result, response.meta),
+            additional_kwargs=response_kwargs(response.result, response.meta, prep.model),
         )
 
     @llm_chat_callback()
@@ -203,7 +203,7 @@ class WorkersAI(WorkersAIConnection, ClientPairOwner, FunctionCallingLLM):
         return ChatResponse(
             message=result_to_message(response.result, prep.schemas),
             raw=response.result.raw,
-            additional_kwargs=response_kwargs(response.result, response.meta),
+            additional_kwargs=response_kwargs(response.result, response.meta, prep.model),
         )
 
     @llm_chat_callback()
@@ -457,7 +457,7 @@ def _final_response(
         message=result_to_message(result, prep.schemas),
         delta="",
         raw=result.raw,
-        additional_kwargs=response_kwargs(result, meta),
+        additional_kwargs=response_kwargs(result, meta, prep.model),
     )
 
 

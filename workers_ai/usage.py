@@ -46,6 +46,7 @@ __all__ = [
     "UsageMeter",
     "UsageRecord",
     "add_listener",
+    "cost_fields",
     "listening",
     "price",
     "releasing",
@@ -310,6 +311,21 @@ def price(model: str, usage: Usage | None) -> CallPrice:
         model, usage.input_tokens, usage.output_tokens, cached_input_tokens=cached
     )
     return CallPrice(estimate.neurons, estimate.neurons is not None, estimate.usd, True)
+
+
+def cost_fields(model: str, usage: Usage | None) -> dict[str, float]:
+    """A response's cost for its metadata: ``estimated_cost_usd`` (from reported neurons or
+    catalog prices; a cost the response reported stays the adapters' ``cost``) and
+    ``estimated_neurons`` when the response reported none; only what is known."""
+    if usage is None:
+        return {}
+    cost = price(model, usage)
+    out: dict[str, float] = {}
+    if cost.usd is not None and cost.usd_estimated:
+        out["estimated_cost_usd"] = cost.usd
+    if cost.neurons is not None and cost.neurons_estimated:
+        out["estimated_neurons"] = cost.neurons
+    return out
 
 
 def _priced(record: UsageRecord) -> ModelUsage:

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from langchain_core.messages import AIMessage
+from llama_index.core.llms import ChatMessage
 
 from langchain_workers_ai import (
     ChatWorkersAI,
@@ -23,10 +24,11 @@ from langchain_workers_ai import (
 from llama_index_workers_ai import WorkersAI, WorkersAIUsageHandler, track_workers_ai_usage
 from tests.support.emulator import adapter_kwargs
 from tests.support.waits import fake_waits
+from workers_ai.catalog import estimate_cost
 from workers_ai.emulator import EmulatorServer
 from workers_ai.emulator.faults import FaultSpec
 from workers_ai.types import Usage
-from workers_ai.usage import UsageMeter, UsageRecord
+from workers_ai.usage import UsageMeter, UsageRecord, cost_fields, track_usage
 
 CF = "@cf/meta/llama-3.1-8b-instruct"
 GPT = "openai/gpt-4.1"
@@ -142,3 +144,44 @@ def test_the_meter_prices_reported_estimated_and_unknown_costs() -> None:
     assert gpt.usd == pytest.approx(0.002) and gpt.calls_without_cost == 1
     table = meter.table()
     assert f"| {GPT} | 2 |" in table and "+ 1 n/a" in table and "~" in table
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["invoke", "stream"])
+def test_langchain_metadata_carries_neurons_tokens_and_the_estimated_cost(
+    emulator: EmulatorServer, streamed: bool
+) -> None:
+    model = chat(emulator)
+    if streamed:
+        chunks = list(model.stream("What is Cloudflare?"))
+        message: Any = chunks[0]
+        for chunk in chunks[1:]:
+            message = message + chunk
+    else:
+        message = model.invoke("What is Cloudflare?")
+    meta, usage = message.response_metadata, message.usage_metadata
+    with track_usage() as meter:  # the same call, priced by the meter
+        model.invoke("What is Cloudflare?")
+    assert meta["neurons"] == pytest.approx(meter.total.neurons)  # reported by Workers AI
+    assert meta["estimated_cost_usd"] == pytest.approx(meter.total.usd)
+    assert "estimated_neurons" not in meta  # reported, so not estimated
+    assert usage["input_tokens"] + usage["output_tokens"] == usage["total_tokens"]
+
+
+def test_estimated_neurons_appear_when_the_response_reports_none() -> None:
+    fields = cost_fields(CF, Usage(1000, 100, 1100))
+    priced = estimate_cost(CF, 1000, 100)
+    assert fields == {"estimated_cost_usd": priced.usd, "estimated_neurons": priced.neurons}
+    assert cost_fields(GPT, Usage(10, 5, 15)) == {}  # no price, nothing invented
+    assert cost_fields(GPT, Usage(10, 5, 15, cost=0.01)) == {}  # reported: the adapters' cost
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["chat", "stream_chat"])
+def test_llama_index_additional_kwargs_carry_the_estimated_cost(
+    emulator: EmulatorServer, streamed: bool
+) -> None:
+    llm = WorkersAI(model=CF, **adapter_kwargs(emulator))
+    messages = [ChatMessage(role="user", content="What is Cloudflare?")]
+    response = list(llm.stream_chat(messages))[-1] if streamed else llm.chat(messages)
+    extra = response.additional_kwargs
+    assert extra["neurons"] > 0 and extra["estimated_cost_usd"] > 0
+    assert extra["prompt_tokens"] + extra["completion_tokens"] == extra["total_tokens"]
