@@ -14,6 +14,12 @@ DEFAULT_RUNTIME = {
     "jitter_ms": 0.0,
     "stream_event_delay_ms": 0.0,
     "rate_limit_per_minute": None,
+    "batch_delay_s": 0.0,
+    "batch_pending_polls": 1,
+    "batch_result_shape": "flat",
+    "batch_shuffle": True,
+    "batch_failed_items": [],
+    "batch_failure_rate": 0.0,
 }
 
 

@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import sys
 import warnings
+from typing import Any
 
 from workers_ai.emulator.config import EmulatorConfig
 from workers_ai.emulator.faults import FaultConfigError, FaultSpec, parse_fault_header
@@ -55,7 +56,53 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="serve the control routes (/__emulator/*) without the bearer token",
     )
+    batch = parser.add_argument_group("async batch jobs (?queueRequest=true)")
+    batch.add_argument(
+        "--batch-delay-s", type=float, default=0.0, help="seconds a job stays queued/running"
+    )
+    batch.add_argument(
+        "--batch-pending-polls", type=int, default=1, help="polls a job answers queued/running"
+    )
+    batch.add_argument(
+        "--batch-result-shape",
+        choices=("flat", "nested"),
+        default="flat",
+        help="text-generation results as result.response or result.result.response",
+    )
+    batch.add_argument(
+        "--batch-in-order",
+        action="store_true",
+        help="answer responses in input order (default: reversed, as they may be out of order)",
+    )
+    batch.add_argument(
+        "--batch-fail-items",
+        default="",
+        metavar="I,J,...",
+        help="input indices that fail in every job",
+    )
+    batch.add_argument(
+        "--batch-failure-rate",
+        type=float,
+        default=0.0,
+        help="fraction of inputs that fail, chosen deterministically (0 to 1)",
+    )
     return parser
+
+
+def _batch_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``batch_*`` settings of :class:`EmulatorConfig` from the command line."""
+    try:
+        failed = [int(part) for part in args.batch_fail_items.split(",") if part.strip()]
+    except ValueError:
+        raise ValueError(f"--batch-fail-items {args.batch_fail_items!r}: use e.g. 0,3") from None
+    return {
+        "batch_delay_s": args.batch_delay_s,
+        "batch_pending_polls": args.batch_pending_polls,
+        "batch_result_shape": args.batch_result_shape,
+        "batch_shuffle": not args.batch_in_order,
+        "batch_failed_items": failed,
+        "batch_failure_rate": args.batch_failure_rate,
+    }
 
 
 def _control_hint(config: EmulatorConfig) -> str:
@@ -85,16 +132,21 @@ def main(argv: list[str] | None = None) -> int:
     except FaultConfigError as exc:
         print(f"error: --fault: {exc}", file=sys.stderr)
         return 2
-    config = EmulatorConfig(
-        account_id=args.account_id,
-        api_token=args.api_token,
-        latency_ms=args.latency_ms,
-        jitter_ms=args.jitter_ms,
-        stream_event_delay_ms=args.stream_event_delay_ms,
-        rate_limit_per_minute=rate,
-        faults=faults,
-        open_control=args.open_control,
-    )
+    try:
+        config = EmulatorConfig(
+            account_id=args.account_id,
+            api_token=args.api_token,
+            latency_ms=args.latency_ms,
+            jitter_ms=args.jitter_ms,
+            stream_event_delay_ms=args.stream_event_delay_ms,
+            rate_limit_per_minute=rate,
+            faults=faults,
+            open_control=args.open_control,
+            **_batch_settings(args),
+        )
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     exposed = exposure_warning(args.host, config)
     if exposed is not None:
         print(f"WARNING: {exposed}", file=sys.stderr)

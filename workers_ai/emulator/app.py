@@ -20,15 +20,18 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from workers_ai.emulator import facts, jsonbody, tasks
-from workers_ai.emulator.config import CachedResponse, EmulatorConfig, EmulatorState
+from workers_ai.emulator.config import BatchJob, CachedResponse, EmulatorConfig, EmulatorState
 from workers_ai.emulator.facts import TEXT_EMBEDDINGS, TEXT_GENERATION
 from workers_ai.emulator.faults import (
+    BATCH_ITEM_ERROR,
     ERROR_FAULTS,
     GATEWAY_FAULTS,
     LATE_FAULTS,
     FaultConfigError,
     FaultSpec,
+    batch_item_fails,
     check_runtime_setting,
+    parse_batch_fail_header,
     parse_fault_header,
     retry_after_header,
 )
@@ -44,6 +47,7 @@ from workers_ai.emulator.responses import (
 )
 from workers_ai.emulator.routing import Route, match_route
 from workers_ai.emulator.shapes import render_search_item, sse_frame
+from workers_ai.emulator.standins import count_tokens
 from workers_ai.emulator.validation import EmulatorError
 
 __all__ = [
@@ -207,7 +211,8 @@ class EmulatorApp:
         alias = None  # a provider-native path names the model without its provider
         if route.surface == "native" and route.provider and model and "/" not in model:
             alias = f"{route.provider}/{model}"
-        return self.state.faults.pick(route.kind, model, alias)
+        batch = _batch_kind(route, request)
+        return self.state.faults.pick(route.kind, model, alias, batch=batch)
 
     def _rate_limit(self, route: Route, model: str | None) -> Response | None:
         setting = self.config.rate_limit_per_minute
@@ -283,7 +288,7 @@ class EmulatorApp:
             assert model is not None
             body = _parse_run_body(request, model)
             if _bool_query(request.query, "queueRequest") or _is_poll(body):
-                return self._batch(model, body)
+                return self._batch(model, body, request)
             return self._run(model, body, request)
         except EmulatorError as exc:
             return error_response(exc.status, exc.code, exc.message)
@@ -341,7 +346,8 @@ class EmulatorApp:
             raise EmulatorError(400, 5006, "x-emulator-usage: expected 'per-chunk' or 'final'")
         return self.config.usage_per_chunk
 
-    def _batch(self, model: str, body: dict[str, Any]) -> Response:
+    def _batch(self, model: str, body: dict[str, Any], request: Request) -> Response:
+        """Async batch (spec §10): queue ``{"requests": [...]}``, or poll ``{"request_id"}``."""
         if _is_poll(body):
             return self._poll(str(body["request_id"]))
         requests = body.get("requests")
@@ -350,23 +356,44 @@ class EmulatorApp:
                 400, 5006, "AiError: Bad input: 'requests' must be a non-empty list"
             )
         info = facts.get(model)
-        if info is not None and not info.async_queue:
+        if info is None:
+            raise EmulatorError(400, 5007, f"No such model {model} or task")
+        if not info.async_queue:
             raise EmulatorError(400, 5006, f"AiError: Model {model} does not support async batch")
+        try:
+            chosen = parse_batch_fail_header(request.headers.get("x-emulator-batch-fail", ""))
+        except FaultConfigError as exc:
+            raise EmulatorError(400, 5006, str(exc)) from exc
+        config = self.config
+        rate, seed = config.batch_failure_rate, config.seed
+        drawn = {
+            i for i, item in enumerate(requests) if batch_item_fails(rate, seed, model, i, item)
+        }
+        job = BatchJob(
+            model=model,
+            items=requests,
+            ready_at=_clock() + config.batch_delay_s,
+            pending_polls=config.batch_pending_polls,
+            failing=frozenset(config.batch_failed_items) | chosen | drawn,
+            nested=config.batch_result_shape == "nested" and info.task == TEXT_GENERATION,
+            shuffle=config.batch_shuffle,
+        )
         request_id = str(uuid.uuid4())
-        job = {"model": model, "items": requests, "polls": 0}
-        with self.state._lock:
-            self.state.batches[request_id] = job
+        self.state.add_batch(request_id, job)
         return json_response({"status": "queued", "request_id": request_id, "model": model})
 
     def _poll(self, request_id: str) -> Response:
-        job = self.state.batches.get(request_id)
-        if job is None:
+        """Pending until the job's polls and delay have passed, then its results."""
+        polled = self.state.poll_batch(request_id)
+        if polled is None:
             raise EmulatorError(404, 5006, f"AiError: Unknown request_id {request_id}")
-        job["polls"] += 1
-        if job["polls"] <= self.config.batch_pending_polls:
-            status = "queued" if job["polls"] == 1 else "running"
+        job, polls = polled
+        if polls <= job.pending_polls or _clock() < job.ready_at:
+            status = "queued" if polls == 1 else "running"
             return json_response({"status": status, "request_id": request_id})
-        return json_response(_batch_results(job["model"], job["items"]))
+        if job.result is None:  # deterministic: two polls racing here build the same answer
+            job.result = _batch_results(job)
+        return json_response(job.result)
 
     def _control(self, route: Route, request: Request) -> Response:
         action = route.control
@@ -390,7 +417,7 @@ class EmulatorApp:
         return error_response(400, 7000, "No route for that URI")
 
     def apply_runtime_config(self, payload: dict[str, Any]) -> None:
-        """Change latency, jitter, rate limits, usage mode and faults of the running server.
+        """Change latency, jitter, rate limits, usage mode, ``batch_*`` settings and faults.
 
         Everything is checked first: a bad payload raises and changes nothing.
         """
@@ -509,28 +536,78 @@ def _openai(path: str, body: dict[str, Any], cached: int | None = None) -> Respo
     return json_response(tasks.responses(body, cached_tokens=cached), wrap=False)
 
 
-def _batch_results(model: str, items: list[Any]) -> dict[str, Any]:
-    responses: list[dict[str, Any]] = []
-    usage = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
-    for index, item in enumerate(items):
-        entry: dict[str, Any] = {"id": index}
-        if isinstance(item, dict) and "external_reference" in item:
-            entry["external_reference"] = item["external_reference"]
+_USAGE_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens")
+#: Input fields whose text counts as prompt tokens for a task whose answer has no usage.
+_TEXT_FIELDS = frozenset(
+    {"text", "query", "contexts", "queries", "documents", "prompt", "messages", "input"}
+)
+
+
+def _batch_kind(route: Route, request: Request) -> str | None:
+    """``batch_submit`` / ``batch_poll`` for an async batch request (fault rules' ``route``)."""
+    if route.kind != "run":
+        return None
+    if b'"request_id"' in request.body:
         try:
-            inputs = {k: v for k, v in dict(item).items() if k != "external_reference"}
-            result = tasks.run_model(model, inputs)
-            entry.update(success=True, result=result)
-            for key in usage:
-                usage[key] += (
-                    int((result.get("usage") or {}).get(key, 0)) if isinstance(result, dict) else 0
-                )
-        except (EmulatorError, TypeError, ValueError) as exc:
-            message = exc.message if isinstance(exc, EmulatorError) else str(exc)
-            entry.update(success=False, errors=[{"code": 5006, "message": message}])
+            body = jsonbody.loads(request.body)
+        except ValueError:
+            body = None
+        if isinstance(body, dict) and _is_poll(body):
+            return "batch_poll"
+    return "batch_submit" if _bool_query(request.query, "queueRequest") else None
+
+
+def _batch_results(job: BatchJob) -> dict[str, Any]:
+    """A finished job (spec §10): an entry per input (``id``: its index) and summed usage."""
+    responses: list[dict[str, Any]] = []
+    usage = dict.fromkeys(_USAGE_KEYS, 0)
+    for index, item in enumerate(job.items):
+        entry, item_usage = _batch_item(job, index, item)
         responses.append(entry)
-    # "responses may be out of order" (spec §10): a deterministic shuffle keeps clients honest.
-    responses.sort(key=lambda r: hashlib.sha256(f"{model}{r['id']}".encode()).hexdigest())
+        for key in _USAGE_KEYS:
+            usage[key] += item_usage.get(key, 0)
+    if job.shuffle:  # "responses may be out of order": reversed keeps clients honest
+        responses.reverse()
     return {"responses": responses, "usage": usage}
+
+
+def _batch_item(job: BatchJob, index: int, item: Any) -> tuple[dict[str, Any], dict[str, int]]:
+    """One input's entry and its usage (none for a failed input)."""
+    entry: dict[str, Any] = {"id": index}
+    if isinstance(item, dict) and "external_reference" in item:
+        entry["external_reference"] = item["external_reference"]
+    if index in job.failing:
+        code, message = BATCH_ITEM_ERROR
+        entry.update(success=False, errors=[{"code": code, "message": message}])
+        return entry, {}
+    try:
+        if not isinstance(item, dict):
+            raise EmulatorError(400, 5006, "AiError: Bad input: each request must be an object")
+        skip = ("external_reference", "stream")
+        inputs = {k: v for k, v in item.items() if k not in skip}
+        result = tasks.run_model(job.model, inputs)
+    except (EmulatorError, TypeError, ValueError) as exc:
+        code = exc.code if isinstance(exc, EmulatorError) else 5006
+        message = exc.message if isinstance(exc, EmulatorError) else str(exc)
+        entry.update(success=False, errors=[{"code": code, "message": message}])
+        return entry, {}
+    usage = result.get("usage") if isinstance(result, dict) else None
+    if not isinstance(usage, dict):
+        tokens = _input_tokens(inputs)
+        usage = {"prompt_tokens": tokens, "completion_tokens": 0, "total_tokens": tokens}
+    entry.update(success=True, result={"result": result} if job.nested else result)
+    return entry, {key: int(usage.get(key) or 0) for key in _USAGE_KEYS}
+
+
+def _input_tokens(value: Any, text: bool = False) -> int:
+    """Tokens of the text in an input's text fields (``text``, ``query``, ``contexts``...)."""
+    if isinstance(value, str):
+        return count_tokens(value) if text else 0
+    if isinstance(value, dict):
+        return sum(_input_tokens(v, text or k in _TEXT_FIELDS) for k, v in value.items())
+    if isinstance(value, list):
+        return sum(_input_tokens(v, text) for v in value)
+    return 0
 
 
 def _models_search(query: dict[str, list[str]]) -> Response:

@@ -11,12 +11,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workers_ai.emulator.caching import PromptCache
-from workers_ai.emulator.faults import FaultPlan, FaultSpec, RateLimiter
+from workers_ai.emulator.faults import (
+    FaultPlan,
+    FaultSpec,
+    RateLimiter,
+    check_runtime_setting,
+)
 from workers_ai.emulator.gateway import GatewayLogs
 
 __all__ = [
     "DEFAULT_ACCOUNT_ID",
     "DEFAULT_API_TOKEN",
+    "BatchJob",
     "CachedResponse",
     "EmulatorConfig",
     "EmulatorState",
@@ -30,8 +36,10 @@ DEFAULT_API_TOKEN = "emulator-token"  # noqa: S105 - the emulator's documented l
 class EmulatorConfig:
     """How the emulator behaves.
 
-    Latency, jitter, event delay, rate limits, usage mode and faults can also be changed at run
-    time (``EmulatorServer.configure``, ``POST /__emulator/faults``); the rest is fixed at start.
+    Latency, jitter, event delay, rate limits, usage mode, the ``batch_*`` settings and faults
+    can also be changed at run time (``EmulatorServer.configure``, ``POST /__emulator/faults``);
+    the rest is fixed at start. A batch job keeps the ``batch_*`` settings it was submitted
+    under.
 
     Attributes:
         account_id: The only account that exists (others get 404 / code 7003).
@@ -48,9 +56,25 @@ class EmulatorConfig:
         faults: Server-wide fault rules (see :mod:`workers_ai.emulator.faults`).
         gateway_token: When set, AI Gateway requests must send ``cf-aig-authorization``.
         max_body_bytes: Larger request bodies get 413 / code 3006.
-        batch_pending_polls: Polls of an async batch job that answer ``queued``/``running``
-            before the results.
-        seed: Seed for jitter and probabilistic faults.
+        batch_pending_polls: Polls of an async batch job (spec §10) that answer
+            ``queued`` (first poll) / ``running`` before the results.
+        batch_delay_s: Seconds (monotonic clock, from the submit) a batch job stays
+            ``queued``/``running``: it is done once both ``batch_pending_polls`` polls have
+            happened and this time has passed. ``0``: polls alone decide.
+        batch_result_shape: Shape of a text-generation model's item ``result`` in a finished
+            job: ``"flat"`` (``result.response``, as ``/ai/run`` answers) or ``"nested"``
+            (``result.result.response``, as the binding example of spec §10 shows). Other
+            tasks are always flat. Items carry their ``usage`` either way; the job's summed
+            ``usage`` is at the top (tasks whose answer has no usage count their input text).
+        batch_shuffle: Answer ``responses`` in reverse input order (spec §10: they "may be
+            out of order"; ``id`` is the input index); ``False``: in input order.
+        batch_failed_items: Input indices that fail in every job; a failed item is
+            ``{"id": i, "success": false, "errors": [{"code": 3030, "message": ...}]}``.
+            One job: header ``x-emulator-batch-fail: 0,3`` on its submit request.
+        batch_failure_rate: Fraction (0 to 1) of inputs that fail besides those: chosen by a
+            hash of ``seed``, model, index and input, so the same job fails the same inputs
+            on every run.
+        seed: Seed for jitter, probabilistic faults and ``batch_failure_rate``.
         usage_per_chunk: Streams on ``/ai/run`` carry usage deltas on every event (the
             variant some streams show, reference inline-values.json) instead of one final
             usage event (spec §3). Per request: header ``x-emulator-usage: per-chunk`` (or
@@ -84,6 +108,11 @@ class EmulatorConfig:
     gateway_token: str | None = field(default=None, repr=False)
     max_body_bytes: int = 10_000_000
     batch_pending_polls: int = 1
+    batch_delay_s: float = 0.0
+    batch_result_shape: str = "flat"
+    batch_shuffle: bool = True
+    batch_failed_items: Sequence[int] = ()
+    batch_failure_rate: float = 0.0
     seed: int = 0
     usage_per_chunk: bool = False
     open_control: bool = False
@@ -94,6 +123,18 @@ class EmulatorConfig:
 
     def __post_init__(self) -> None:
         _check_gateway_config(self)
+        for name in _BATCH_SETTINGS:  # the checks of the control route, raised as ValueError
+            check_runtime_setting(name, getattr(self, name))
+
+
+_BATCH_SETTINGS = (
+    "batch_pending_polls",
+    "batch_delay_s",
+    "batch_result_shape",
+    "batch_shuffle",
+    "batch_failed_items",
+    "batch_failure_rate",
+)
 
 
 def _check_gateway_config(config: EmulatorConfig) -> None:
@@ -135,6 +176,34 @@ def _check_gateway_config(config: EmulatorConfig) -> None:
 
 
 @dataclass
+class BatchJob:
+    """An async batch job (spec §10) with the settings it was submitted under.
+
+    Attributes:
+        model: The model of ``POST /ai/run/{model}``.
+        items: The job's ``requests`` as sent.
+        ready_at: Monotonic time before which polls answer pending (``batch_delay_s``).
+        pending_polls: Polls answered pending (``batch_pending_polls``).
+        failing: Input indices that fail (``batch_failed_items``, ``batch_failure_rate``,
+            ``x-emulator-batch-fail``).
+        nested: Text-generation results as ``result.result`` (``batch_result_shape``).
+        shuffle: ``responses`` in reverse order (``batch_shuffle``).
+        polls: Polls so far.
+        result: The finished job's answer, once built.
+    """
+
+    model: str
+    items: list[Any]
+    ready_at: float
+    pending_polls: int
+    failing: frozenset[int]
+    nested: bool
+    shuffle: bool
+    polls: int = 0
+    result: dict[str, Any] | None = None
+
+
+@dataclass
 class CachedResponse:
     status: int
     headers: list[tuple[bytes, bytes]]
@@ -156,7 +225,7 @@ class EmulatorState:
         self._in_flight = 0
         self._max_in_flight = 0
         self.gateway_cache: dict[str, CachedResponse] = {}
-        self.batches: dict[str, dict[str, Any]] = {}
+        self.batches: dict[str, BatchJob] = {}
         self.prompt_cache = PromptCache()
         self.gateway_logs = GatewayLogs()
         self._gateway_requests = 0
@@ -233,6 +302,20 @@ class EmulatorState:
         with self._lock:
             self._gateway_requests += 1
             return self._gateway_requests
+
+    # -- batch jobs ------------------------------------------------------------------------
+    def add_batch(self, request_id: str, job: BatchJob) -> None:
+        with self._lock:
+            self.batches[request_id] = job
+
+    def poll_batch(self, request_id: str) -> tuple[BatchJob, int] | None:
+        """The job and its poll count including this poll, or ``None`` for an unknown id."""
+        with self._lock:
+            job = self.batches.get(request_id)
+            if job is None:
+                return None
+            job.polls += 1
+            return job, job.polls
 
     def reset(self) -> None:
         """Forget stats, rate-limit windows, the gateway cache and logs, batch jobs and prompt

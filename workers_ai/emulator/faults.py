@@ -26,10 +26,21 @@ step's model (``model=...``) fails that step and the next one answers.
 
 Stats count a request whose connection a fault dropped (``reset``, ``reset_mid_body``) under
 ``by_status["reset"]``, not under the status it never completed.
+
+Async batch jobs (spec §10): a rule's ``route`` may also be ``batch_submit`` (the
+``{"requests": [...]}`` post), ``batch_poll`` (the ``{"request_id": ...}`` post) or ``batch``
+(both); a rule for ``run`` hits both too, as both are ``/ai/run`` requests. Single inputs of a
+job fail with the settings ``batch_failed_items`` / ``batch_failure_rate`` (see
+:class:`~workers_ai.emulator.config.EmulatorConfig`) or, for one job, the submit request's
+header ``x-emulator-batch-fail: 0,3`` (input indices): the finished job answers them as
+``{"id": i, "success": false, "errors": [{"code": 3030, "message": ...}]}``
+(:data:`BATCH_ITEM_ERROR`).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import random
 import threading
@@ -40,6 +51,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
+    "BATCH_ITEM_ERROR",
+    "BATCH_ROUTES",
     "ERROR_FAULTS",
     "FAULT_KINDS",
     "GATEWAY_FAULTS",
@@ -50,7 +63,9 @@ __all__ = [
     "FaultPlan",
     "FaultSpec",
     "RateLimiter",
+    "batch_item_fails",
     "check_runtime_setting",
+    "parse_batch_fail_header",
     "parse_fault_header",
     "retry_after_header",
 ]
@@ -135,6 +150,14 @@ PROVIDER_FAULT_BODY = {
 }
 
 
+#: Route names a rule may use for async batch requests only (``batch``: submit and poll).
+BATCH_ROUTES = frozenset({"batch", "batch_submit", "batch_poll"})
+
+#: (Cloudflare code, message) of an input of a batch job made to fail: 3030, the generic
+#: inference failure (spec §9).
+BATCH_ITEM_ERROR = (3030, "AiError: Inference failed for this input (emulator: batch item fault)")
+
+
 class FaultConfigError(ValueError):
     """A fault description is malformed (the message says what to change)."""
 
@@ -150,7 +173,8 @@ class FaultSpec:
         after: Events before a stream is cut/errored, ms for ``slow_first_byte``, body bytes
             sent before ``reset_mid_body`` drops the connection (0: half the body).
         status: Override the HTTP status for ``server_error``-like kinds.
-        route: Only requests to this route kind (``run``, ``openai``, ``gateway``...).
+        route: Only requests to this route kind (``run``, ``openai``, ``gateway``...), or
+            async batch requests: ``batch_submit``, ``batch_poll``, ``batch`` (both).
         model: Only requests for this model.
     """
 
@@ -193,10 +217,18 @@ class FaultSpec:
             raise FaultConfigError("a fault needs a 'kind'")
         return cls(**dict(data))
 
-    def matches(self, route: str, model: str | None, alias: str | None = None) -> bool:
+    def matches(
+        self, route: str, model: str | None, alias: str | None = None, *, batch: str | None = None
+    ) -> bool:
         """Whether this rule applies to a request on ``route`` for ``model`` (also named
-        ``alias``: a provider-native path's ``claude-sonnet-4-5`` is ``anthropic/...``)."""
-        return (self.route is None or self.route == route) and (
+        ``alias``: a provider-native path's ``claude-sonnet-4-5`` is ``anthropic/...``);
+        ``batch`` is ``batch_submit`` or ``batch_poll`` for an async batch request."""
+        route_ok = (
+            self.route is None
+            or self.route == route
+            or (batch is not None and self.route in (batch, "batch"))
+        )
+        return route_ok and (
             self.model is None or self.model == model or (alias is not None and self.model == alias)
         )
 
@@ -211,8 +243,35 @@ def _is_number(value: Any) -> bool:
 
 #: Settings of a running emulator that ``POST /__emulator/faults`` / ``configure()`` may change.
 RUNTIME_SETTINGS = frozenset(
-    {"latency_ms", "jitter_ms", "stream_event_delay_ms", "rate_limit_per_minute", "usage_per_chunk"}
+    {
+        "latency_ms",
+        "jitter_ms",
+        "stream_event_delay_ms",
+        "rate_limit_per_minute",
+        "usage_per_chunk",
+        "batch_delay_s",
+        "batch_pending_polls",
+        "batch_result_shape",
+        "batch_shuffle",
+        "batch_failed_items",
+        "batch_failure_rate",
+    }
 )
+
+#: What each batch setting accepts (also checked by ``EmulatorConfig`` at construction).
+_BATCH_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "batch_delay_s": (lambda v: _is_number(v) and v >= 0, "use seconds, 0 or more"),
+    "batch_pending_polls": (lambda v: _is_int(v) and v >= 0, "use a whole number, 0 or more"),
+    "batch_result_shape": (lambda v: v in ("flat", "nested"), "use 'flat' or 'nested'"),
+    "batch_shuffle": (lambda v: isinstance(v, bool), "use true or false"),
+    "batch_failed_items": (
+        lambda v: (
+            isinstance(v, (list, tuple, set, frozenset)) and all(_is_int(i) and i >= 0 for i in v)
+        ),
+        "give a list of input indices, 0 or more",
+    ),
+    "batch_failure_rate": (lambda v: _is_number(v) and 0 <= v <= 1, "use 0 to 1"),
+}
 
 
 def check_runtime_setting(name: str, value: Any) -> None:
@@ -223,6 +282,11 @@ def check_runtime_setting(name: str, value: Any) -> None:
     """
     if name not in RUNTIME_SETTINGS:
         raise FaultConfigError(f"unknown field {name!r}; allowed: {sorted(RUNTIME_SETTINGS)}")
+    if name in _BATCH_CHECKS:
+        check, hint = _BATCH_CHECKS[name]
+        if not check(value):
+            raise FaultConfigError(f"{name}={value!r} is not a valid setting: {hint}")
+        return
     if name == "usage_per_chunk":
         ok = isinstance(value, bool)
     elif name == "rate_limit_per_minute":
@@ -239,6 +303,32 @@ def check_runtime_setting(name: str, value: Any) -> None:
         ok = _is_number(value) and value >= 0
     if not ok:
         raise FaultConfigError(f"{name}={value!r} is not a valid setting")
+
+
+def parse_batch_fail_header(value: str) -> frozenset[int]:
+    """Parse the input indices of ``x-emulator-batch-fail: 0,3`` (submit request of a job)."""
+    try:
+        indices = frozenset(int(part) for part in value.split(",") if part.strip())
+    except ValueError:
+        indices = frozenset({-1})
+    if any(index < 0 for index in indices):
+        raise FaultConfigError(f"x-emulator-batch-fail {value!r}: use input indices, e.g. 0,3")
+    return indices
+
+
+def batch_item_fails(rate: float, seed: int, model: str, index: int, item: Any) -> bool:
+    """Whether input ``index`` of a job fails under ``batch_failure_rate`` (deterministic).
+
+    A hash of the seed, model, index and input decides, so the same job fails the same
+    inputs on every run, and the same input sent again in another position may succeed.
+    """
+    if rate <= 0:
+        return False
+    if rate >= 1:
+        return True
+    text = json.dumps(item, sort_keys=True, default=repr)
+    digest = hashlib.sha256(f"{seed}\x00{model}\x00{index}\x00{text}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < rate
 
 
 def parse_fault_header(value: str) -> FaultSpec:
@@ -273,12 +363,15 @@ class FaultPlan:
             self.rules = list(rules)
             self._remaining = [rule.count for rule in self.rules]
 
-    def pick(self, route: str, model: str | None, alias: str | None = None) -> FaultSpec | None:
+    def pick(
+        self, route: str, model: str | None, alias: str | None = None, *, batch: str | None = None
+    ) -> FaultSpec | None:
         """The fault to apply to this request, if any (consumes one use of a counted rule);
-        ``alias`` is another name of ``model`` a rule may use (see :meth:`FaultSpec.matches`)."""
+        ``alias`` is another name of ``model`` a rule may use, ``batch`` the batch request
+        kind (see :meth:`FaultSpec.matches`)."""
         with self._lock:
             for index, rule in enumerate(self.rules):
-                if not rule.matches(route, model, alias):
+                if not rule.matches(route, model, alias, batch=batch):
                     continue
                 remaining = self._remaining[index]
                 if remaining == 0:

@@ -225,8 +225,11 @@ class EmulatorServer:
         self.app.state.faults.replace([])
 
     def configure(self, **changes: Any) -> None:
-        """Change ``latency_ms``, ``jitter_ms``, ``stream_event_delay_ms``,
-        ``rate_limit_per_minute`` or ``faults`` (list of dicts / FaultSpec) while running."""
+        """Change settings while running: ``latency_ms``, ``jitter_ms``,
+        ``stream_event_delay_ms``, ``rate_limit_per_minute``, the batch route's
+        (``batch_delay_s``, ``batch_pending_polls``, ``batch_result_shape``, ``batch_shuffle``,
+        ``batch_failed_items``, ``batch_failure_rate``: :class:`EmulatorConfig`), or ``faults``
+        (list of dicts / FaultSpec). A bad value raises and changes nothing."""
         faults = changes.pop("faults", None)
         payload: dict[str, Any] = dict(changes)
         if faults is not None:
