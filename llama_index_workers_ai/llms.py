@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Generator, Sequence
+from collections.abc import AsyncGenerator, Callable, Generator, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from llama_index.core.base.llms.generic_utils import (
@@ -118,6 +118,16 @@ class WorkersAI(WorkersAIConnection, ClientPairOwner, FunctionCallingLLM):
     4, each checked like ``model``. A call's ``fallbacks=[...]`` replaces them. The response's
     ``additional_kwargs`` name the model that answered (``answered_by``), the ``attempts`` and
     the ``fallback_steps``."""
+    batch_poll_interval: float = Field(
+        default=1.0, gt=0, description="Seconds before the first poll of a batch job."
+    )
+    """Seconds before the first poll of a batch job (:meth:`chat_batch`; later polls wait
+    longer, up to 30 s)."""
+    batch_timeout: float | None = Field(
+        default=None, gt=0, description="Most seconds to wait for batch jobs."
+    )
+    """Most seconds to wait for batch jobs; then ``BatchJobError`` carries the request id to
+    collect later (``None``: wait as long as it takes)."""
     additional_kwargs: dict[str, Any] = Field(
         default_factory=dict, description="Extra request body fields."
     )
@@ -180,6 +190,108 @@ class WorkersAI(WorkersAIConnection, ClientPairOwner, FunctionCallingLLM):
             fallbacks=self.fallbacks,
         )
 
+    # -- the batch API -----------------------------------------------------------------------------
+    def chat_batch(
+        self,
+        message_lists: Sequence[Sequence[ChatMessage]],
+        *,
+        return_exceptions: bool = False,
+        cancel: Callable[[], bool] | None = None,
+        **kwargs: Any,
+    ) -> list[ChatResponse]:
+        """Answer many conversations through Workers AI's async batch API (one queued job
+        instead of a request each; spec §10), in input order. For bulk work that can wait,
+        on models whose catalog entry says ``async_queue``.
+
+        Args:
+            message_lists: One conversation per input.
+            return_exceptions: Put a failed input's error in its place instead of raising.
+            cancel: Checked while waiting (e.g. ``threading.Event().is_set``); once true,
+                ``BatchCancelledError`` (the jobs go on server-side).
+            **kwargs: Per-call options, as for :meth:`chat` (the same for every input).
+        """
+        from llama_index_workers_ai import _batch
+
+        if not message_lists:
+            return []
+        model, items, prep = _batch.prepare(self, message_lists, kwargs)
+        ids = _batch.submit(self, model, items)
+        results = _batch.collect(self, ids, prep, cancel)
+        return _batch.to_responses(results, prep, return_exceptions)
+
+    async def achat_batch(
+        self,
+        message_lists: Sequence[Sequence[ChatMessage]],
+        *,
+        return_exceptions: bool = False,
+        cancel: Callable[[], bool] | None = None,
+        **kwargs: Any,
+    ) -> list[ChatResponse]:
+        """Async :meth:`chat_batch` (cancelling the task stops waiting too)."""
+        from llama_index_workers_ai import _batch
+
+        if not message_lists:
+            return []
+        model, items, prep = _batch.prepare(self, message_lists, kwargs)
+        ids = await _batch.asubmit(self, model, items)
+        results = await _batch.acollect(self, ids, prep, cancel)
+        return _batch.to_responses(results, prep, return_exceptions)
+
+    def submit_chat_batch(
+        self, message_lists: Sequence[Sequence[ChatMessage]], **kwargs: Any
+    ) -> list[str]:
+        """Queue conversations as batch jobs (no waiting); the jobs' request ids. Keep them:
+        :meth:`collect_chat_batch` picks the answers up later, in this or another process."""
+        from llama_index_workers_ai import _batch
+
+        if not message_lists:
+            return []
+        model, items, _ = _batch.prepare(self, message_lists, kwargs)
+        return _batch.submit(self, model, items)
+
+    async def asubmit_chat_batch(
+        self, message_lists: Sequence[Sequence[ChatMessage]], **kwargs: Any
+    ) -> list[str]:
+        """Async :meth:`submit_chat_batch`."""
+        from llama_index_workers_ai import _batch
+
+        if not message_lists:
+            return []
+        model, items, _ = _batch.prepare(self, message_lists, kwargs)
+        return await _batch.asubmit(self, model, items)
+
+    def collect_chat_batch(
+        self,
+        request_ids: Sequence[str],
+        *,
+        return_exceptions: bool = False,
+        cancel: Callable[[], bool] | None = None,
+        **kwargs: Any,
+    ) -> list[ChatResponse]:
+        """Wait for the jobs of :meth:`submit_chat_batch`; the answers in input order
+        (``kwargs``: the options given to ``submit_chat_batch`` that shape answers, such as
+        ``tools``)."""
+        from llama_index_workers_ai import _batch
+
+        prep = _batch.probe(self, kwargs)
+        results = _batch.collect(self, request_ids, prep, cancel)
+        return _batch.to_responses(results, prep, return_exceptions)
+
+    async def acollect_chat_batch(
+        self,
+        request_ids: Sequence[str],
+        *,
+        return_exceptions: bool = False,
+        cancel: Callable[[], bool] | None = None,
+        **kwargs: Any,
+    ) -> list[ChatResponse]:
+        """Async :meth:`collect_chat_batch`."""
+        from llama_index_workers_ai import _batch
+
+        prep = _batch.probe(self, kwargs)
+        results = await _batch.acollect(self, request_ids, prep, cancel)
+        return _batch.to_responses(results, prep, return_exceptions)
+
     # -- chat -----------------------------------------------------------------------------------
     @llm_chat_callback()
     def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
@@ -215,10 +327,13 @@ class WorkersAI(WorkersAIConnection, ClientPairOwner, FunctionCallingLLM):
 
             stream = self._sync_client().stream_chat(prep.model, prep.body, **prep.call_options())
             state = StreamedMessage()
-            for delta in stream:
-                state.add(delta)
-                if delta.text or delta.reasoning or delta.tool_calls:
-                    yield state.response(delta)
+            try:
+                for delta in stream:
+                    state.add(delta)
+                    if delta.text or delta.reasoning or delta.tool_calls:
+                        yield state.response(delta)
+            finally:  # left early: the connection closes now, not when collected
+                stream.close()
             yield _final_response(stream.result(), stream.meta, prep)
 
         return gen()
@@ -236,10 +351,13 @@ class WorkersAI(WorkersAIConnection, ClientPairOwner, FunctionCallingLLM):
                 prep.model, prep.body, **prep.call_options()
             )
             state = StreamedMessage()
-            async for delta in stream:
-                state.add(delta)
-                if delta.text or delta.reasoning or delta.tool_calls:
-                    yield state.response(delta)
+            try:
+                async for delta in stream:
+                    state.add(delta)
+                    if delta.text or delta.reasoning or delta.tool_calls:
+                        yield state.response(delta)
+            finally:  # left early: the connection closes now, not when collected
+                await stream.aclose()
             yield _final_response(stream.result(), stream.meta, prep)
 
         return gen()

@@ -69,7 +69,7 @@ class UsageRecord:
 
     Attributes:
         model: The model that answered (after a fallback: the fallback).
-        kind: ``chat`` or the model's catalog task (``text-embeddings``, ``text-classification``
+        kind: ``chat`` or the model's catalog task (``Text Embeddings``, ``Text Classification``
             for rerankers...), ``run`` when the catalog does not know it.
         usage: What the response reported, if anything.
         attempts: HTTP attempts the call took (retries and fallback steps included).
@@ -101,11 +101,11 @@ def report_usage(record: UsageRecord, hold: Hold | None = None) -> None:
     """Hand a record to every listener (the clients call this; a failing listener is logged,
     never raised into the call). ``hold``: the call's reservation, settled by this record."""
     held = hold.meters if hold is not None else ()
-    estimate = hold.estimate if hold is not None else None
+    estimates = hold.estimates if hold is not None else ()
     for listener in _listeners():
         try:
             if isinstance(listener, UsageMeter):
-                listener.record(record, held=estimate if listener in held else None)
+                listener.record(record, held=estimates if listener in held else ())
             else:
                 listener(record)
         except Exception:  # a listener's bug must not fail the user's call
@@ -158,7 +158,7 @@ class Hold:
     otherwise. Ending it twice is harmless.
     """
 
-    estimate: CallEstimate
+    estimates: tuple[CallEstimate, ...]
     meters: tuple[UsageMeter, ...]
     settled: bool = False
 
@@ -167,14 +167,14 @@ class Hold:
         if not self.settled:
             self.settled = True
             for meter in self.meters:
-                meter._end_hold(self.estimate, charge=False)
+                meter._end_hold(self.estimates, charge=False)
 
     def abandon(self) -> None:
         """A stream ended before its usage was known: charge its worst case."""
         if not self.settled:
             self.settled = True
             for meter in self.meters:
-                meter._end_hold(self.estimate, charge=True)
+                meter._end_hold(self.estimates, charge=True)
 
 
 def reserve(estimates: Callable[[], Sequence[CallEstimate]]) -> Hold | None:
@@ -195,17 +195,17 @@ def reserve(estimates: Callable[[], Sequence[CallEstimate]]) -> Hold | None:
     )
     if not meters:
         return None
-    estimate = _combined(estimates())
+    wanted = tuple(estimates())
     taken: list[UsageMeter] = []
     try:
         for meter in meters:
-            meter._reserve(estimate)
+            meter._reserve(wanted)
             taken.append(meter)
     except BudgetExceededError:
         for meter in taken:
-            meter._end_hold(estimate, charge=False)
+            meter._end_hold(wanted, charge=False)
         raise
-    return Hold(estimate, meters)
+    return Hold(wanted, meters)
 
 
 @contextlib.contextmanager
@@ -220,8 +220,8 @@ def releasing(hold: Hold | None) -> Iterator[Hold | None]:
 
 
 def _combined(estimates: Sequence[CallEstimate]) -> CallEstimate:
-    """One reservation for several models (a fallback chain through the gateway): the sum,
-    under the first model's name (its per-model limit is checked, each one's price counts)."""
+    """The total of several models' worst cases (a fallback chain through the gateway may
+    reach any), named after the first."""
     if len(estimates) == 1:
         return estimates[0]
     neurons = [e.neurons for e in estimates]
@@ -242,7 +242,9 @@ class ModelUsage:
     Attributes:
         calls: Calls that completed.
         attempts: HTTP attempts they took.
-        input_tokens: Prompt tokens (cached ones included), as reported.
+        input_tokens: Prompt tokens (cached ones included), as reported; for embeddings and
+            rerankers, which report none, estimated from the inputs (their neurons are then
+            marked estimated).
         output_tokens: Completion tokens, as reported.
         cached_tokens: Prompt tokens served from a cache, as reported.
         neurons: Neurons, reported or estimated (see ``neurons_estimated``).
@@ -377,13 +379,13 @@ class UsageMeter:
         """A meter is a listener: count ``record``."""
         self.record(record)
 
-    def record(self, record: UsageRecord, *, held: CallEstimate | None = None) -> None:
+    def record(self, record: UsageRecord, *, held: Sequence[CallEstimate] = ()) -> None:
         """Count one call; ``held``: its reservation, now settled to what it used."""
         priced = _priced(record)
         with self._lock:
             self.by_model.setdefault(record.model, ModelUsage()).add(priced)
             if self.budget is not None:
-                if held is not None:
+                if held:
                     self._move(held, -1, reserved=True)
                 for key in (None, record.model):
                     ledger = self._ledgers.setdefault(key, _Ledger())
@@ -400,11 +402,18 @@ class UsageMeter:
             limits.append((model, own))
         return limits
 
-    def _reserve(self, estimate: CallEstimate) -> None:
-        """Reserve ``estimate`` or raise :class:`BudgetExceededError` (reserving nothing)."""
+    def _reserve(self, estimates: Sequence[CallEstimate]) -> None:
+        """Reserve ``estimates`` (their sum in the total, each in its model's own limit) or
+        raise :class:`BudgetExceededError` (reserving nothing)."""
         assert self.budget is not None
+        total = _combined(estimates)
+        wanted: list[tuple[str | None, Budget, CallEstimate]] = [(None, self.budget, total)]
+        for one in estimates:
+            own = self.budget.per_model.get(one.model)
+            if own is not None:
+                wanted.append((one.model, own, one))
         with self._lock:
-            for key, limit in self._limits(estimate.model):
+            for key, limit, estimate in wanted:
                 ledger = self._ledgers.setdefault(key, _Ledger())
                 checks = (
                     ("neurons", limit.max_neurons, estimate.neurons, ledger.spent_neurons,
@@ -418,19 +427,24 @@ class UsageMeter:
                         raise _exceeded(estimate, unit, maximum, spent, reserved, None, key)
                     if needed is not None and spent + reserved + needed > maximum:
                         raise _exceeded(estimate, unit, maximum, spent, reserved, needed, key)
-            self._move(estimate, +1, reserved=True)
-        self._check_warnings(estimate.model)
+            self._move(estimates, +1, reserved=True)
+        for one in estimates:
+            self._check_warnings(one.model)
 
-    def _end_hold(self, estimate: CallEstimate, *, charge: bool) -> None:
+    def _end_hold(self, estimates: Sequence[CallEstimate], *, charge: bool) -> None:
         with self._lock:
-            self._move(estimate, -1, reserved=True)
+            self._move(estimates, -1, reserved=True)
             if charge:
-                self._move(estimate, +1, reserved=False)
+                self._move(estimates, +1, reserved=False)
 
-    def _move(self, estimate: CallEstimate, sign: int, *, reserved: bool) -> None:
-        """Add (``sign=+1``) or take back an estimate in the total's and its model's ledger
-        (the lock is held)."""
-        for key in (None, estimate.model):
+    def _move(self, estimates: Sequence[CallEstimate], sign: int, *, reserved: bool) -> None:
+        """Add (``sign=+1``) or take back estimates: their sum in the total's ledger, each in
+        its model's (the lock is held)."""
+        entries: list[tuple[str | None, CallEstimate]] = []
+        if estimates:
+            entries.append((None, _combined(estimates)))
+        entries += [(one.model, one) for one in estimates]
+        for key, estimate in entries:
             ledger = self._ledgers.setdefault(key, _Ledger())
             neurons, usd = sign * (estimate.neurons or 0.0), sign * (estimate.usd or 0.0)
             if reserved:
@@ -453,14 +467,14 @@ class UsageMeter:
                     "usd": (limit.max_usd, ledger.spent_usd + ledger.reserved_usd),
                 }
                 for unit, (maximum, amount) in used.items():
-                    if maximum is None or (key, unit) in self._warned:
+                    if not maximum or (key, unit) in self._warned:  # a zero limit refuses
                         continue
                     if amount >= self.budget.warn_at * maximum:
                         self._warned.add((key, unit))
-                        scope = "total" if key is None else f"{key}'s"
+                        scope = "the total limit" if key is None else f"the limit of {key}"
                         due.append(
-                            f"Workers AI budget: {amount / maximum if maximum else 1:.0%} of the "
-                            f"{scope} limit of {_amount(maximum, unit)} is used or reserved "
+                            f"Workers AI budget: {amount / maximum:.0%} of {scope} "
+                            f"({_amount(maximum, unit)}) is used or reserved "
                             f"({_amount(amount, unit)})"
                         )
         for message in due:
@@ -527,7 +541,7 @@ class UsageMeter:
 
 
 def _amount(value: float, unit: str) -> str:
-    return f"${value:.6f}" if unit == "usd" else f"{value:,.1f} neurons"
+    return f"${value:.6f}" if unit == "usd" else f"{value:,.3f} neurons"
 
 
 def _exceeded(
