@@ -22,7 +22,7 @@ from langchain_core.output_parsers.openai_tools import (
 )
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk
 from langchain_core.outputs import ChatResult as LCChatResult
-from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
+from langchain_core.runnables import Runnable, RunnableConfig, RunnableMap, RunnablePassthrough
 from langchain_core.tools import BaseTool  # at run time: bind_tools' hints must resolve
 from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
@@ -184,6 +184,17 @@ class ChatWorkersAI(WorkersAIConnection, ClientPairOwner, BaseChatModel):
     ``["openai/gpt-4.1"]``; at most 4, each checked like ``model``. A call's
     ``fallbacks=[...]`` replaces them. ``response_metadata`` names the model that answered
     (``answered_by``), the ``attempts`` and the ``fallback_steps``."""
+    use_batch_api: bool = False
+    """``batch``/``abatch`` queue the inputs as Workers AI async batch jobs (``queueRequest``,
+    spec §10) instead of one request each: for bulk work that can wait (minutes), on models
+    whose catalog entry says ``async_queue`` (checked at construction; no ``fallbacks``).
+    Answers come back in input order. ``submit_batch`` / ``collect_batch`` split the two
+    halves, so a long job survives a restart (keep the request ids)."""
+    batch_poll_interval: float = 1.0
+    """Seconds before the first poll of a batch job (later polls wait longer, up to 30 s)."""
+    batch_timeout: float | None = None
+    """Most seconds to wait for batch jobs; then ``BatchJobError`` carries the request id to
+    collect later (``None``: wait as long as it takes)."""
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Other request-body fields, sent as they are. Unknown constructor keywords land here
     with a warning, unless they look like a misspelt argument (then they raise)."""
@@ -235,6 +246,17 @@ class ChatWorkersAI(WorkersAIConnection, ClientPairOwner, BaseChatModel):
         if self.session_affinity is not None:
             validate_header_value(
                 self.session_affinity, "session_affinity", header="x-session-affinity"
+            )
+        if self.use_batch_api:
+            from workers_ai.chat_batch import check_batch_model
+
+            check_batch_model(self.model, fallbacks=self.fallbacks)
+        if not self.batch_poll_interval > 0 or not (
+            self.batch_timeout is None or self.batch_timeout > 0
+        ):
+            raise ConfigurationError(
+                "batch_poll_interval must be > 0 and batch_timeout > 0 or None, not "
+                f"{self.batch_poll_interval!r} and {self.batch_timeout!r}"
             )
         self._settings = self._resolve_settings()
         self._check_chat_routes(self._settings, self.model, self.fallbacks, self.endpoint)
@@ -395,6 +417,103 @@ class ChatWorkersAI(WorkersAIConnection, ClientPairOwner, BaseChatModel):
             return False
         return super()._should_stream(async_api=async_api, **kwargs)
 
+    # -- the batch API (use_batch_api) -----------------------------------------------------------
+    def batch(
+        self,
+        inputs: list[LanguageModelInput],
+        config: RunnableConfig | list[RunnableConfig] | None = None,
+        *,
+        return_exceptions: bool = False,
+        **kwargs: Any,
+    ) -> list[AIMessage]:
+        """Answer several inputs, in order. With ``use_batch_api=True`` through Workers AI's
+        async batch API (one queued job instead of one request per input; callbacks still see
+        one run per input), else as every LangChain model does (a thread per input)."""
+        if not self.use_batch_api or not inputs:
+            return super().batch(inputs, config, return_exceptions=return_exceptions, **kwargs)
+        from langchain_workers_ai import _batch
+
+        return _batch.batch(self, inputs, config, return_exceptions, kwargs)
+
+    async def abatch(
+        self,
+        inputs: list[LanguageModelInput],
+        config: RunnableConfig | list[RunnableConfig] | None = None,
+        *,
+        return_exceptions: bool = False,
+        **kwargs: Any,
+    ) -> list[AIMessage]:
+        """Async :meth:`batch` (cancel the task to stop waiting; queued jobs go on)."""
+        if not self.use_batch_api or not inputs:
+            return await super().abatch(
+                inputs, config, return_exceptions=return_exceptions, **kwargs
+            )
+        from langchain_workers_ai import _batch
+
+        return await _batch.abatch(self, inputs, config, return_exceptions, kwargs)
+
+    def submit_batch(self, inputs: Sequence[LanguageModelInput], **kwargs: Any) -> list[str]:
+        """Queue ``inputs`` as batch jobs (no waiting) and return the jobs' request ids; keep
+        them: :meth:`collect_batch` picks the answers up later, in this or another process.
+        Works whatever ``use_batch_api`` says (the model must take batches)."""
+        from langchain_workers_ai import _batch
+        from workers_ai.chat_batch import check_batch_model
+
+        check_batch_model(self.model, fallbacks=self.fallbacks)
+        return _batch.submit(self, _batch.plan(self, inputs, kwargs)) if inputs else []
+
+    async def asubmit_batch(self, inputs: Sequence[LanguageModelInput], **kwargs: Any) -> list[str]:
+        """Async :meth:`submit_batch`."""
+        from langchain_workers_ai import _batch
+        from workers_ai.chat_batch import check_batch_model
+
+        check_batch_model(self.model, fallbacks=self.fallbacks)
+        return await _batch.asubmit(self, _batch.plan(self, inputs, kwargs)) if inputs else []
+
+    def collect_batch(
+        self,
+        request_ids: Sequence[str],
+        *,
+        return_exceptions: bool = False,
+        cancel: Callable[[], bool] | None = None,
+        **kwargs: Any,
+    ) -> list[AIMessage]:
+        """Wait for the jobs of :meth:`submit_batch` and return the answers in input order.
+
+        Args:
+            request_ids: The ids ``submit_batch`` returned, in order.
+            return_exceptions: Put a failed input's error in its place instead of raising it.
+            cancel: Checked while waiting (e.g. ``threading.Event().is_set``): once true,
+                ``BatchCancelledError`` (the jobs go on; collect them again later).
+            **kwargs: The options given to ``submit_batch`` that shape answers (``tools``).
+        """
+        from langchain_workers_ai import _batch
+
+        prep = _batch.probe(self, kwargs)
+        results = _batch.collect(
+            self, request_ids, model=prep.model, tool_names=prep.tool_names, cancel=cancel
+        )
+        outputs = _batch.to_outputs(self, prep, results, len(results))
+        return _batch.answers(outputs, return_exceptions)
+
+    async def acollect_batch(
+        self,
+        request_ids: Sequence[str],
+        *,
+        return_exceptions: bool = False,
+        cancel: Callable[[], bool] | None = None,
+        **kwargs: Any,
+    ) -> list[AIMessage]:
+        """Async :meth:`collect_batch` (cancelling the task stops waiting too)."""
+        from langchain_workers_ai import _batch
+
+        prep = _batch.probe(self, kwargs)
+        results = await _batch.acollect(
+            self, request_ids, model=prep.model, tool_names=prep.tool_names, cancel=cancel
+        )
+        outputs = _batch.to_outputs(self, prep, results, len(results))
+        return _batch.answers(outputs, return_exceptions)
+
     # -- generation ------------------------------------------------------------------------------
     def _generate(
         self,
@@ -436,13 +555,16 @@ class ChatWorkersAI(WorkersAIConnection, ClientPairOwner, BaseChatModel):
         prep, stream_usage = self._prepare(messages, stop, kwargs)
         with langchain_errors():
             stream = self._sync_client().stream_chat(prep.model, prep.body, **prep.call_options())
-            for delta in stream:
-                if not (delta.text or delta.reasoning):
-                    continue
-                chunk = ChatGenerationChunk(message=delta_to_ai_chunk(delta))
-                if run_manager:
-                    run_manager.on_llm_new_token(chunk.text, chunk=chunk)
-                yield chunk
+            try:
+                for delta in stream:
+                    if not (delta.text or delta.reasoning):
+                        continue
+                    chunk = ChatGenerationChunk(message=delta_to_ai_chunk(delta))
+                    if run_manager:
+                        run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                    yield chunk
+            finally:  # left early: the connection closes now, not when collected
+                stream.close()
             final = self._final_chunk(stream.result(), stream.meta, prep, stream_usage)
         if run_manager:
             run_manager.on_llm_new_token(final.text, chunk=final)
@@ -462,13 +584,16 @@ class ChatWorkersAI(WorkersAIConnection, ClientPairOwner, BaseChatModel):
             stream = await self._async_client().stream_chat(
                 prep.model, prep.body, **prep.call_options()
             )
-            async for delta in stream:
-                if not (delta.text or delta.reasoning):
-                    continue
-                chunk = ChatGenerationChunk(message=delta_to_ai_chunk(delta))
-                if run_manager:
-                    await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
-                yield chunk
+            try:
+                async for delta in stream:
+                    if not (delta.text or delta.reasoning):
+                        continue
+                    chunk = ChatGenerationChunk(message=delta_to_ai_chunk(delta))
+                    if run_manager:
+                        await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                    yield chunk
+            finally:  # left early: the connection closes now, not when collected
+                await stream.aclose()
             final = self._final_chunk(stream.result(), stream.meta, prep, stream_usage)
         if run_manager:
             await run_manager.on_llm_new_token(final.text, chunk=final)

@@ -52,6 +52,7 @@ _LAZY = {
     "AsyncChatStream": "workers_ai.responses",
     "AsyncEventStream": "workers_ai.responses",
     "AsyncWorkersAIClient": "workers_ai.client",
+    "BatchCancelledError": "workers_ai.batch_api",
     "BatchJobError": "workers_ai.batch_api",
     "Budget": "workers_ai.budget",
     "BudgetWarning": "workers_ai.budget",
@@ -100,7 +101,7 @@ _LAZY = {
 
 if TYPE_CHECKING:
     from workers_ai._distribution import __version__
-    from workers_ai.batch_api import BatchJobError
+    from workers_ai.batch_api import BatchCancelledError, BatchJobError
     from workers_ai.budget import Budget, BudgetWarning
     from workers_ai.catalog import CatalogError
     from workers_ai.chat import normalize_chat_result
@@ -170,6 +171,7 @@ __all__ = [
     "AuthenticationError",
     "BYOKAliasError",
     "BadRequestError",
+    "BatchCancelledError",
     "BatchJobError",
     "Budget",
     "BudgetExceededError",

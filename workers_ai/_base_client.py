@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
 from workers_ai import catalog
 from workers_ai._distribution import __version__
+from workers_ai.batch_api import is_batch_call
 from workers_ai.budget import worst_case
 from workers_ai.chat import normalize_chat_result, usage_from_wire
 from workers_ai.envelope import meta_from_headers, status_error_from_response, unwrap_response
@@ -55,7 +56,7 @@ from workers_ai.settings import (
     validate_route_path,
 )
 from workers_ai.streaming import ChatStreamAccumulator
-from workers_ai.types import ChatResult, ResponseMeta
+from workers_ai.types import ChatResult, ResponseMeta, Usage
 from workers_ai.usage import (
     Hold,
     UsageRecord,
@@ -515,10 +516,15 @@ class BaseClient:
         return reserve(lambda: [worst_case(t.model, t.body, chat=True) for t in targets])
 
     @staticmethod
-    def _reserve_run(model: str, inputs: Mapping[str, Any]) -> Hold | None:
+    def _reserve_run(
+        model: str, inputs: Mapping[str, Any], params: Mapping[str, Any] | None
+    ) -> Hold | None:
         """:meth:`_reserve_chat` for a ``run`` (a text-generation model's worst case counts
-        its ``max_tokens``)."""
-        chat = catalog.get(model).task == "text-generation"
+        its ``max_tokens``). Not for batch submits and polls (:mod:`workers_ai.chat_batch`
+        checks a job's budget)."""
+        if is_batch_call(inputs, params):
+            return None
+        chat = catalog.get(model).task == catalog.TEXT_GENERATION
         return reserve(lambda: [worst_case(model, inputs, chat=chat)])
 
     @staticmethod
@@ -543,13 +549,26 @@ class BaseClient:
         return lambda result: cls._report_chat(model, result, tally, hold, streamed=True)
 
     @staticmethod
-    def _report_run(model: str, data: Any, tally: Tally, hold: Hold | None = None) -> None:
-        """Report a ``run`` (embeddings, reranking, other tasks) to the usage listeners."""
-        if not listening() and hold is None:
+    def _report_run(
+        model: str,
+        inputs: Mapping[str, Any],
+        params: Mapping[str, Any] | None,
+        data: Any,
+        tally: Tally,
+        hold: Hold | None = None,
+    ) -> None:
+        """Report a ``run`` (embeddings, reranking, other tasks) to the usage listeners; batch
+        submits and polls are not calls of their own (their items are reported when
+        collected)."""
+        if (not listening() and hold is None) or is_batch_call(inputs, params):
             return
         info = catalog.get(model)
         raw = data.get("usage") if isinstance(data, Mapping) else None
         usage = usage_from_wire(raw) if isinstance(raw, Mapping) else None
+        if usage is None and info.task != catalog.TEXT_GENERATION:
+            # embeddings and rerankers report no usage: their prompt, estimated (leaning high)
+            tokens = worst_case(model, inputs, chat=False).input_tokens
+            usage = Usage(input_tokens=tokens, output_tokens=0, total_tokens=tokens)
         report_usage(UsageRecord(model, info.task or "run", usage, tally.attempts), hold)
 
     # -- retry bookkeeping --------------------------------------------------------------------

@@ -28,9 +28,11 @@ from workers_ai.settings import validate_batch_request_id
 __all__ = [
     "BATCH_MAX_BYTES",
     "BATCH_MAX_REQUESTS",
+    "BatchCancelledError",
     "BatchItem",
     "BatchJobError",
     "BatchStatus",
+    "is_batch_call",
     "ordered_results",
     "parse_status",
     "parse_submit",
@@ -51,7 +53,7 @@ _PENDING = frozenset({"queued", "running", "pending"})
 
 class Send(Protocol):
     async def __call__(
-        self, model: str, body: Mapping[str, Any], *, params: Mapping[str, Any] | None = None
+        self, model: str, body: Mapping[str, Any], /, *, params: Mapping[str, Any] | None = None
     ) -> Any: ...
 
 
@@ -76,11 +78,13 @@ class BatchItem:
 
 @dataclass(frozen=True)
 class BatchStatus:
-    """A poll answer: ``status`` is ``"done"`` once ``items`` are there."""
+    """A poll answer: ``status`` is ``"done"`` once ``items`` are there (with the job's
+    summed ``usage``, when it reports one)."""
 
     request_id: str
     status: str
     items: tuple[BatchItem, ...] = ()
+    usage: Mapping[str, Any] | None = None
 
     @property
     def done(self) -> bool:
@@ -101,6 +105,40 @@ class BatchJobError(APIError):
         super().__init__(message, body=[f.errors for f in failures[:5]] or None)
         self.request_id = request_id
         self.failures = failures
+
+
+class BatchCancelledError(BatchJobError):
+    """Waiting for a batch job was cancelled (``cancel`` was set); the job itself goes on:
+    collect it later with its ``request_id``."""
+
+
+def is_batch_call(inputs: Mapping[str, Any], params: Mapping[str, Any] | None) -> bool:
+    """Whether a ``run`` submits a batch job (``?queueRequest=true``) or polls one: not a
+    model call of its own (its items are reported when they are collected)."""
+    queued = str((params or {}).get("queueRequest", "")).lower() == "true"
+    return queued or set(inputs) == {"request_id"}
+
+
+#: How often a wait between polls checks ``cancel``.
+CANCEL_CHECK_S = 0.25
+
+
+async def _wait(
+    nap: Callable[[float], Any], seconds: float, cancel: Callable[[], bool] | None, job: str
+) -> None:
+    """Sleep ``seconds`` in slices, raising :class:`BatchCancelledError` once ``cancel()``."""
+    while True:
+        if cancel is not None and cancel():
+            raise BatchCancelledError(
+                f"stopped waiting for batch job {job} (cancelled); it goes on server-side: "
+                "collect it later with its request id",
+                request_id=job,
+            )
+        if seconds <= 0:
+            return
+        step = seconds if cancel is None else min(seconds, CANCEL_CHECK_S)
+        await nap(step)
+        seconds -= step
 
 
 def split_into_jobs(
@@ -168,7 +206,8 @@ def parse_status(data: Any, request_id: str) -> BatchStatus:
     """
     if isinstance(data, Mapping) and isinstance(data.get("responses"), list):
         items = tuple(sorted((_item(r) for r in data["responses"]), key=lambda i: i.id))
-        return BatchStatus(request_id, "done", items)
+        usage = data.get("usage")
+        return BatchStatus(request_id, "done", items, usage if isinstance(usage, Mapping) else None)
     status = data.get("status") if isinstance(data, Mapping) else None
     if isinstance(status, str) and status.lower() in _PENDING:
         return BatchStatus(request_id, status.lower())
@@ -218,19 +257,25 @@ async def wait_for_job(
     *,
     sleep: Callable[[float], Any] | None = None,
     clock: Callable[[], float] = time.monotonic,
+    cancel: Callable[[], bool] | None = None,
 ) -> BatchStatus:
     """Poll until the job is done, waiting longer between polls (``policy``).
+
+    ``cancel`` (e.g. ``threading.Event().is_set``) is checked before each poll and every
+    :data:`CANCEL_CHECK_S` seconds while waiting; cancelling an ``await`` of this coroutine
+    works too. Either way the job goes on server-side: collect it later with its id.
 
     Raises:
         InvalidRequestError: ``request_id`` is not a job id (checked before any request).
         BatchJobError: Still pending after ``policy.timeout`` seconds (resume with the id).
+        BatchCancelledError: ``cancel()`` became true.
     """
     validate_batch_request_id(request_id)
     nap = sleep or asyncio.sleep
     start = clock()
     polls = 0
     while True:
-        await nap(policy.delay(polls))
+        await _wait(nap, policy.delay(polls), cancel, request_id)
         polls += 1
         data = await send(model, {"request_id": request_id}, params=QUEUE_PARAMS)
         status = parse_status(data, request_id)

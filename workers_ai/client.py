@@ -195,10 +195,10 @@ class WorkersAIClient(BaseClient):
             model, inputs, stream=False, timeout=timeout, headers=headers, params=params
         )
         tally = Tally()
-        hold = self._reserve_run(model, inputs)
+        hold = self._reserve_run(model, inputs, params)
         with releasing(hold):
             response = self._send(call, tally)
-        self._report_run(model, response.data, tally, hold)
+        self._report_run(model, inputs, params, response.data, tally, hold)
         return response
 
     def stream(
@@ -510,10 +510,10 @@ class AsyncWorkersAIClient(BaseClient):
             model, inputs, stream=False, timeout=timeout, headers=headers, params=params
         )
         tally = Tally()
-        hold = self._reserve_run(model, inputs)
+        hold = self._reserve_run(model, inputs, params)
         with releasing(hold):
             response = await self._send(call, tally)
-        self._report_run(model, response.data, tally, hold)
+        self._report_run(model, inputs, params, response.data, tally, hold)
         return response
 
     async def stream(

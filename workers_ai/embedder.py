@@ -28,7 +28,9 @@ import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from workers_ai import catalog
 from workers_ai.batch_api import ordered_results, split_into_jobs, submit_job, wait_for_job
+from workers_ai.chat import usage_from_wire
 from workers_ai.client import AsyncWorkersAIClient
 from workers_ai.concurrency import (
     AdaptiveLimiter,
@@ -62,6 +64,7 @@ from workers_ai.errors import (
 from workers_ai.fallback import should_fall_back
 from workers_ai.retry import is_retryable
 from workers_ai.settings import WorkersAISettings
+from workers_ai.usage import UsageRecord, listening, report_usage
 
 __all__ = ["Embedder", "Progress"]
 
@@ -174,6 +177,9 @@ class _Engine:
             status = await wait_for_job(
                 self.sender.run, self.spec.model, request_id, self.spec.poll
             )
+            if listening():  # one job: one call of the model (its submit and polls are not)
+                usage = usage_from_wire(status.usage) if status.usage is not None else None
+                report_usage(UsageRecord(self.spec.model, catalog.TEXT_EMBEDDINGS, usage))
             vectors = [
                 vector
                 for result in ordered_results(status)

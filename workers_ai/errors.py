@@ -12,6 +12,7 @@
      ├─ ``APIResponseValidationError``: a 2xx body we cannot read
      ├─ ``StreamError``: an SSE stream broke (error event, no ``[DONE]``, bad JSON)
      ├─ ``BatchJobError`` (in :mod:`workers_ai.batch_api`): a batch job or some of its items failed
+     │   └─ ``BatchCancelledError``: waiting for a job was cancelled (the job goes on)
      ├─ ``EmbeddingJobError``: some batches of a bulk embedding failed; the finished vectors
      │   are on the error, and the job can resume from it
      └─ ``APIStatusError(status_code, code, message, request_id)`` and one subclass per meaning:
