@@ -3,7 +3,9 @@
 Without ``CLOUDFLARE_ACCOUNT_ID``/``CLOUDFLARE_API_TOKEN`` it starts the local emulator and
 says so plainly: every request goes over HTTP through the real client code, but the answers
 come from deterministic stand-in models, not real AI. With them it uses real Workers AI, after
-printing a cost estimate. It ends with a table of requests, tokens, neurons and cost.
+printing a cost estimate, under a spending limit. It ends with a table of calls, tokens,
+neurons and cost per section and per model, counted by the package's own components
+(``get_workers_ai_callback`` and LlamaIndex's ``WorkersAIUsageHandler``).
 """
 
 from __future__ import annotations
@@ -13,9 +15,7 @@ import contextlib
 import os
 import sys
 import time
-from collections import defaultdict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,81 +32,37 @@ DOCS = Path(__file__).parent / "docs"
 ESTIMATE = {CHAT: (2_500, 1_500), AGENT: (3_000, 800), REASONING: (200, 1_200)}
 
 
-@dataclass
-class Usage:
-    requests: int = 0
-    tokens_in: int = 0
-    tokens_out: int = 0
-    by_model: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
-
-    def add(self, model: str, tokens_in: int, tokens_out: int) -> None:
-        self.requests += 1
-        self.tokens_in += tokens_in
-        self.tokens_out += tokens_out
-        self.by_model[model][0] += tokens_in
-        self.by_model[model][1] += tokens_out
-
-
-LEDGER: dict[str, Usage] = {}
-CURRENT: list[Usage] = []
-
-
-def _record(model: str, tokens_in: int, tokens_out: int) -> None:
-    if CURRENT:
-        CURRENT[-1].add(model, tokens_in, tokens_out)
+#: Per section: what its calls used (``get_workers_ai_callback``, one block per section).
+SECTION_USAGE: dict[str, Any] = {}
+#: The whole tour, per model: LlamaIndex's event handler (counts every call, both frameworks).
+TOUR_USAGE: list[Any] = []
 
 
 def _install_accounting() -> None:
-    """Count requests and tokens from LangChain callbacks and LlamaIndex events."""
-    from langchain_core.callbacks import BaseCallbackHandler
+    """Count the tour with the package's own components: a ``WorkersAIUsageHandler`` on
+    LlamaIndex's dispatcher for the whole tour (per model, with a spending limit on real
+    Workers AI), and ``get_workers_ai_callback()`` per section."""
     from llama_index.core.instrumentation import get_dispatcher
-    from llama_index.core.instrumentation.event_handlers import BaseEventHandler
 
-    class LangChainUsage(BaseCallbackHandler):
-        def on_llm_end(self, response: Any, **kwargs: Any) -> None:
-            message = response.generations[0][0].message
-            usage = message.usage_metadata or {}
-            model = message.response_metadata.get("model_name", "?")
-            _record(model, usage.get("input_tokens", 0), usage.get("output_tokens", 0))
+    from llama_index_workers_ai import WorkersAIUsageHandler
 
-    class LlamaIndexUsage(BaseEventHandler):
-        @classmethod
-        def class_name(cls) -> str:
-            return "TourUsage"
-
-        def handle(self, event: Any, **kwargs: Any) -> None:
-            name = type(event).__name__
-            if name in ("LLMChatEndEvent", "LLMCompletionEndEvent") and event.response:
-                extra = event.response.additional_kwargs or {}
-                _record(
-                    extra.get("model") or "llama-index llm",
-                    extra.get("prompt_tokens", 0),
-                    extra.get("completion_tokens", 0),
-                )
-            elif name == "EmbeddingEndEvent":
-                from workers_ai.tokens import estimate_tokens
-
-                _record(EMBED, sum(estimate_tokens(c) for c in event.chunks), 0)
-            elif name == "ReRankEndEvent":
-                _record(RERANK, 0, 0)
-
-    get_dispatcher().add_event_handler(LlamaIndexUsage())
-    CALLBACKS.append(LangChainUsage())
-
-
-CALLBACKS: list[Any] = []
+    limit = _budget_neurons() if _real() else None
+    handler = WorkersAIUsageHandler(max_neurons=limit)
+    get_dispatcher().add_event_handler(handler)
+    TOUR_USAGE.append(handler)
 
 
 @contextlib.contextmanager
 def section(number: int, total: int, title: str) -> Iterator[None]:
+    from langchain_workers_ai import get_workers_ai_callback
+
     print(f"\n[{number}/{total}] {title} ...", flush=True)
-    usage = LEDGER.setdefault(title, Usage())
-    CURRENT.append(usage)
     started = time.perf_counter()
     try:
-        yield
+        with get_workers_ai_callback() as usage:
+            SECTION_USAGE[title] = usage
+            yield
     finally:
-        CURRENT.pop()
         print(f"      ({time.perf_counter() - started:.1f}s)", flush=True)
 
 
@@ -114,7 +70,7 @@ def section(number: int, total: int, title: str) -> Iterator[None]:
 def chat_and_streaming() -> None:
     from langchain_workers_ai import ChatWorkersAI
 
-    llm = ChatWorkersAI(model=CHAT, max_tokens=80, callbacks=CALLBACKS)
+    llm = ChatWorkersAI(model=CHAT, max_tokens=80)
     print("invoke :", llm.invoke("In one sentence, what is Cloudflare Workers AI?").content)
     print("stream : ", end="")
     for chunk in llm.stream("Write one sentence about the sea."):
@@ -134,7 +90,7 @@ def any_model() -> None:
     if not _real():
         print(f"(offline: {GPT}, {CLAUDE} and {GEMINI} are the emulator's deterministic stand-ins,")
         print(" not real AI; the requests take the real route and AI Gateway headers)")
-    llm = ChatWorkersAI(model=GPT, max_tokens=60, callbacks=CALLBACKS)
+    llm = ChatWorkersAI(model=GPT, max_tokens=60)
     print(f"{GPT} stream : ", end="")
     answer: Any = None
     for chunk in llm.stream("In one sentence, why put every model behind one gateway?"):
@@ -145,7 +101,7 @@ def any_model() -> None:
     send_message_feedback(llm, answer, feedback=1, score=90, metadata={"source": "tour"})
     print("feedback sent  : thumbs up, score 90, on that log")
 
-    claude = ChatWorkersAI(model=CLAUDE, reasoning_effort="low", callbacks=CALLBACKS)
+    claude = ChatWorkersAI(model=CLAUDE, reasoning_effort="low")
     reply_c = claude.invoke("In one sentence, what does a gateway add?")
     print(f"{CLAUDE} (Messages API, thinking on) :", str(reply_c.content).strip())
     print("  its thinking :", reply_c.additional_kwargs.get("reasoning_content", "")[:70])
@@ -173,9 +129,7 @@ def tool_agent() -> None:
         """Convert a celsius temperature to fahrenheit."""
         return f"{celsius * 9 / 5 + 32:.0f} F"
 
-    agent = create_agent(
-        ChatWorkersAI(model=AGENT, callbacks=CALLBACKS), [get_weather, convert_celsius]
-    )
+    agent = create_agent(ChatWorkersAI(model=AGENT), [get_weather, convert_celsius])
     question = "What is the weather in Lisbon, and what is 21 celsius in fahrenheit?"
     state = agent.invoke({"messages": [("user", question)]})
     for message in state["messages"][1:]:
@@ -199,7 +153,7 @@ def structured_output() -> None:
         name: str = Field(description="Full name")
         age: int = Field(description="Age in years")
 
-    llm = ChatWorkersAI(model=CHAT, callbacks=CALLBACKS).with_structured_output(Person)
+    llm = ChatWorkersAI(model=CHAT).with_structured_output(Person)
     person = llm.invoke("Ada Lovelace published the first algorithm when she was 28.")
     print(f"{type(person).__name__}: {person!r}")
 
@@ -207,7 +161,7 @@ def structured_output() -> None:
 def chain_of_thought() -> None:
     from langchain_workers_ai import ChatWorkersAI
 
-    llm = ChatWorkersAI(model=REASONING, max_tokens=400, callbacks=CALLBACKS)
+    llm = ChatWorkersAI(model=REASONING, max_tokens=400)
     message = llm.invoke("Is 17 a prime number? Answer yes or no.")
     print("reasoning:", message.additional_kwargs.get("reasoning_content", "").strip()[:300])
     print("answer   :", message.content.strip())
@@ -275,54 +229,35 @@ SECTIONS: list[tuple[str, Callable[[], None]]] = [
 
 
 # -- accounting -------------------------------------------------------------------------------
-def _cost(usage: Usage) -> tuple[float, float, bool]:
-    """Neurons and USD of the Workers AI models used, and whether third-party models (billed by
-    AI Gateway, not in Workers AI's prices) were used too."""
+def print_table() -> None:
+    """The tour's cost: per section (calls, HTTP attempts, tokens, neurons, USD) from each
+    section's ``get_workers_ai_callback``, then per model from the LlamaIndex handler."""
+    print("\n| section | calls | attempts | tokens in | tokens out | neurons | USD |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for title, usage in SECTION_USAGE.items():
+        t = usage.meter.total
+        neurons = f"{'~' if t.neurons_estimated else ''}{t.neurons:,.1f}"
+        usd = "n/a" if t.calls and t.calls_without_cost == t.calls else f"{t.usd:.5f}"
+        if t.calls_without_cost and usd != "n/a":
+            usd += " + n/a"
+        row = [title, t.calls, t.attempts, t.input_tokens, t.output_tokens, neurons, usd]
+        print("| " + " | ".join(map(str, row)) + " |")
+    if TOUR_USAGE:
+        print("\nPer model (llama_index_workers_ai.WorkersAIUsageHandler):\n")
+        print(TOUR_USAGE[0].table())
+    print(
+        "\nNeurons as the service reported them (~: estimated from catalog prices); free tier: "
+        "10,000 neurons/day. n/a: third-party models (openai/..., google/...) bill through AI "
+        "Gateway and report no price here."
+    )
+
+
+def _budget_neurons() -> float:
+    """The tour's spending limit on real Workers AI: three times the up-front estimate."""
     from workers_ai import catalog
 
-    neurons = usd = 0.0
-    unpriced = False
-    for model, (tokens_in, tokens_out) in usage.by_model.items():
-        if "/" in model and not model.startswith("@"):
-            unpriced = True  # a third-party model: never priced as if it were Workers AI
-            continue
-        model_id = model if model.startswith("@") else CHAT
-        cost = catalog.estimate_cost(model_id, tokens_in, tokens_out)
-        neurons += cost.neurons or 0.0
-        usd += cost.usd or 0.0
-    return neurons, usd, unpriced
-
-
-def _cost_cells(usage: Usage) -> str:
-    neurons, usd, unpriced = _cost(usage)
-    if unpriced and not neurons and not usd:
-        return " | n/a | n/a |"
-    extra = " + n/a" if unpriced else ""
-    return f" | {neurons:,.0f}{extra} | {usd:.5f}{extra} |"
-
-
-def print_table() -> None:
-    print("\n| section | requests | tokens in | tokens out | neurons | est. USD |")
-    print("|---|---:|---:|---:|---:|---:|")
-    total = Usage()
-    for title, usage in LEDGER.items():
-        row = [title, usage.requests, usage.tokens_in, usage.tokens_out]
-        print("| " + " | ".join(map(str, row)) + _cost_cells(usage))
-        for model, (tin, tout) in usage.by_model.items():
-            total.by_model[model][0] += tin
-            total.by_model[model][1] += tout
-        total.requests += usage.requests
-        total.tokens_in += usage.tokens_in
-        total.tokens_out += usage.tokens_out
-    row = ["**total**", total.requests, total.tokens_in, total.tokens_out]
-    print("| " + " | ".join(map(str, row)) + _cost_cells(total))
-    print(
-        "Costs are estimates from token usage and catalog prices (free tier: 10,000 neurons/day)."
-    )
-    print(
-        "n/a: third-party models (openai/..., google/...) bill through AI Gateway and are not "
-        "priced here."
-    )
+    neurons = sum(catalog.estimate_cost(m, i, o).neurons or 0.0 for m, (i, o) in ESTIMATE.items())
+    return max(3 * neurons, 1_000.0)
 
 
 def _upfront_estimate() -> None:
@@ -331,6 +266,10 @@ def _upfront_estimate() -> None:
     usd = sum(catalog.estimate_cost(m, i, o).usd or 0.0 for m, (i, o) in ESTIMATE.items())
     neurons = sum(catalog.estimate_cost(m, i, o).neurons or 0.0 for m, (i, o) in ESTIMATE.items())
     print(f"Estimated cost of this tour on Workers AI: about ${usd:.4f} (~{neurons:,.0f} neurons).")
+    print(
+        f"It refuses any call that could take it past {_budget_neurons():,.0f} neurons "
+        "(WorkersAIUsageHandler(max_neurons=...))."
+    )
 
 
 def _credentials_set() -> bool:
@@ -367,6 +306,8 @@ def _explain(error: BaseException) -> str:
 
     if isinstance(error, ImportError):
         return f'{error}\nThe tour needs every extra: pip install ".[all]" (python3 dev.py demo).'
+    if isinstance(error, workers_ai.BudgetExceededError):
+        return f"{error}\nThe tour's spending limit stopped it before the request was sent."
     if isinstance(error, workers_ai.AuthenticationError):
         return f"{error}\nCheck CLOUDFLARE_API_TOKEN (it needs Workers AI permission)."
     if isinstance(error, workers_ai.AccountNotFoundError):
