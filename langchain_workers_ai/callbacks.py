@@ -30,8 +30,10 @@ from langchain_core.callbacks import BaseCallbackHandler
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from langchain_core.outputs import LLMResult
+
     from workers_ai.budget import Budget, Unpriced
-    from workers_ai.usage import ModelUsage, UsageMeter
+    from workers_ai.usage import ModelUsage, UsageMeter, UsageRecord
 
 __all__ = ["WorkersAICallbackHandler", "get_workers_ai_callback"]
 
@@ -163,11 +165,48 @@ class WorkersAICallbackHandler(BaseCallbackHandler):
             + (f" (+ {unknown} of unknown cost)" if unknown else "")
         )
 
+    def on_llm_end(self, response: LLMResult, **kwargs: Any) -> None:
+        """Count the Workers AI answers of a run this handler was given as a callback
+        (``config={"callbacks": [handler]}``) outside its own ``with`` block; inside it, the
+        core hook already counted them (nothing twice). Budgets need the block."""
+        from workers_ai.usage import is_listening
+
+        if is_listening(self.meter):
+            return
+        for generations in response.generations:
+            for generation in generations:
+                record = _record_of(getattr(generation, "message", None))
+                if record is not None:
+                    self.meter.record(record)
+
     def __copy__(self) -> Any:
         return self  # one handler per block, as LangChain's own (callbacks are copied per run)
 
     def __deepcopy__(self, memo: Any) -> Any:
         return self
+
+
+def _record_of(message: Any) -> UsageRecord | None:
+    """A usage record from one of our answers (``None`` for another provider's)."""
+    from langchain_workers_ai._convert import PROVIDER
+    from workers_ai.types import Usage
+    from workers_ai.usage import UsageRecord
+
+    meta = getattr(message, "response_metadata", None) or {}
+    if meta.get("model_provider") != PROVIDER:
+        return None
+    tokens = getattr(message, "usage_metadata", None) or {}
+    details = tokens.get("input_token_details") or {}
+    usage = Usage(
+        input_tokens=tokens.get("input_tokens", 0),
+        output_tokens=tokens.get("output_tokens", 0),
+        total_tokens=tokens.get("total_tokens", 0),
+        cached_tokens=details.get("cache_read"),
+        neurons=meta.get("neurons"),
+        cost=meta.get("cost"),
+    )
+    model = meta.get("answered_by") or meta.get("model_name") or "?"
+    return UsageRecord(model, "chat", usage if tokens else None, meta.get("attempts") or 1)
 
 
 @contextlib.contextmanager

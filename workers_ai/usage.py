@@ -47,6 +47,7 @@ __all__ = [
     "UsageRecord",
     "add_listener",
     "cost_fields",
+    "is_listening",
     "listening",
     "price",
     "releasing",
@@ -95,6 +96,12 @@ def _listeners() -> tuple[Listener, ...]:
 def listening() -> bool:
     """Whether anyone listens (the clients skip building records when nobody does)."""
     return bool(_GLOBAL) or bool(_CONTEXT.get())
+
+
+def is_listening(listener: Listener) -> bool:
+    """Whether ``listener`` hears the calls made here (globally, or through a
+    :func:`track_usage` block around this code)."""
+    return listener in _GLOBAL or any(listener is other for other in _CONTEXT.get())
 
 
 def report_usage(record: UsageRecord, hold: Hold | None = None) -> None:

@@ -17,6 +17,7 @@ from llama_index.core.llms import ChatMessage
 
 from langchain_workers_ai import (
     ChatWorkersAI,
+    WorkersAICallbackHandler,
     WorkersAIEmbeddings,
     WorkersAIReranker,
     get_workers_ai_callback,
@@ -185,3 +186,34 @@ def test_llama_index_additional_kwargs_carry_the_estimated_cost(
     extra = response.additional_kwargs
     assert extra["neurons"] > 0 and extra["estimated_cost_usd"] > 0
     assert extra["prompt_tokens"] + extra["completion_tokens"] == extra["total_tokens"]
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["invoke", "stream"])
+def test_the_handler_given_as_a_callback_counts_once_in_or_out_of_its_block(
+    emulator: EmulatorServer, streamed: bool
+) -> None:
+    model = chat(emulator)
+
+    def run(handler: WorkersAICallbackHandler) -> None:
+        config: Any = {"callbacks": [handler]}
+        if streamed:
+            list(model.stream("What is Cloudflare?", config=config))
+        else:
+            model.invoke("What is Cloudflare?", config=config)
+
+    outside = WorkersAICallbackHandler()
+    run(outside)  # no block: counted from on_llm_end, as LangChain users pass handlers
+    run(outside)
+    with get_workers_ai_callback() as inside:
+        run(inside)  # the hook and on_llm_end both see it: counted once
+    assert outside.successful_requests == 2 and inside.successful_requests == 1
+    assert outside.total_tokens == 2 * inside.total_tokens > 0
+    assert outside.neurons == pytest.approx(2 * inside.neurons)
+
+
+def test_the_handler_ignores_other_providers_answers() -> None:
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+    handler = WorkersAICallbackHandler()
+    FakeListChatModel(responses=["hi"]).invoke("x", config={"callbacks": [handler]})
+    assert handler.successful_requests == 0
