@@ -59,6 +59,11 @@ EXPECTED_OFFLINE = {
         "ModelNotFoundError: HTTP 400, code 5007",
         "'request_id'",
         "French cheese",
+        "calls: 3, tokens: ",
+        "| **total** | 3 | 3 |",
+        "BudgetExceededError: A call to @cf/meta/llama-3.3-70b-instruct-fp8-fast could cost",
+        "requests sent under the tiny budget: 0",
+        "batch API: Name a French cheese.",
     ],
     "llamaindex_agents": [
         "tool: get_weather({'city': 'Paris'}) -> Sunny and 21 C in Paris",
