@@ -11,7 +11,7 @@ batch API; tracing and ``get_workers_ai_callback`` see every input.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -166,66 +166,43 @@ def answers(outputs: list[Any], return_exceptions: bool) -> list[Any]:
     return found
 
 
-def _start(llm: ChatWorkersAI, the_plan: BatchPlan, configs: list[RunnableConfig]) -> list[Any]:
-    """One callback run per input (what ``generate`` does for each ``invoke``)."""
-    managers = []
+def _runs(
+    llm: ChatWorkersAI, the_plan: BatchPlan, configs: list[RunnableConfig]
+) -> Iterator[tuple[tuple[Any, ...], dict[str, Any]]]:
+    """Per input: the callback manager's ``configure`` arguments and ``on_chat_model_start``'s
+    (what ``generate`` does for each ``invoke``)."""
     params = llm._get_invocation_params(stop=the_plan.stop, **the_plan.kwargs)
+    traced = llm._get_ls_params(stop=the_plan.stop, **the_plan.kwargs)
     for messages, config in zip(the_plan.messages, configs, strict=True):
-        manager = CallbackManager.configure(
-            config.get("callbacks"),
-            llm.callbacks,
-            llm.verbose,
-            config.get("tags"),
-            llm.tags,
-            {
-                **(config.get("metadata") or {}),
-                **llm._get_ls_params(stop=the_plan.stop, **the_plan.kwargs),
-            },
-            llm.metadata,
-        )
-        managers.append(
-            manager.on_chat_model_start(
-                llm._serialized,
-                [messages],
-                invocation_params=params,
-                options={"stop": the_plan.stop},
-                name=config.get("run_name"),
-                run_id=config.get("run_id"),
-                batch_size=len(the_plan.messages),
-            )[0]
-        )
-    return managers
+        metadata = {**(config.get("metadata") or {}), **traced}
+        configure = (
+            config.get("callbacks"), llm.callbacks, llm.verbose, config.get("tags"), llm.tags,
+            metadata, llm.metadata,
+        )  # fmt: skip
+        start = {
+            "serialized": llm._serialized, "messages": [messages], "invocation_params": params,
+            "options": {"stop": the_plan.stop}, "name": config.get("run_name"),
+            "run_id": config.get("run_id"), "batch_size": len(the_plan.messages),
+        }  # fmt: skip
+        yield configure, start
+
+
+def _start(llm: ChatWorkersAI, the_plan: BatchPlan, configs: list[RunnableConfig]) -> list[Any]:
+    """One callback run per input."""
+    return [
+        CallbackManager.configure(*configure).on_chat_model_start(**start)[0]
+        for configure, start in _runs(llm, the_plan, configs)
+    ]
 
 
 async def _astart(
     llm: ChatWorkersAI, the_plan: BatchPlan, configs: list[RunnableConfig]
 ) -> list[Any]:
-    managers = []
-    params = llm._get_invocation_params(stop=the_plan.stop, **the_plan.kwargs)
-    for messages, config in zip(the_plan.messages, configs, strict=True):
-        manager = AsyncCallbackManager.configure(
-            config.get("callbacks"),
-            llm.callbacks,
-            llm.verbose,
-            config.get("tags"),
-            llm.tags,
-            {
-                **(config.get("metadata") or {}),
-                **llm._get_ls_params(stop=the_plan.stop, **the_plan.kwargs),
-            },
-            llm.metadata,
-        )
-        started = await manager.on_chat_model_start(
-            llm._serialized,
-            [messages],
-            invocation_params=params,
-            options={"stop": the_plan.stop},
-            name=config.get("run_name"),
-            run_id=config.get("run_id"),
-            batch_size=len(the_plan.messages),
-        )
-        managers.append(started[0])
-    return managers
+    """Async :func:`_start`."""
+    return [
+        (await AsyncCallbackManager.configure(*configure).on_chat_model_start(**start))[0]
+        for configure, start in _runs(llm, the_plan, configs)
+    ]
 
 
 def batch(

@@ -27,12 +27,11 @@ from typing import TYPE_CHECKING, Any
 
 from langchain_core.callbacks import BaseCallbackHandler
 
-if TYPE_CHECKING:
-    from collections.abc import Mapping
-
+if TYPE_CHECKING:  # typing.Unpack is 3.11+; type checkers know typing_extensions either way
     from langchain_core.outputs import LLMResult
+    from typing_extensions import Unpack
 
-    from workers_ai.budget import Budget, Unpriced
+    from workers_ai.budget import Budget, BudgetLimits
     from workers_ai.usage import ModelUsage, UsageMeter, UsageRecord
 
 __all__ = ["WorkersAICallbackHandler", "get_workers_ai_callback"]
@@ -59,25 +58,12 @@ class WorkersAICallbackHandler(BaseCallbackHandler):
         budget: A ready :class:`~workers_ai.Budget` instead of the arguments above.
     """
 
-    def __init__(
-        self,
-        *,
-        max_neurons: float | None = None,
-        max_usd: float | None = None,
-        per_model: Mapping[str, Budget | Mapping[str, float]] | None = None,
-        warn_at: float | None = 0.8,
-        unpriced: Unpriced = "allow",
-        budget: Budget | None = None,
-    ) -> None:
+    def __init__(self, *, budget: Budget | None = None, **limits: Unpack[BudgetLimits]) -> None:
         super().__init__()
         from workers_ai.budget import Budget
         from workers_ai.usage import UsageMeter
 
-        limits = Budget.of(
-            max_neurons=max_neurons, max_usd=max_usd, per_model=per_model, warn_at=warn_at,
-            unpriced=unpriced, budget=budget,
-        )  # fmt: skip
-        self.meter: UsageMeter = UsageMeter(budget=limits)
+        self.meter: UsageMeter = UsageMeter(budget=Budget.of(budget=budget, **limits))
 
     @contextlib.contextmanager
     def tracking(self) -> Iterator[WorkersAICallbackHandler]:
@@ -211,19 +197,10 @@ def _record_of(message: Any) -> UsageRecord | None:
 
 @contextlib.contextmanager
 def get_workers_ai_callback(
-    *,
-    max_neurons: float | None = None,
-    max_usd: float | None = None,
-    per_model: Mapping[str, Budget | Mapping[str, float]] | None = None,
-    warn_at: float | None = 0.8,
-    unpriced: Unpriced = "allow",
-    budget: Budget | None = None,
+    *, budget: Budget | None = None, **limits: Unpack[BudgetLimits]
 ) -> Iterator[WorkersAICallbackHandler]:
     """Count what the calls inside the ``with`` block used and cost, and hold them to the
     limits given, if any (module docs; arguments as :class:`WorkersAICallbackHandler`'s)."""
-    handler = WorkersAICallbackHandler(
-        max_neurons=max_neurons, max_usd=max_usd, per_model=per_model, warn_at=warn_at,
-        unpriced=unpriced, budget=budget,
-    )  # fmt: skip
+    handler = WorkersAICallbackHandler(budget=budget, **limits)
     with handler.tracking():
         yield handler

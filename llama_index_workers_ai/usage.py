@@ -28,10 +28,10 @@ from typing import TYPE_CHECKING, Any
 from llama_index.core.instrumentation.event_handlers import BaseEventHandler
 from pydantic import PrivateAttr
 
-if TYPE_CHECKING:
-    from collections.abc import Mapping
+if TYPE_CHECKING:  # typing.Unpack is 3.11+; type checkers know typing_extensions either way
+    from typing_extensions import Unpack
 
-    from workers_ai.budget import Budget, Unpriced
+    from workers_ai.budget import Budget, BudgetLimits
     from workers_ai.usage import ModelUsage, UsageMeter
 
 __all__ = ["WorkersAIUsageHandler", "track_workers_ai_usage"]
@@ -47,26 +47,12 @@ class WorkersAIUsageHandler(BaseEventHandler):
 
     _meter: Any = PrivateAttr()
 
-    def __init__(
-        self,
-        *,
-        max_neurons: float | None = None,
-        max_usd: float | None = None,
-        per_model: Mapping[str, Budget | Mapping[str, float]] | None = None,
-        warn_at: float | None = 0.8,
-        unpriced: Unpriced = "allow",
-        budget: Budget | None = None,
-        **data: Any,
-    ) -> None:
-        super().__init__(**data)
+    def __init__(self, *, budget: Budget | None = None, **limits: Unpack[BudgetLimits]) -> None:
+        super().__init__()
         from workers_ai.budget import Budget
         from workers_ai.usage import UsageMeter, add_listener
 
-        limits = Budget.of(
-            max_neurons=max_neurons, max_usd=max_usd, per_model=per_model, warn_at=warn_at,
-            unpriced=unpriced, budget=budget,
-        )  # fmt: skip
-        self._meter = UsageMeter(budget=limits)
+        self._meter = UsageMeter(budget=Budget.of(budget=budget, **limits))
         add_listener(self._meter)
 
     @classmethod
@@ -112,22 +98,13 @@ class WorkersAIUsageHandler(BaseEventHandler):
 
 @contextlib.contextmanager
 def track_workers_ai_usage(
-    *,
-    max_neurons: float | None = None,
-    max_usd: float | None = None,
-    per_model: Mapping[str, Budget | Mapping[str, float]] | None = None,
-    warn_at: float | None = 0.8,
-    unpriced: Unpriced = "allow",
-    budget: Budget | None = None,
+    *, budget: Budget | None = None, **limits: Unpack[BudgetLimits]
 ) -> Iterator[UsageMeter]:
     """Count only the calls made inside the ``with`` block (its thread and the asyncio tasks
-    it starts) into a :class:`~workers_ai.usage.UsageMeter`, held to the limits given."""
+    it starts) into a :class:`~workers_ai.usage.UsageMeter`, held to the limits given
+    (:class:`~workers_ai.budget.BudgetLimits`)."""
     from workers_ai.budget import Budget
     from workers_ai.usage import UsageMeter, track_usage
 
-    limits = Budget.of(
-        max_neurons=max_neurons, max_usd=max_usd, per_model=per_model, warn_at=warn_at,
-        unpriced=unpriced, budget=budget,
-    )  # fmt: skip
-    with track_usage(UsageMeter(budget=limits)) as meter:
+    with track_usage(UsageMeter(budget=Budget.of(budget=budget, **limits))) as meter:
         yield meter

@@ -19,12 +19,15 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from workers_ai.errors import ConfigurationError
 from workers_ai.tokens import IMAGE_TOKENS, MESSAGE_TOKENS, REPLY_TOKENS, count_text_tokens
 
-__all__ = ["Budget", "BudgetWarning", "CallEstimate", "worst_case"]
+if TYPE_CHECKING:  # typing.Unpack is 3.11+; type checkers know typing_extensions either way
+    from typing_extensions import Unpack
+
+__all__ = ["Budget", "BudgetLimits", "BudgetWarning", "CallEstimate", "worst_case"]
 
 Unpriced = Literal["allow", "refuse"]
 
@@ -99,35 +102,56 @@ class Budget:
         object.__setattr__(self, "per_model", dict(self.per_model))
 
     @classmethod
-    def of(
-        cls,
-        *,
-        max_neurons: float | None = None,
-        max_usd: float | None = None,
-        per_model: Mapping[str, Budget | Mapping[str, float]] | None = None,
-        warn_at: float | None = 0.8,
-        unpriced: Unpriced = "allow",
-        budget: Budget | None = None,
-    ) -> Budget | None:
-        """A budget from keyword arguments (``per_model`` values may be plain dicts such as
-        ``{"max_neurons": 500}``), or ``budget`` as given; ``None`` when no limit is given.
+    def of(cls, *, budget: Budget | None = None, **limits: Unpack[BudgetLimits]) -> Budget | None:
+        """A budget from keyword arguments (:class:`BudgetLimits`; ``per_model`` values may be
+        plain dicts such as ``{"max_neurons": 500}``), or ``budget`` as given; ``None`` when
+        no limit is given.
 
         Raises:
-            ConfigurationError: Both ``budget`` and limits, or a bad limit.
+            ConfigurationError: Both ``budget`` and limits, an unknown argument, or a bad limit.
         """
+        unknown = set(limits) - set(BudgetLimits.__annotations__)
+        if unknown:
+            raise ConfigurationError(
+                f"Unknown budget argument(s) {sorted(unknown)}; expected "
+                f"{', '.join(BudgetLimits.__annotations__)} or budget"
+            )
+        max_neurons, max_usd = limits.get("max_neurons"), limits.get("max_usd")
+        per_model = limits.get("per_model") or {}
         if budget is not None:
             if max_neurons is not None or max_usd is not None or per_model:
                 raise ConfigurationError("Give either budget=Budget(...) or the limits, not both")
             if not isinstance(budget, Budget):
                 raise ConfigurationError(f"budget must be a workers_ai.Budget, not {budget!r}")
             return budget
+        if not isinstance(per_model, Mapping):
+            raise ConfigurationError("per_model must map model ids to limits")
         models = {
             model: limit if isinstance(limit, Budget) else _limit_from(model, limit)
-            for model, limit in (per_model or {}).items()
+            for model, limit in per_model.items()
         }
         if max_neurons is None and max_usd is None and not models:
             return None
-        return cls(max_neurons, max_usd, models, warn_at, unpriced)
+        warn_at = limits.get("warn_at", 0.8)
+        return cls(max_neurons, max_usd, models, warn_at, limits.get("unpriced", "allow"))
+
+
+class BudgetLimits(TypedDict, total=False):
+    """The keyword arguments of a budget, as the framework handlers take them.
+
+    Attributes:
+        max_neurons: Most neurons in total.
+        max_usd: Most US dollars in total.
+        per_model: Model id -> its own limits (``{"max_neurons": 500}`` or a ``Budget``).
+        warn_at: Fraction of a limit that warns once (default 0.8; ``None`` never warns).
+        unpriced: ``"allow"`` (default) or ``"refuse"`` calls that cannot be priced first.
+    """
+
+    max_neurons: float | None
+    max_usd: float | None
+    per_model: Mapping[str, Budget | Mapping[str, float]] | None
+    warn_at: float | None
+    unpriced: Unpriced
 
 
 def _limit_from(model: str, limit: Any) -> Budget:

@@ -10,8 +10,18 @@ from llama_index.core.llms import ChatMessage, ChatResponse
 from llama_index.core.schema import NodeWithScore, TextNode
 
 import workers_ai
-from langchain_workers_ai import ChatWorkersAI, WorkersAIEmbeddings, WorkersAIReranker
-from llama_index_workers_ai import WorkersAI, WorkersAIEmbedding, WorkersAIRerank
+from langchain_workers_ai import (
+    ChatWorkersAI,
+    WorkersAIEmbeddings,
+    WorkersAIReranker,
+    get_workers_ai_callback,
+)
+from llama_index_workers_ai import (
+    WorkersAI,
+    WorkersAIEmbedding,
+    WorkersAIRerank,
+    WorkersAIUsageHandler,
+)
 from workers_ai import (
     APIStatusError,
     AsyncWorkersAIClient,
@@ -84,6 +94,11 @@ def langchain_app() -> list[float]:
         WorkersAIReranker(top_n=1).compress_documents([Document(page_content="a")], "a")
     )
     print(reranked)
+    with get_workers_ai_callback(max_neurons=500, per_model={MODEL: {"max_usd": 0.01}}) as cb:
+        bulk = ChatWorkersAI(model=MODEL, use_batch_api=True, batch_timeout=60.0)
+        ids: list[str] = bulk.submit_batch(["One?", "Two?"])
+        answers: list[AIMessage] = bulk.collect_batch(ids)
+        print(answers, cb.total_cost, cb.remaining("usd"), cb.table())
     return WorkersAIEmbeddings().embed_query("hello")
 
 
@@ -93,6 +108,10 @@ def llama_index_app() -> list[float]:
     print(answer.message.content)
     nodes = [NodeWithScore(node=TextNode(text="a"), score=0.5)]
     print(WorkersAIRerank(top_n=1).postprocess_nodes(nodes, query_str="a"))
+    usage = WorkersAIUsageHandler(max_usd=0.05, warn_at=0.5)
+    responses: list[ChatResponse] = llm.chat_batch([[ChatMessage(role="user", content="Hi")]])
+    print(responses, usage.table())
+    usage.close()
     return WorkersAIEmbedding().get_text_embedding("hello")
 
 

@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
-from langchain_workers_ai import ChatWorkersAI, WorkersAIEmbeddings, WorkersAIReranker
-from llama_index_workers_ai import WorkersAI, WorkersAIEmbedding, WorkersAIRerank
+from langchain_workers_ai import (
+    ChatWorkersAI,
+    WorkersAIEmbeddings,
+    WorkersAIReranker,
+    get_workers_ai_callback,
+)
+from llama_index_workers_ai import (
+    WorkersAI,
+    WorkersAIEmbedding,
+    WorkersAIRerank,
+    WorkersAIUsageHandler,
+)
 from workers_ai import WorkersAIClient
 
 client = WorkersAIClient(max_retries="2")  # expect-error: arg-type
@@ -20,3 +30,9 @@ WorkersAIReranker(top_k=3)  # expect-error: call-arg
 WorkersAI(temprature=0.3)  # expect-error: call-arg
 WorkersAIEmbedding(model_nmae="@cf/baai/bge-m3")  # expect-error: call-arg
 WorkersAIRerank(topn=2)  # expect-error: call-arg
+
+# Budgets: misspelt or mistyped limits.
+get_workers_ai_callback(max_neuron=5)  # expect-error: call-arg
+get_workers_ai_callback(max_usd="0.10")  # expect-error: arg-type
+WorkersAIUsageHandler(unpriced="deny")  # expect-error: arg-type
+ChatWorkersAI(use_batch_api="yes")  # expect-error: arg-type
