@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.callbacks import AsyncCallbackManager, CallbackManager
-from langchain_core.messages import BaseMessage
+from langchain_core.messages import LC_ID_PREFIX, BaseMessage
 from langchain_core.outputs import Generation, LLMResult
 from langchain_core.runnables import RunnableConfig
 from langchain_core.runnables.config import get_config_list
@@ -97,10 +97,9 @@ async def acollect(
 ) -> list[ItemResult]:
     """Wait for the jobs; one result per input, in order (a failed input as its error)."""
     from workers_ai import chat_batch
-    from workers_ai.settings import validate_batch_request_id
+    from workers_ai.batch_api import check_request_ids
 
-    for request_id in request_ids:
-        validate_batch_request_id(request_id)
+    check_request_ids(request_ids)
     with langchain_errors():
         return await chat_batch.collect(
             llm._async_client().run,
@@ -224,6 +223,7 @@ def batch(
             manager.on_llm_error(error)
         raise
     outputs = to_outputs(llm, the_plan.preps[0], results, len(inputs))
+    _name_messages(outputs, managers)
     for manager, output in zip(managers, outputs, strict=True):
         if isinstance(output, Exception):
             manager.on_llm_error(output)
@@ -251,12 +251,36 @@ async def abatch(
         await asyncio.gather(*(m.on_llm_error(error) for m in managers))
         raise
     outputs = to_outputs(llm, the_plan.preps[0], results, len(inputs))
+    _name_messages(outputs, managers)
     for manager, output in zip(managers, outputs, strict=True):
         if isinstance(output, Exception):
             await manager.on_llm_error(output)
         else:
             await manager.on_llm_end(_llm_result(output))
     return answers(outputs, return_exceptions)
+
+
+def _name_messages(outputs: list[Any], managers: list[Any]) -> None:
+    """Message ids as ``invoke`` gives them (``lc_run--<run id>-0``) where the service
+    gave none."""
+    for output, manager in zip(outputs, managers, strict=True):
+        if not isinstance(output, Exception):
+            message = output.generations[0].message
+            if message.id is None:
+                message.id = f"{LC_ID_PREFIX}-{manager.run_id}-0"
+
+
+def options_of(llm: ChatWorkersAI, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Per-call options for ``submit_batch`` / ``collect_batch``: ``tools`` (and
+    ``tool_choice``) converted as ``bind_tools`` converts them (a binding's own arguments do
+    not reach these methods: LangChain passes only its config)."""
+    options = dict(kwargs)
+    if "tools" in options:
+        tools = options.pop("tools")
+        choice = options.pop("tool_choice", None)
+        bound: Any = llm.bind_tools(tools, tool_choice=choice)
+        options = {**bound.kwargs, **options}
+    return options
 
 
 def _tools(the_plan: BatchPlan) -> tuple[str, ...]:

@@ -251,6 +251,11 @@ class ChatWorkersAI(WorkersAIConnection, ClientPairOwner, BaseChatModel):
             from workers_ai.chat_batch import check_batch_model
 
             check_batch_model(self.model, fallbacks=self.fallbacks)
+            if self.endpoint != "native":
+                raise ConfigurationError(
+                    f"use_batch_api sends Workers AI's /ai/run batches; endpoint="
+                    f"{self.endpoint!r} cannot be batched: use endpoint='native'"
+                )
         if not self.batch_poll_interval > 0 or not (
             self.batch_timeout is None or self.batch_timeout > 0
         ):
@@ -455,12 +460,17 @@ class ChatWorkersAI(WorkersAIConnection, ClientPairOwner, BaseChatModel):
     def submit_batch(self, inputs: Sequence[LanguageModelInput], **kwargs: Any) -> list[str]:
         """Queue ``inputs`` as batch jobs (no waiting) and return the jobs' request ids; keep
         them: :meth:`collect_batch` picks the answers up later, in this or another process.
-        Works whatever ``use_batch_api`` says (the model must take batches)."""
+        Works whatever ``use_batch_api`` says (the model must take batches).
+
+        Tools go in as arguments, ``submit_batch(inputs, tools=[get_weather])`` (and the same
+        ``tools`` to ``collect_batch``): on a ``bind_tools(...)`` binding LangChain hands these
+        methods its config only, not the bound tools -- use ``batch`` there."""
         from langchain_workers_ai import _batch
         from workers_ai.chat_batch import check_batch_model
 
         check_batch_model(self.model, fallbacks=self.fallbacks)
-        return _batch.submit(self, _batch.plan(self, inputs, kwargs)) if inputs else []
+        options = _batch.options_of(self, kwargs)
+        return _batch.submit(self, _batch.plan(self, inputs, options)) if inputs else []
 
     async def asubmit_batch(self, inputs: Sequence[LanguageModelInput], **kwargs: Any) -> list[str]:
         """Async :meth:`submit_batch`."""
@@ -468,7 +478,8 @@ class ChatWorkersAI(WorkersAIConnection, ClientPairOwner, BaseChatModel):
         from workers_ai.chat_batch import check_batch_model
 
         check_batch_model(self.model, fallbacks=self.fallbacks)
-        return await _batch.asubmit(self, _batch.plan(self, inputs, kwargs)) if inputs else []
+        options = _batch.options_of(self, kwargs)
+        return await _batch.asubmit(self, _batch.plan(self, inputs, options)) if inputs else []
 
     def collect_batch(
         self,
@@ -489,7 +500,7 @@ class ChatWorkersAI(WorkersAIConnection, ClientPairOwner, BaseChatModel):
         """
         from langchain_workers_ai import _batch
 
-        prep = _batch.probe(self, kwargs)
+        prep = _batch.probe(self, _batch.options_of(self, kwargs))
         results = _batch.collect(
             self, request_ids, model=prep.model, tool_names=prep.tool_names, cancel=cancel
         )
@@ -507,7 +518,7 @@ class ChatWorkersAI(WorkersAIConnection, ClientPairOwner, BaseChatModel):
         """Async :meth:`collect_batch` (cancelling the task stops waiting too)."""
         from langchain_workers_ai import _batch
 
-        prep = _batch.probe(self, kwargs)
+        prep = _batch.probe(self, _batch.options_of(self, kwargs))
         results = await _batch.acollect(
             self, request_ids, model=prep.model, tool_names=prep.tool_names, cancel=cancel
         )

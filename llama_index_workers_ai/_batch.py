@@ -65,10 +65,9 @@ async def acollect(
     cancel: Callable[[], bool] | None,
 ) -> list[ItemResult]:
     from workers_ai import chat_batch
-    from workers_ai.settings import validate_batch_request_id
+    from workers_ai.batch_api import check_request_ids
 
-    for request_id in request_ids:
-        validate_batch_request_id(request_id)
+    check_request_ids(request_ids)
     return await chat_batch.collect(
         llm._async_client().run,
         prep.model,

@@ -32,6 +32,7 @@ __all__ = [
     "BatchItem",
     "BatchJobError",
     "BatchStatus",
+    "check_request_ids",
     "is_batch_call",
     "ordered_results",
     "parse_status",
@@ -110,6 +111,21 @@ class BatchJobError(APIError):
 class BatchCancelledError(BatchJobError):
     """Waiting for a batch job was cancelled (``cancel`` was set); the job itself goes on:
     collect it later with its ``request_id``."""
+
+
+def check_request_ids(request_ids: Any) -> list[str]:
+    """The job ids to collect, checked before any request.
+
+    Raises:
+        InvalidRequestError: Not a list of ids (a single id string is refused: wrap it in a
+            list), or an id that is not one.
+    """
+    if isinstance(request_ids, (str, bytes)) or not isinstance(request_ids, Sequence):
+        raise InvalidRequestError(
+            f"request_ids must be a list of job ids (as submit returned them), not "
+            f"{type(request_ids).__name__}; for one job pass [request_id]"
+        )
+    return [validate_batch_request_id(request_id) for request_id in request_ids]
 
 
 def is_batch_call(inputs: Mapping[str, Any], params: Mapping[str, Any] | None) -> bool:
@@ -258,8 +274,11 @@ async def wait_for_job(
     sleep: Callable[[float], Any] | None = None,
     clock: Callable[[], float] = time.monotonic,
     cancel: Callable[[], bool] | None = None,
+    started: float | None = None,
 ) -> BatchStatus:
-    """Poll until the job is done, waiting longer between polls (``policy``).
+    """Poll until the job is done, waiting longer between polls (``policy``); ``policy.timeout``
+    counts from ``started`` (a ``clock()`` reading: one deadline for several jobs), else
+    from now, and no wait sleeps past it.
 
     ``cancel`` (e.g. ``threading.Event().is_set``) is checked before each poll and every
     :data:`CANCEL_CHECK_S` seconds while waiting; cancelling an ``await`` of this coroutine
@@ -272,18 +291,21 @@ async def wait_for_job(
     """
     validate_batch_request_id(request_id)
     nap = sleep or asyncio.sleep
-    start = clock()
+    start = clock() if started is None else started
     polls = 0
     while True:
-        await _wait(nap, policy.delay(polls), cancel, request_id)
+        wait = policy.delay(polls)
+        if policy.timeout is not None:  # never sleep past the deadline
+            wait = min(wait, max(policy.timeout - (clock() - start), 0.0))
+        await _wait(nap, wait, cancel, request_id)
         polls += 1
         data = await send(model, {"request_id": request_id}, params=QUEUE_PARAMS)
         status = parse_status(data, request_id)
         if status.done:
             return status
-        if policy.timeout is not None and clock() - start > policy.timeout:
+        if policy.timeout is not None and clock() - start >= policy.timeout:
             raise BatchJobError(
-                f"batch job {request_id} is still {status.status} after {policy.timeout:.0f} s; "
+                f"batch job {request_id} is still {status.status} after {policy.timeout:g} s; "
                 "collect it later with its request id",
                 request_id=request_id,
             )

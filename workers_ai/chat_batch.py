@@ -18,6 +18,7 @@ to the usage hook as one chat call.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -26,6 +27,7 @@ from workers_ai.batch_api import (
     BatchItem,
     BatchJobError,
     BatchStatus,
+    check_request_ids,
     split_into_jobs,
     submit_job,
     wait_for_job,
@@ -136,10 +138,16 @@ async def collect(
         BatchJobError: A job still pending after ``policy.timeout`` (collect it again later).
         BatchCancelledError: ``cancel()`` became true.
     """
+    ids = check_request_ids(request_ids)
+    started = time.monotonic()  # one deadline for all the jobs
     results: list[ItemResult] = []
-    for request_id in request_ids:
-        status = await wait_for_job(send, model, request_id, policy, cancel=cancel)
-        results.extend(read_job(model, status, think_tags=think_tags, tool_names=tool_names))
+    for request_id in ids:
+        status = await wait_for_job(send, model, request_id, policy, cancel=cancel, started=started)
+        results.extend(
+            read_job(
+                model, status, think_tags=think_tags, tool_names=tool_names, first=len(results)
+            )
+        )
     return results
 
 
@@ -149,8 +157,10 @@ def read_job(
     *,
     think_tags: bool | None = None,
     tool_names: tuple[str, ...] = (),
+    first: int = 0,
 ) -> list[ItemResult]:
-    """A finished job's results in input order, each reported to the usage hook.
+    """A finished job's results in input order, each reported to the usage hook (``first``:
+    the index of the job's first input among all the inputs, for error messages).
 
     Raises:
         BatchJobError: Ids missing or duplicated (the job's answer cannot be placed).
@@ -164,7 +174,7 @@ def read_job(
     out: list[ItemResult] = []
     for item in status.items:
         if not item.success:
-            out.append(_item_error(status.request_id, item))
+            out.append(_item_error(status.request_id, item, first))
             continue
         result = normalize_chat_result(
             _unnest(item.result), think_tags=think_tags, tool_names=tool_names
@@ -192,13 +202,13 @@ def _unnest(result: Any) -> Any:
     return result
 
 
-def _item_error(request_id: str, item: BatchItem) -> BatchJobError:
-    first = item.errors[0] if item.errors else {}
-    code = first.get("code") if isinstance(first, Mapping) else None
-    message = first.get("message") if isinstance(first, Mapping) else str(first)
+def _item_error(request_id: str, item: BatchItem, offset: int) -> BatchJobError:
+    error = item.errors[0] if item.errors else {}
+    code = error.get("code") if isinstance(error, Mapping) else None
+    message = error.get("message") if isinstance(error, Mapping) else str(error)
     return BatchJobError(
-        f"input {item.id} of batch job {request_id} failed: {message or 'no details'}"
-        + (f" (code {code})" if code is not None else ""),
+        f"input {offset + item.id} (item {item.id} of batch job {request_id}) failed: "
+        f"{message or 'no details'}" + (f" (code {code})" if code is not None else ""),
         request_id=request_id,
         failures=(item,),
     )
