@@ -20,13 +20,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from workers_ai import catalog
 from workers_ai.batch_api import (
     BatchItem,
     BatchJobError,
     BatchStatus,
+    Send,
     check_request_ids,
     split_into_jobs,
     submit_job,
@@ -45,12 +46,6 @@ logger = logging.getLogger("workers_ai")
 
 #: One input's outcome: its answer, or the error the service gave for it.
 ItemResult = ChatResult | BatchJobError
-
-
-class Send(Protocol):
-    async def __call__(
-        self, model: str, body: Mapping[str, Any], /, *, params: Mapping[str, Any] | None = None
-    ) -> Any: ...
 
 
 def check_batch_model(model: str, *, fallbacks: Sequence[str] = ()) -> None:
