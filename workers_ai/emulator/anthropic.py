@@ -48,7 +48,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from workers_ai.emulator.gateway import ProviderError
-from workers_ai.emulator.shapes import stream_pieces
+from workers_ai.emulator.shapes import chunked, stream_pieces
 from workers_ai.emulator.standins import Generation, count_prompt_tokens, count_tokens
 
 __all__ = [
@@ -691,15 +691,18 @@ def render_message(
     }
 
 
-def _block_events(index: int, block: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """``content_block_start`` (the block emptied), its deltas, ``content_block_stop``."""
+def _block_events(
+    index: int, block: Mapping[str, Any], text_chunks: Sequence[str] | None = None
+) -> list[dict[str, Any]]:
+    """``content_block_start`` (the block emptied), its deltas, ``content_block_stop``
+    (``text_chunks``: a scripted reply's pieces of the text)."""
     kind = block["type"]
     deltas: list[dict[str, Any]]
     if kind == "text":
         start: dict[str, Any] = {"type": "text", "text": ""}
         deltas = [
             {"type": "text_delta", "text": p}
-            for p in stream_pieces(block["text"], _TOKENS_PER_DELTA)
+            for p in chunked(block["text"], text_chunks, _TOKENS_PER_DELTA)
         ]
     elif kind == "thinking":
         start = {"type": "thinking", "thinking": ""}
@@ -722,7 +725,9 @@ def _block_events(index: int, block: Mapping[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def stream_events(message: Mapping[str, Any]) -> list[dict[str, Any]]:
+def stream_events(
+    message: Mapping[str, Any], text_chunks: Sequence[str] | None = None
+) -> list[dict[str, Any]]:
     """The events of ``message`` streamed (each event's ``type`` is its SSE ``event:`` name).
 
     ``message_start`` carries the message with empty ``content``, no stop reason and the
@@ -735,7 +740,7 @@ def stream_events(message: Mapping[str, Any]) -> list[dict[str, Any]]:
     start = {**message, "content": [], "stop_reason": None, "stop_sequence": None, "usage": usage}
     events: list[dict[str, Any]] = [{"type": "message_start", "message": start}]
     for index, block in enumerate(message["content"]):
-        events += _block_events(index, block)
+        events += _block_events(index, block, text_chunks)
     events.insert(min(2, len(events)), {"type": "ping"})
     events.append(
         {

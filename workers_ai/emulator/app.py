@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qs
 
-from workers_ai.emulator import facts, jsonbody, tasks
+from workers_ai.emulator import facts, jsonbody, scripts, tasks
 from workers_ai.emulator.config import BatchJob, CachedResponse, EmulatorConfig, EmulatorState
 from workers_ai.emulator.facts import TEXT_EMBEDDINGS, TEXT_GENERATION
 from workers_ai.emulator.faults import (
@@ -131,12 +131,24 @@ class EmulatorApp:
             return denied or self.gateway.logs_route(route, request)
         model = route.model or _body_model(request.body)
         self.state.request_started(route.template, model)
+        name = _route_name(route)
+        index = self.state.requests.start(
+            method=request.method, path=request.path, query=request.query,
+            route=route.template, route_name=name, model=model, headers=request.headers,
+            body=request.body,
+        )  # fmt: skip
+        started = time.perf_counter()
         response = Response(500)
         try:
-            response = await self._handle_api(route, request, model)
+            with scripts.answering(self.state.scripts, name, model):
+                response = await self._handle_api(route, request, model)
         finally:
             status = "reset" if response.dropped else response.status
             self.state.request_finished(status, response.fault)
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            self.state.requests.finish(
+                index, 0 if response.dropped else response.status, elapsed_ms
+            )
         return response
 
     async def _handle_api(self, route: Route, request: Request, model: str | None) -> Response:
@@ -181,8 +193,36 @@ class EmulatorApp:
             return limited
         if fault is not None and fault.kind not in LATE_FAULTS:
             return self._fault_answer(fault, call)
+        if fault is None:
+            scripted = self._scripted_failure(route, request, model, call)
+            if isinstance(scripted, Response):
+                return scripted
+            fault = scripted
         response = await self._gateway_or_dispatch(route, request, model, call)
         return _apply_stream_fault(response, fault) if fault is not None else response
+
+    def _scripted_failure(
+        self, route: Route, request: Request, model: str | None, call: GatewayCall | None
+    ) -> Response | FaultSpec | None:
+        """A scripted error or fault for this request (:mod:`workers_ai.emulator.scripts`):
+        its answer, or the late fault (a cut stream...) to apply to the real answer."""
+        book = self.state.scripts
+        if not book.rules():
+            return None
+        try:
+            body = jsonbody.loads(request.body) if request.body else None
+        except ValueError:
+            body = None
+        rule = scripts.failure_for(book, _route_name(route), model, body)
+        if rule is None:
+            return None
+        failure = scripts.fault_of(rule.reply)
+        if isinstance(failure, tuple):
+            status, code, message = failure
+            return error_response(status, code, message)
+        if failure.kind in LATE_FAULTS:
+            return failure
+        return self._fault_answer(failure, call)
 
     def _fault_answer(self, fault: FaultSpec, call: GatewayCall | None) -> Response:
         """An injected fault's answer: Workers AI's envelope, or the gateway's body (§1.10)."""
@@ -414,7 +454,44 @@ class EmulatorApp:
         if action == "faults" and request.method == "DELETE":
             self.state.faults.replace([])
             return json_response({"ok": True}, wrap=False)
+        if action == "requests" and request.method == "GET":
+            entries = [entry.to_json() for entry in self.state.requests.entries()]
+            return json_response({"requests": entries}, wrap=False)
+        if action == "requests" and request.method == "DELETE":
+            self.state.requests.clear()
+            return json_response({"ok": True}, wrap=False)
+        if action == "scripts":
+            return self._scripts_control(request)
         return error_response(400, 7000, "No route for that URI")
+
+    def _scripts_control(self, request: Request) -> Response:
+        """``/__emulator/scripts``: GET lists the rules, POST adds ``{"rules": [...],
+        "strict": bool}`` (all checked first: a bad one adds nothing), DELETE clears them."""
+        book = self.state.scripts
+        if request.method == "GET":
+            return json_response(book.describe(), wrap=False)
+        if request.method == "DELETE":
+            book.clear()
+            return json_response({"ok": True}, wrap=False)
+        if request.method not in ("POST", "PUT"):
+            return error_response(400, 7000, "No route for that URI")
+        try:
+            payload = jsonbody.loads(request.body or b"{}")
+            if not isinstance(payload, dict) or not set(payload) <= {"rules", "strict"}:
+                raise scripts.ScriptError('send {"rules": [...], "strict": true|false}')
+            raw = payload.get("rules", [])
+            if not isinstance(raw, list):
+                raise scripts.ScriptError("'rules' must be a list")
+            rules = [scripts.Rule.from_mapping(item) for item in raw]
+            strict = payload.get("strict")
+            if strict is not None and not isinstance(strict, bool):
+                raise scripts.ScriptError("'strict' must be true or false")
+        except (ValueError, TypeError) as exc:
+            return error_response(400, 5006, f"Bad script: {exc}")
+        added = [book.add(rule).id for rule in rules]
+        if strict is not None:
+            book.strict = strict
+        return json_response({"added": added, "strict": book.strict}, wrap=False)
 
     def apply_runtime_config(self, payload: dict[str, Any]) -> None:
         """Change latency, jitter, rate limits, usage mode, ``batch_*`` settings and faults.
@@ -435,6 +512,13 @@ class EmulatorApp:
 
 
 # -- module-level helpers (pure) ------------------------------------------------------------
+def _route_name(route: Route) -> str:
+    """The route's name for scripts and the request log (``run``, ``chat/completions``...)."""
+    if route.kind in ("run", "openai", "universal"):
+        return scripts.route_name(route.kind, route.openai_path)
+    return route.kind
+
+
 def _float_header(value: str | None) -> float | None:
     try:
         return float(value) if value else None

@@ -228,6 +228,11 @@ class EmulatorState:
         self.batches: dict[str, BatchJob] = {}
         self.prompt_cache = PromptCache()
         self.gateway_logs = GatewayLogs()
+        from workers_ai.emulator.request_log import RequestLog  # the model side: on first use
+        from workers_ai.emulator.scripts import ScriptBook
+
+        self.scripts = ScriptBook()
+        self.requests = RequestLog()
         self._gateway_requests = 0
         self._service_s: deque[float] = deque(maxlen=10_000)
         self.reset_stats()
@@ -318,9 +323,12 @@ class EmulatorState:
             return job, job.polls
 
     def reset(self) -> None:
-        """Forget stats, rate-limit windows, the gateway cache and logs, batch jobs and prompt
-        caches; log ids start again from the first."""
+        """Forget stats, rate-limit windows, the gateway cache and logs, batch jobs, prompt
+        caches, scripted replies (and strict mode) and the request log; log ids start again
+        from the first."""
         self.reset_stats()
+        self.scripts.clear()
+        self.requests.clear()
         self.rate_limiter.reset()
         self.prompt_cache.clear()
         self.gateway_logs.clear()

@@ -18,6 +18,8 @@ from workers_ai.settings import ACCOUNT_ID_ENV_VARS, API_TOKEN_ENV_VARS, BASE_UR
 
 if TYPE_CHECKING:  # the clients are imported when asked for, keeping the emulator import light
     from workers_ai.client import AsyncWorkersAIClient, WorkersAIClient
+    from workers_ai.emulator.request_log import RecordedRequest
+    from workers_ai.emulator.scripts import Matcher, Reply, Rule, ScriptBook
 
 __all__ = [
     "EmulatorExposedWarning",
@@ -218,9 +220,78 @@ class EmulatorServer:
         """
         return self.app.state.gateway_logs.entries(gateway)
 
+    # -- scripted replies (workers_ai.emulator.scripts) ---------------------------------------
+    @property
+    def scripts(self) -> ScriptBook:
+        """The scripted rules: ``.rules()``, ``.clear()``, ``.strict = True`` (an unmatched
+        chat request then fails with a 400 listing the rules)."""
+        return self.app.state.scripts
+
+    def script(
+        self,
+        reply: Reply | str,
+        *,
+        model: str | None = None,
+        route: str | None = None,
+        last_user: Matcher | None = None,
+        any_message: Matcher | None = None,
+        times: int | None = 1,
+    ) -> Rule:
+        """Make the next matching request get ``reply`` (a :class:`Reply`, or a string: its
+        text). Conditions: ``model``, ``route`` (``run``, ``chat/completions``, ``responses``,
+        ``messages``, ``embeddings``, ``universal``), ``last_user`` / ``any_message`` (a
+        substring, a compiled regex or a predicate on the message text); ``times`` requests
+        (``None``: all). Rules are tried in the order they were added.
+
+        Example:
+            >>> emulator.script(Reply(tool_calls=[ToolCall("refund_order", {"id": 17})]),
+            ...                 last_user="refund")  # doctest: +SKIP
+        """
+        from workers_ai.emulator.scripts import Reply, Rule
+
+        answer = Reply(text=reply) if isinstance(reply, str) else reply
+        rule = Rule(answer, model, route, last_user, any_message, times)
+        return self.app.state.scripts.add(rule)
+
+    # -- the request log (workers_ai.emulator.request_log) -----------------------------------
+    def requests(
+        self, *, model: str | None = None, route: str | None = None
+    ) -> list[RecordedRequest]:
+        """The API requests received since the last reset, oldest first (credentials
+        masked), optionally only those for ``model`` and/or ``route`` (a route name such as
+        ``run`` or ``chat/completions``, or a template such as ``POST /ai/run/{model}``)."""
+        return [
+            entry
+            for entry in self.app.state.requests.entries()
+            if (model is None or entry.model == model)
+            and (route is None or route in (entry.route_name, entry.route))
+        ]
+
+    def last_request(
+        self, *, model: str | None = None, route: str | None = None
+    ) -> RecordedRequest:
+        """The latest request (for ``model`` / ``route``); its ``messages``, ``tools``,
+        ``params``, ``headers`` and ``body`` are what the client sent.
+
+        Raises:
+            LookupError: None received (the message says what was).
+        """
+        found = self.requests(model=model, route=route)
+        if not found:
+            seen = sorted({(e.route_name, e.model or "-") for e in self.requests()})
+            raise LookupError(
+                f"the emulator received no request for model={model!r} route={route!r}; "
+                f"it received: {seen or 'nothing'}"
+            )
+        return found[-1]
+
+    def request_count(self, *, model: str | None = None, route: str | None = None) -> int:
+        """How many requests were received (for ``model`` / ``route``)."""
+        return len(self.requests(model=model, route=route))
+
     def reset(self) -> None:
-        """Forget stats, rate-limit windows, gateway cache and logs, batch jobs and fault
-        rules."""
+        """Forget stats, rate-limit windows, gateway cache and logs, batch jobs, fault rules,
+        scripted replies and the request log."""
         self.app.state.reset()
         self.app.state.faults.replace([])
 

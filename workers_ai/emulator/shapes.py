@@ -28,6 +28,7 @@ from workers_ai.emulator.standins import Generation, split_tokens
 from workers_ai.tools import synthesize_tool_call_id
 
 __all__ = [
+    "chunked",
     "render_native",
     "render_native_stream",
     "render_openai_completion",
@@ -36,6 +37,7 @@ __all__ = [
     "render_search_item",
     "sse_frame",
     "stream_pieces",
+    "text_pieces",
 ]
 
 _THINK_CLOSE = "</think>"
@@ -56,6 +58,21 @@ def sse_frame(event: Mapping[str, Any] | str, *, name: str | None = None) -> byt
         payload = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
     head = b"" if name is None else b"event: " + name.encode() + b"\n"
     return head + b"data: " + payload.encode() + b"\n\n"
+
+
+def text_pieces(gen: Generation) -> list[str]:
+    """The streamed pieces of the answer text: a scripted reply's own chunks
+    (:class:`~workers_ai.emulator.scripts.ScriptedGeneration`), else one per token."""
+    chunks = getattr(gen, "text_chunks", None)
+    return list(chunks) if chunks else split_tokens(gen.text)
+
+
+def chunked(text: str, chunks: Sequence[str] | None, tokens_per_piece: int) -> list[str]:
+    """``text`` in a scripted reply's ``chunks`` when they make it up, else in pieces of
+    ``tokens_per_piece`` tokens (:func:`stream_pieces`)."""
+    if chunks and "".join(chunks) == text:
+        return list(chunks)
+    return stream_pieces(text, tokens_per_piece)
 
 
 def stream_pieces(text: str, tokens_per_piece: int) -> list[str]:
@@ -295,7 +312,7 @@ def _chat_chunks(
     events: list[dict[str, Any]] = []
     if reasoning_key is not None:
         events += [chunk({reasoning_key: piece}) for piece in split_tokens(gen.reasoning)]
-    pieces = _inline_think_pieces(gen) if inline_think else split_tokens(gen.text)
+    pieces = _inline_think_pieces(gen) if inline_think else text_pieces(gen)
     for piece in pieces:
         native = {"response": piece, "tool_calls": []} if mixed else {}
         events.append(chunk({"content": piece}, **native))
@@ -314,7 +331,7 @@ def _text_completion_chunks(model: str, gen: Generation) -> list[dict[str, Any]]
     }
     events = [
         {**base, "choices": [{"index": 0, "text": piece, "finish_reason": None}]}
-        for piece in split_tokens(gen.text)
+        for piece in text_pieces(gen)
     ]
     events.append(
         {**base, "choices": [{"index": 0, "text": "", "finish_reason": gen.finish_reason}]}
@@ -368,7 +385,7 @@ def render_native(info: ModelFacts, gen: Generation, body: Mapping[str, Any]) ->
 
 def _classic_stream(info: ModelFacts, gen: Generation) -> list[dict[str, Any]]:
     rng = random.Random(gen.seed)
-    pieces = _inline_think_pieces(gen) if info.think_tags else split_tokens(gen.text)
+    pieces = _inline_think_pieces(gen) if info.think_tags else text_pieces(gen)
     events: list[dict[str, Any]] = []
     key = _reasoning_key(info)
     if key is not None:

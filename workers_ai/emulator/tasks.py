@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from workers_ai.emulator import facts, media, shapes, standins
+from workers_ai.emulator import facts, media, scripts, shapes
 from workers_ai.emulator.facts import (
     SUMMARIZATION,
     TEXT_CLASSIFICATION,
@@ -175,7 +175,7 @@ def _generate_native(
     """Validate a native chat/prompt body, generate, and apply the model's quirks."""
     validate_chat_body(info, body)
     effects = unsupported_param_effects(info, body)
-    gen = _with_cache(standins.generate_chat(info, body), cached_tokens)
+    gen = _with_cache(scripts.generate(info, body), cached_tokens)
     if "null_content" in effects and not gen.tool_calls:
         answer_tokens = count_tokens(gen.text)
         gen = replace(
@@ -520,7 +520,7 @@ def openai_chat(
     info = _model_from_body(body, TEXT_GENERATION)
     native = openai_to_native(body)
     validate_chat_body(info, native, openai=True)
-    gen = _with_cache(standins.generate_chat(info, native), cached_tokens)
+    gen = _with_cache(scripts.generate(info, native), cached_tokens)
     if not stream:
         return shapes.render_openai_completion(info.id, gen)
     options = body.get("stream_options")
@@ -573,7 +573,7 @@ def responses_generation(
     """
     chat_body = _responses_to_chat(body)
     validate_chat_body(info, chat_body, openai=True)
-    return _with_cache(standins.generate_chat(info, chat_body), cached_tokens)
+    return _with_cache(scripts.generate(info, chat_body), cached_tokens)
 
 
 def _input_part(part: Any) -> Any:

@@ -24,7 +24,7 @@ import struct
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from workers_ai.emulator import anthropic, shapes, standins, tasks
+from workers_ai.emulator import anthropic, scripts, shapes, standins, tasks
 from workers_ai.emulator.anthropic import AnthropicError, CachePrefix
 from workers_ai.emulator.facts import TEXT_GENERATION, ModelFacts
 from workers_ai.emulator.gateway import ProviderError
@@ -148,7 +148,7 @@ def chat(
         validate_chat_body(info, native, openai=True)
     except EmulatorError as exc:
         raise ProviderError(400, exc.message.removeprefix(_BAD_INPUT_PREFIX)) from exc
-    gen = standins.generate_chat(info, native)
+    gen = scripts.generate(info, native)
     _check_context_window(row, gen, "messages")
     if not stream:
         return _clean_completion(shapes.render_openai_completion(name, gen))
@@ -476,11 +476,14 @@ def responses(
         raise ProviderError(400, exc.message.removeprefix(_BAD_INPUT_PREFIX)) from exc
     _check_context_window(row, gen, "input")
     response = _response_object(name, gen, body)
-    return responses_events(response) if stream else response
+    return responses_events(response, getattr(gen, "text_chunks", None)) if stream else response
 
 
-def _item_events(index: int, item: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """``(event type, fields)`` of one output item: added, its parts and deltas, done."""
+def _item_events(
+    index: int, item: Mapping[str, Any], text_chunks: Sequence[str] | None = None
+) -> list[tuple[str, dict[str, Any]]]:
+    """``(event type, fields)`` of one output item: added, its parts and deltas, done
+    (``text_chunks``: a scripted reply's pieces of the message text)."""
     at: dict[str, Any] = {"item_id": item["id"], "output_index": index}
     middle: list[tuple[str, dict[str, Any]]] = []
     if item["type"] == "message":
@@ -489,7 +492,7 @@ def _item_events(index: int, item: Mapping[str, Any]) -> list[tuple[str, dict[st
         middle.append(("response.content_part.added", {**part_at, "part": {**part, "text": ""}}))
         middle += [
             ("response.output_text.delta", {**part_at, "delta": piece, "logprobs": []})
-            for piece in shapes.stream_pieces(part["text"], _TOKENS_PER_DELTA)
+            for piece in shapes.chunked(part["text"], text_chunks, _TOKENS_PER_DELTA)
         ]
         middle.append(("response.output_text.done", {**part_at, "text": part["text"]}))
         middle.append(("response.content_part.done", {**part_at, "part": part}))
@@ -523,7 +526,9 @@ def _item_events(index: int, item: Mapping[str, Any]) -> list[tuple[str, dict[st
     ]
 
 
-def responses_events(response: Mapping[str, Any]) -> list[dict[str, Any]]:
+def responses_events(
+    response: Mapping[str, Any], text_chunks: Sequence[str] | None = None
+) -> list[dict[str, Any]]:
     """The Responses API stream of ``response`` (each event's ``type`` is its SSE name).
 
     ``response.created`` and ``response.in_progress`` (the response ``in_progress``, no output,
@@ -544,7 +549,7 @@ def responses_events(response: Mapping[str, Any]) -> list[dict[str, Any]]:
         ("response.in_progress", {"response": pending}),
     ]
     for index, item in enumerate(response["output"]):
-        pairs += _item_events(index, item)
+        pairs += _item_events(index, item, text_chunks)
     final = "response.completed" if response["status"] == "completed" else "response.incomplete"
     pairs.append((final, {"response": dict(response)}))
     return [
@@ -600,12 +605,12 @@ def messages(
         raise AnthropicError(
             400, f"thinking: {name} does not support extended thinking; remove 'thinking'"
         )
-    gen = standins.generate_chat(
-        model_facts(row, name, reasoning=thinking), anthropic.to_native(body)
-    )
+    gen = scripts.generate(model_facts(row, name, reasoning=thinking), anthropic.to_native(body))
     try:
         _check_context_window(row, gen, "messages")
     except ProviderError as exc:
         raise AnthropicError.from_provider(exc) from exc
     message = anthropic.render_message(name, gen, body.get("stop_sequences") or [], cache)
-    return anthropic.stream_events(message) if body.get("stream") else message
+    if not body.get("stream"):
+        return message
+    return anthropic.stream_events(message, getattr(gen, "text_chunks", None))
