@@ -29,3 +29,52 @@ def test_llama_index_app_offline(workers_ai_emulator_env: EmulatorServer) -> Non
     reply = WorkersAI(model=MODEL).chat([ChatMessage(role="user", content="Hello")])
     assert reply.message.content
     assert workers_ai_emulator_env.stats()["by_model"] == {MODEL: 1}
+
+
+# -- docs/testing-your-app.md, as a user's project runs it ---------------------------------------
+def test_a_refund_request_refunds_then_apologises(workers_ai_emulator_env: EmulatorServer) -> None:
+    from langchain_core.messages import BaseMessage, HumanMessage, ToolMessage
+    from langchain_core.tools import tool
+
+    from workers_ai.emulator.scripts import Reply, ToolCall
+
+    @tool
+    def refund_order(order_id: str) -> str:
+        """Refund an order."""
+        return f"refund for {order_id} issued"
+
+    emulator = workers_ai_emulator_env
+    emulator.script(
+        Reply(tool_calls=[ToolCall("refund_order", {"order_id": "A-17"})]), last_user="refund"
+    )
+    emulator.script(Reply(text="Sorry for the trouble -- your refund is on its way."))
+    llm = ChatWorkersAI(model="@cf/meta/llama-3.3-70b-instruct-fp8-fast").bind_tools([refund_order])
+    history: list[BaseMessage] = [HumanMessage("I want a refund for order A-17")]
+    first = llm.invoke(history)
+    call = first.tool_calls[0]
+    history += [first, ToolMessage(refund_order.invoke(call["args"]), tool_call_id=call["id"])]
+    answer = llm.invoke(history)
+
+    assert call["args"] == {"order_id": "A-17"}
+    assert str(answer.content).startswith("Sorry")
+    assert emulator.last_request().messages[-1]["role"] == "tool"
+    assert emulator.last_request().headers["authorization"] == "Bearer ***"
+
+
+def test_scripts_do_not_leak_between_tests(workers_ai_emulator_env: EmulatorServer) -> None:
+    assert workers_ai_emulator_env.scripts.rules() == []
+    assert workers_ai_emulator_env.requests() == []
+
+
+def test_a_scripted_fault_reaches_the_app_as_a_typed_error(
+    workers_ai_emulator_env: EmulatorServer,
+) -> None:
+    import pytest
+
+    import workers_ai
+    from workers_ai.emulator.scripts import Reply
+
+    workers_ai_emulator_env.script(Reply(error={"status": 429, "code": 3036, "message": "used"}))
+    with pytest.raises(workers_ai.QuotaExceededError):
+        summarise(ChatWorkersAI(model=MODEL), "anything")
+    assert workers_ai_emulator_env.last_request().status == 429

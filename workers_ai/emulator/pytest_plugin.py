@@ -4,11 +4,15 @@ Enable with ``pytest_plugins = ["workers_ai.emulator.pytest_plugin"]`` in a ``co
 
 - ``workers_ai_emulator`` (session): a running :class:`EmulatorServer`;
 - ``workers_ai_emulator_env`` (function): sets ``CLOUDFLARE_ACCOUNT_ID``,
-  ``CLOUDFLARE_API_TOKEN`` and ``WORKERS_AI_BASE_URL`` for the test, and resets the emulator's
-  stats and faults so each test starts clean.
+  ``CLOUDFLARE_API_TOKEN`` and ``WORKERS_AI_BASE_URL`` for the test, and resets the emulator
+  before and after it (stats, faults, scripted replies, strict mode, the request log) so each
+  test starts clean.
 
-Assert on what the emulator served with ``workers_ai_emulator.stats()`` and change its
-behaviour with ``.configure(...)`` / ``.reset()``: these act in process and need no token. Over
+Script what the models say with ``emulator.script(Reply(...), last_user=...)``
+(:mod:`workers_ai.emulator.scripts`), assert on what was sent with ``emulator.last_request()``,
+``.requests()`` and ``.request_count()``, count with ``.stats()``, and change behaviour with
+``.configure(...)`` / ``.reset()``: these act in process and need no token (guide:
+``docs/testing-your-app.md``). Over
 HTTP the control routes (``/__emulator/*``) need the API token like the API does:
 ``httpx.get(f"{emulator.root_url}/__emulator/stats", headers=emulator.control_headers())``.
 """
