@@ -140,7 +140,7 @@ class EmulatorApp:
         started = time.perf_counter()
         response = Response(500)
         try:
-            with scripts.answering(self.state.scripts, name, model):
+            with scripts.answering(self.state.scripts, name, model, _alias(route, model)):
                 response = await self._handle_api(route, request, model)
         finally:
             status = "reset" if response.dropped else response.status
@@ -206,14 +206,24 @@ class EmulatorApp:
     ) -> Response | FaultSpec | None:
         """A scripted error or fault for this request (:mod:`workers_ai.emulator.scripts`):
         its answer, or the late fault (a cut stream...) to apply to the real answer."""
-        book = self.state.scripts
-        if not book.rules():
+        if not self.state.scripts.rules():
             return None
         try:
             body = jsonbody.loads(request.body) if request.body else None
         except ValueError:
             body = None
-        rule = scripts.failure_for(book, _route_name(route), model, body)
+        return self.scripted_failure(_route_name(route), model, _alias(route, model), body, call)
+
+    def scripted_failure(
+        self,
+        route_name: str,
+        model: str | None,
+        alias: str | None,
+        body: Any,
+        call: GatewayCall | None,
+    ) -> Response | FaultSpec | None:
+        """:meth:`_scripted_failure` for a parsed body (also each universal-endpoint entry)."""
+        rule = scripts.failure_for(self.state.scripts, route_name, model, body, alias)
         if rule is None:
             return None
         failure = scripts.fault_of(rule.reply)
@@ -248,11 +258,8 @@ class EmulatorApp:
         header = request.headers.get("x-emulator-fault")
         if header:
             return parse_fault_header(header)
-        alias = None  # a provider-native path names the model without its provider
-        if route.surface == "native" and route.provider and model and "/" not in model:
-            alias = f"{route.provider}/{model}"
         batch = _batch_kind(route, request)
-        return self.state.faults.pick(route.kind, model, alias, batch=batch)
+        return self.state.faults.pick(route.kind, model, _alias(route, model), batch=batch)
 
     def _rate_limit(self, route: Route, model: str | None) -> Response | None:
         setting = self.config.rate_limit_per_minute
@@ -512,6 +519,13 @@ class EmulatorApp:
 
 
 # -- module-level helpers (pure) ------------------------------------------------------------
+def _alias(route: Route, model: str | None) -> str | None:
+    """A provider-native path names the model without its provider: its qualified name."""
+    if route.surface == "native" and route.provider and model and "/" not in model:
+        return f"{route.provider}/{model}"
+    return None
+
+
 def _route_name(route: Route) -> str:
     """The route's name for scripts and the request log (``run``, ``chat/completions``...)."""
     if route.kind in ("run", "openai", "universal"):

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from workers_ai.emulator import anthropic, jsonbody, providers, thirdparty
+from workers_ai.emulator import anthropic, jsonbody, providers, scripts, thirdparty
 from workers_ai.emulator import gateway as gw
 from workers_ai.emulator.anthropic import AnthropicError
 from workers_ai.emulator.faults import GATEWAY_FAULTS, LATE_FAULTS, PROVIDER_FAULT_BODY, FaultSpec
@@ -573,11 +573,16 @@ class GatewayHandlers:
         denied = self.gateway_auth(route.gateway, headers, url=True)
         if denied is not None:
             return denied
+        step_route = "universal+" + _step_route_name(endpoint, by_path)
+        scripted = self.app.scripted_failure(step_route, str(model), alias, query, call)
+        if isinstance(scripted, Response):
+            return scripted
         step_request = Request(request.method, request.path, request.query, headers, b"")
         try:
-            if provider == "workers-ai":
-                return self._universal_workers_ai(call, endpoint, query, step_request)
-            return self._universal_provider(call, provider, endpoint, query, step_request)
+            with scripts.answering(self.app.state.scripts, step_route, str(model), alias):
+                if provider == "workers-ai":
+                    return self._universal_workers_ai(call, endpoint, query, step_request)
+                return self._universal_provider(call, provider, endpoint, query, step_request)
         except GatewayError as exc:
             return self.error(exc, call)
         except ProviderError as exc:
@@ -759,3 +764,13 @@ def _list_logs(entries: list[dict[str, Any]], query: Mapping[str, list[str]]) ->
         "messages": [],
     }
     return Response(200, json.dumps(body).encode(), headers=[JSON_HEADER])
+
+
+def _step_route_name(endpoint: str, by_path: bool) -> str:
+    """The scripts' route name of a universal-endpoint entry (``run`` for ``@cf/...`` paths)."""
+    if by_path:
+        return "run"
+    for name in ("chat/completions", "responses", "messages", "embeddings"):
+        if endpoint.endswith(name):
+            return name
+    return "run"

@@ -46,6 +46,7 @@ from workers_ai.emulator.standins import (
     count_prompt_tokens,
     count_tokens,
     generate_chat,
+    json_schema_from_body,
     seed_for,
 )
 from workers_ai.emulator.validation import EmulatorError
@@ -154,6 +155,8 @@ class Reply:
                 )
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ScriptError(f"usage[{key!r}] must be a whole number >= 0")
+        if self.json is not None and self.text is not None and _loads(self.text) != self.json:
+            raise ScriptError("text and json disagree: give one of them")
         if self.json is not None:
             try:
                 json.dumps(self.json)
@@ -190,6 +193,13 @@ class Reply:
                 value = dict(value)
             out[name] = value
         return out
+
+
+def _loads(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
 
 
 def _tool_call(value: ToolCall | Mapping[str, Any]) -> ToolCall:
@@ -264,7 +274,7 @@ class Rule:
     def matches(self, request: ScriptedRequest) -> bool:
         if self.model is not None and self.model not in request.models:
             return False
-        if self.route is not None and self.route != request.route:
+        if self.route is not None and self.route not in request.routes:
             return False
         if self.last_user is not None and not _text_matches(self.last_user, request.last_user):
             return False
@@ -328,10 +338,11 @@ def _matcher_from_json(name: str, value: Any) -> Matcher:
 
 @dataclass(frozen=True)
 class ScriptedRequest:
-    """What rules look at: the request's model names, route name and message texts."""
+    """What rules look at: the request's model names, route names (a universal-endpoint
+    entry is ``universal`` and its own route) and message texts."""
 
     models: frozenset[str]
-    route: str
+    routes: frozenset[str]
     last_user: str
     texts: tuple[str, ...]
 
@@ -368,15 +379,17 @@ class ScriptBook:
             return {"strict": self.strict, "rules": [r.describe() for r in self._rules]}
 
     def take(self, request: ScriptedRequest, *, failures: bool) -> Rule | None:
-        """The first live rule matching ``request`` whose reply is a failure (``failures``)
-        or content, counted as used."""
+        """The first live rule matching ``request``, counted as used -- if its reply is a
+        failure (``failures``) or content as asked; else ``None`` (rules answer in order: a
+        content rule before a failure rule answers first)."""
         with self._lock:
             for rule in self._rules:
-                if rule.spent or rule.reply.is_failure != failures:
+                if rule.spent or not rule.matches(request):
                     continue
-                if rule.matches(request):
-                    rule.used += 1
-                    return rule
+                if rule.reply.is_failure != failures:
+                    return None
+                rule.used += 1
+                return rule
         return None
 
     def unmatched_error(self, request: ScriptedRequest) -> EmulatorError:
@@ -386,7 +399,8 @@ class ScriptBook:
         return EmulatorError(
             400,
             5006,
-            f"emulator strict scripts: no rule matches this request (route {request.route}, "
+            f"emulator strict scripts: no rule matches this request (route "
+            f"{'/'.join(sorted(request.routes))}, "
             f"model {sorted(request.models)}, last user message {request.last_user[:80]!r}); "
             f"rules: {listed}",
         )
@@ -401,15 +415,20 @@ class _Context:
     book: ScriptBook
     route: str
     model: str | None
+    alias: str | None = None
 
 
 _CURRENT: ContextVar[_Context | None] = ContextVar("emulator_script_context", default=None)
 
 
 @contextmanager
-def answering(book: ScriptBook, route: str, model: str | None) -> Iterator[None]:
-    """Make ``book`` the rules of the request being answered (the app wraps each request)."""
-    token = _CURRENT.set(_Context(book, route, model))
+def answering(
+    book: ScriptBook, route: str, model: str | None, alias: str | None = None
+) -> Iterator[None]:
+    """Make ``book`` the rules of the request being answered (the app wraps each request,
+    and each entry of a universal-endpoint request); ``alias``: the model's provider-qualified
+    name on a provider-native path (``anthropic/claude-sonnet-4-5``)."""
+    token = _CURRENT.set(_Context(book, route, model, alias))
     try:
         yield
     finally:
@@ -424,10 +443,11 @@ def route_name(kind: str, openai_path: str | None) -> str:
 
 
 def scripted_request(
-    route: str, model: str | None, body: Any, also: str | None = None
+    route: str, model: str | None, body: Any, *also: str | None
 ) -> ScriptedRequest:
     """What rules match on, from any of the documented request bodies (``messages`` with an
-    optional ``system``, a ``prompt``, or the Responses API's ``input`` / ``instructions``)."""
+    optional ``system``, a ``prompt``, or the Responses API's ``input`` / ``instructions``);
+    ``route`` is a route name, or several joined by ``+`` (``universal+run``)."""
     texts: list[str] = []
     last_user = ""
     if isinstance(body, Mapping):
@@ -449,16 +469,19 @@ def scripted_request(
             texts.append(text)
             if message.get("role") == "user":
                 last_user = text
-    models = {m for m in (model, also) if m}
+    models = {m for m in (model, *also) if m}
     models |= {m.split("/", 1)[1] for m in models if "/" in m and not m.startswith("@")}
-    return ScriptedRequest(frozenset(models), route, last_user, tuple(texts))
+    routes = frozenset(route.split("+"))
+    return ScriptedRequest(frozenset(models), routes, last_user, tuple(texts))
 
 
-def failure_for(book: ScriptBook, route: str, model: str | None, body: Any) -> Rule | None:
+def failure_for(
+    book: ScriptBook, route: str, model: str | None, body: Any, alias: str | None = None
+) -> Rule | None:
     """The error/fault rule answering this request, if any (checked before the model runs)."""
     if not book.rules():
         return None
-    return book.take(scripted_request(route, model, body), failures=True)
+    return book.take(scripted_request(route, model, body, alias), failures=True)
 
 
 def fault_of(reply: Reply) -> FaultSpec | tuple[int, int, str]:
@@ -489,7 +512,7 @@ def generate(info: ModelFacts, body: Mapping[str, Any]) -> Generation:
     context = _CURRENT.get()
     if context is None or (not context.book.strict and not context.book.rules()):
         return generate_chat(info, body)
-    request = scripted_request(context.route, context.model, body, also=info.id)
+    request = scripted_request(context.route, context.model, body, context.alias, info.id)
     rule = context.book.take(request, failures=False)
     if rule is None:
         if context.book.strict:
@@ -498,12 +521,20 @@ def generate(info: ModelFacts, body: Mapping[str, Any]) -> Generation:
     return _rendered(rule.reply, info, body)
 
 
+def _json_mode(body: Mapping[str, Any]) -> bool:
+    fmt = body.get("response_format")
+    return json_schema_from_body(body) is not None or (
+        isinstance(fmt, Mapping) and fmt.get("type") in ("json_object", "json_schema")
+    )
+
+
 def _rendered(reply: Reply, info: ModelFacts, body: Mapping[str, Any]) -> Generation:
     calls = [(c.name, dict(c.arguments)) for c in map(_tool_call, reply.tool_calls)]
-    parsed = reply.json
     text = reply.text if reply.text is not None else ""
-    if parsed is not None and reply.text is None:
-        text = json.dumps(parsed, ensure_ascii=False)
+    if reply.json is not None and reply.text is None:
+        text = json.dumps(reply.json, ensure_ascii=False)
+    # the parsed object only in JSON mode (classic models then answer it as an object)
+    parsed = reply.json if _json_mode(body) else None
     reasoning = reply.reasoning or ""
     completion = count_tokens(reasoning) + count_tokens(text)
     completion += sum(count_tokens(n + json.dumps(a, ensure_ascii=False)) for n, a in calls)
