@@ -1,4 +1,5 @@
-"""``python -m workers_ai.emulator``: serve the Workers AI emulator in the foreground."""
+"""``python -m workers_ai.emulator``: serve the Workers AI emulator in the foreground, or with
+``--replay CASSETTES`` the answers recorded in cassettes (:mod:`workers_ai.emulator.replay`)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,16 @@ import sys
 import warnings
 from typing import Any
 
+from workers_ai.emulator.cassettes import CassetteFormatError
 from workers_ai.emulator.config import EmulatorConfig
 from workers_ai.emulator.faults import FaultConfigError, FaultSpec, parse_fault_header
+from workers_ai.emulator.replay import (
+    REPLAY_ACCOUNT_ID,
+    REPLAY_API_TOKEN,
+    ReplayExposedWarning,
+    ReplayServer,
+    replay_exposure_warning,
+)
 from workers_ai.emulator.server import (
     EmulatorExposedWarning,
     EmulatorServer,
@@ -86,7 +95,42 @@ def _parser() -> argparse.ArgumentParser:
         default=0.0,
         help="fraction of inputs that fail, chosen deterministically (0 to 1)",
     )
+    replay = parser.add_argument_group(
+        "replay (answer with recorded answers instead of the stand-in models)"
+    )
+    replay.add_argument(
+        "--replay",
+        action="append",
+        default=[],
+        metavar="CASSETTES",
+        help="serve the answers recorded in this cassette folder (searched recursively) or "
+        "file, matched as the project's cassette suite matches (repeatable); any token is "
+        "accepted; a request no cassette holds gets a 404 naming the closest recorded one",
+    )
+    replay.add_argument(
+        "--replay-once",
+        action="store_true",
+        help="with --replay: each recorded interaction answers once, then 404 (default: once "
+        "all matching ones have answered, the last answers again)",
+    )
     return parser
+
+
+#: Options of the emulator that mean nothing to the replay server (``--replay``).
+_EMULATOR_ONLY = (
+    "latency_ms",
+    "jitter_ms",
+    "stream_event_delay_ms",
+    "rate_limit",
+    "fault",
+    "open_control",
+    "batch_delay_s",
+    "batch_pending_polls",
+    "batch_result_shape",
+    "batch_in_order",
+    "batch_fail_items",
+    "batch_failure_rate",
+)
 
 
 def _batch_settings(args: argparse.Namespace) -> dict[str, Any]:
@@ -117,12 +161,79 @@ def _control_hint(config: EmulatorConfig) -> str:
     )
 
 
+def _serve_replay(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """``--replay``: serve recorded answers in the foreground."""
+    ignored = [
+        "--" + name.replace("_", "-")
+        for name in _EMULATOR_ONLY
+        if getattr(args, name) != parser.get_default(name)
+    ]
+    if ignored:
+        print(
+            f"error: --replay answers as recorded; {', '.join(ignored)} do not apply to it",
+            file=sys.stderr,
+        )
+        return 2
+    account = args.account_id
+    token = args.api_token
+    exposed = replay_exposure_warning(args.host)
+    if exposed is not None:
+        print(f"WARNING: {exposed}", file=sys.stderr)
+        sys.stderr.flush()
+    try:
+        with warnings.catch_warnings():  # said once, on stderr, above
+            warnings.simplefilter("ignore", ReplayExposedWarning)
+            server = ReplayServer(
+                args.replay,
+                host=args.host,
+                port=args.port,
+                repeat=not args.replay_once,
+                account_id=REPLAY_ACCOUNT_ID
+                if account == parser.get_default("account_id")
+                else account,
+                api_token=REPLAY_API_TOKEN if token == parser.get_default("api_token") else token,
+            )
+        server.bind()
+    except (OSError, CassetteFormatError, ConfigurationError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(_replay_banner(server))
+    print(f"Base URL: {server.base_url}")
+    print("Point clients at it with (any account id and token are accepted):")
+    for name, value in server.env().items():
+        print(f"  export {name}={value}")
+    print(
+        "Interactions: GET /__replay/interactions   Rewind: POST /__replay/reset   Ctrl-C to stop."
+    )
+    sys.stdout.flush()
+    with contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever()
+    return 0
+
+
+def _replay_banner(server: ReplayServer) -> str:
+    """What is served, and where it was recorded as far as the cassettes say."""
+    origins = [i.recorded_from for c in server.cassettes for i in c.interactions]
+    emulator, unmarked = origins.count("emulator"), origins.count("unmarked")
+    return (
+        f"Workers AI replay server: {len(origins)} recorded interactions from "
+        f"{len(server.cassettes)} cassettes ({emulator} marked as recorded from the "
+        f"emulator's stand-in models, {unmarked} with no mark of where they were recorded)"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
     try:
         require_uvicorn()
     except ConfigurationError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.replay:
+        return _serve_replay(args, parser)
+    if args.replay_once:
+        print("error: --replay-once needs --replay", file=sys.stderr)
         return 2
     rate: int | str | None = args.rate_limit
     if rate is not None and rate != "catalog":

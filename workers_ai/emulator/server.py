@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import ipaddress
 import json
 import socket
@@ -17,13 +18,17 @@ from workers_ai.errors import ConfigurationError
 from workers_ai.settings import ACCOUNT_ID_ENV_VARS, API_TOKEN_ENV_VARS, BASE_URL_ENV_VAR
 
 if TYPE_CHECKING:  # the clients are imported when asked for, keeping the emulator import light
+    from typing_extensions import Self
+
     from workers_ai.client import AsyncWorkersAIClient, WorkersAIClient
+    from workers_ai.emulator.app import EmulatorApp
     from workers_ai.emulator.request_log import RecordedRequest
     from workers_ai.emulator.scripts import Matcher, Reply, Rule, ScriptBook
 
 __all__ = [
     "EmulatorExposedWarning",
     "EmulatorServer",
+    "ServedApp",
     "exposure_warning",
     "is_loopback",
     "require_uvicorn",
@@ -95,7 +100,155 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-class EmulatorServer:
+class ServedApp(abc.ABC):
+    """What :class:`EmulatorServer` and the replay server share: a loopback port, the URLs and
+    environment that point clients at it, and a uvicorn server in a daemon thread.
+
+    Subclasses set ``app`` (an ASGI app), ``host``, and ``account_id`` / ``api_token``.
+    """
+
+    app: Any
+    host: str
+    #: Names the server in messages and its thread.
+    _what = "the emulator"
+    _thread_name = "wai-emulator"
+
+    def _init_served(self, host: str, port: int) -> None:
+        self.host = host
+        self._requested_port = port
+        self._sock: socket.socket | None = None
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    @abc.abstractmethod
+    def account_id(self) -> str:
+        """The account id clients are given."""
+
+    @property
+    @abc.abstractmethod
+    def api_token(self) -> str:
+        """The token clients are given."""
+
+    # -- addresses -----------------------------------------------------------------------------
+    @property
+    def port(self) -> int:
+        if self._sock is None:
+            raise RuntimeError(f"{self._what} is not started")
+        return int(self._sock.getsockname()[1])
+
+    @property
+    def root_url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        """The REST base to give clients (``base_url=`` / ``WORKERS_AI_BASE_URL``)."""
+        return f"{self.root_url}/client/v4"
+
+    @property
+    def gateway_base_url(self) -> str:
+        """The AI Gateway base (``gateway_base_url=``); derived automatically by the client."""
+        return f"{self.root_url}/v1"
+
+    def env(self) -> dict[str, str]:
+        """Environment variables that point any client of this package at this server."""
+        return {
+            ACCOUNT_ID_ENV_VARS[0]: self.account_id,
+            API_TOKEN_ENV_VARS[0]: self.api_token,
+            BASE_URL_ENV_VAR: self.base_url,
+        }
+
+    def client_kwargs(self) -> dict[str, str]:
+        """``account_id``, ``api_token`` and ``base_url`` for a client constructor."""
+        return {
+            "account_id": self.account_id,
+            "api_token": self.api_token,
+            "base_url": self.base_url,
+        }
+
+    def client(self, **kwargs: Any) -> WorkersAIClient:
+        """A :class:`~workers_ai.WorkersAIClient` pointed at this server."""
+        from workers_ai.client import WorkersAIClient
+
+        return WorkersAIClient(**{**self.client_kwargs(), **kwargs})
+
+    def async_client(self, **kwargs: Any) -> AsyncWorkersAIClient:
+        """An :class:`~workers_ai.AsyncWorkersAIClient` pointed at this server."""
+        from workers_ai.client import AsyncWorkersAIClient
+
+        return AsyncWorkersAIClient(**{**self.client_kwargs(), **kwargs})
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def start(self, timeout: float = 10.0) -> Self:
+        """Start serving in a daemon thread; returns when the port accepts connections."""
+        if self._thread is not None:
+            return self
+        uvicorn = require_uvicorn()
+        self.bind()
+        self._server = uvicorn.Server(self._uvicorn_config(uvicorn))
+        sock = self._sock
+        assert sock is not None
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, daemon=True, name=self._thread_name
+        )
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"{self._what} did not start; see the log above")
+            time.sleep(0.005)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and release the port."""
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+        self._thread = self._server = None
+
+    def bind(self) -> None:
+        """Reserve the port now (so ``port`` is known before serving)."""
+        if self._sock is None:
+            self._sock = _bind(self.host, self._requested_port)
+
+    def serve_forever(self) -> None:
+        """Serve in the foreground until interrupted (the CLI)."""
+        uvicorn = require_uvicorn()
+        self.bind()
+        uvicorn.Server(self._uvicorn_config(uvicorn)).run(sockets=[self._sock])
+
+    def _uvicorn_config(self, uvicorn: Any) -> Any:
+        return uvicorn.Config(
+            self.app,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            proxy_headers=False,
+            server_header=False,
+            date_header=False,
+            timeout_graceful_shutdown=1,
+            backlog=2048,
+        )
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class EmulatorServer(ServedApp):
     """A Workers AI emulator on 127.0.0.1 (deterministic stand-in models, not real Workers AI).
 
     Any other ``host`` than a loopback address (``127.0.0.1``, ``::1``, ``localhost``) makes it
@@ -114,6 +267,8 @@ class EmulatorServer:
         app: The ASGI application (its ``state`` has stats, faults and caches).
     """
 
+    app: EmulatorApp
+
     def __init__(
         self,
         config: EmulatorConfig | None = None,
@@ -127,36 +282,10 @@ class EmulatorServer:
         from workers_ai.emulator.app import EmulatorApp  # the model side loads on first use
 
         self.app = EmulatorApp(config or EmulatorConfig(**config_fields))
-        self.host = host
+        self._init_served(host, port)
         exposed = exposure_warning(host, self.app.config)
         if exposed is not None:
             warnings.warn(exposed, EmulatorExposedWarning, stacklevel=2)
-        self._requested_port = port
-        self._sock: socket.socket | None = None
-        self._server: Any = None
-        self._thread: threading.Thread | None = None
-
-    # -- addresses -----------------------------------------------------------------------------
-    @property
-    def port(self) -> int:
-        if self._sock is None:
-            raise RuntimeError("the emulator is not started")
-        return int(self._sock.getsockname()[1])
-
-    @property
-    def root_url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
-
-    @property
-    def base_url(self) -> str:
-        """The REST base to give clients (``base_url=`` / ``WORKERS_AI_BASE_URL``)."""
-        return f"{self.root_url}/client/v4"
-
-    @property
-    def gateway_base_url(self) -> str:
-        """The AI Gateway base (``gateway_base_url=``); derived automatically by the client."""
-        return f"{self.root_url}/v1"
 
     @property
     def account_id(self) -> str:
@@ -165,34 +294,6 @@ class EmulatorServer:
     @property
     def api_token(self) -> str:
         return self.app.config.api_token
-
-    def env(self) -> dict[str, str]:
-        """Environment variables that point any client of this package at the emulator."""
-        return {
-            ACCOUNT_ID_ENV_VARS[0]: self.account_id,
-            API_TOKEN_ENV_VARS[0]: self.api_token,
-            BASE_URL_ENV_VAR: self.base_url,
-        }
-
-    def client_kwargs(self) -> dict[str, str]:
-        """``account_id``, ``api_token`` and ``base_url`` for a client constructor."""
-        return {
-            "account_id": self.account_id,
-            "api_token": self.api_token,
-            "base_url": self.base_url,
-        }
-
-    def client(self, **kwargs: Any) -> WorkersAIClient:
-        """A :class:`~workers_ai.WorkersAIClient` pointed at this emulator."""
-        from workers_ai.client import WorkersAIClient
-
-        return WorkersAIClient(**{**self.client_kwargs(), **kwargs})
-
-    def async_client(self, **kwargs: Any) -> AsyncWorkersAIClient:
-        """An :class:`~workers_ai.AsyncWorkersAIClient` pointed at this emulator."""
-        from workers_ai.client import AsyncWorkersAIClient
-
-        return AsyncWorkersAIClient(**{**self.client_kwargs(), **kwargs})
 
     # -- control -------------------------------------------------------------------------------
     def control_headers(self) -> dict[str, str]:
@@ -309,73 +410,6 @@ class EmulatorServer:
                 for f in faults
             ]
         self.app.apply_runtime_config(json.loads(json.dumps(payload)))
-
-    # -- lifecycle -----------------------------------------------------------------------------
-    def start(self, timeout: float = 10.0) -> EmulatorServer:
-        """Start serving in a daemon thread; returns when the port accepts connections."""
-        if self._thread is not None:
-            return self
-        uvicorn = require_uvicorn()
-        self.bind()
-        config = uvicorn.Config(
-            self.app,
-            log_level="warning",
-            access_log=False,
-            lifespan="off",
-            proxy_headers=False,
-            server_header=False,
-            date_header=False,
-            timeout_graceful_shutdown=1,
-            backlog=2048,
-        )
-        self._server = uvicorn.Server(config)
-        sock = self._sock
-        assert sock is not None
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, daemon=True, name="wai-emulator"
-        )
-        self._thread.start()
-        deadline = time.monotonic() + timeout
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the emulator did not start; see the log above")
-            time.sleep(0.005)
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and release the port."""
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        if self._sock is not None:
-            self._sock.close()
-        self._thread = self._server = None
-
-    def bind(self) -> None:
-        """Reserve the port now (so ``port`` is known before serving)."""
-        if self._sock is None:
-            self._sock = _bind(self.host, self._requested_port)
-
-    def serve_forever(self) -> None:
-        """Serve in the foreground until interrupted (the CLI)."""
-        uvicorn = require_uvicorn()
-        self.bind()
-        config = uvicorn.Config(
-            self.app, log_level="warning", access_log=False, lifespan="off", backlog=2048
-        )
-        uvicorn.Server(config).run(sockets=[self._sock])
-
-    def __enter__(self) -> EmulatorServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def __repr__(self) -> str:
         where = self.root_url if self._sock is not None else "not started"

@@ -19,13 +19,14 @@ After saving, the cassette is read back and deleted again if any secret survived
 
 Requests match on method, scheme, host, path (account id normalised), query, the JSON body with
 tool-call ids ignored, and the ``cf-aig-*`` / ``x-session-affinity`` headers, so any other change
-to a payload the builder produces fails replay.
+to a payload the builder produces fails replay. The comparisons are
+``workers_ai.emulator.cassettes``' (shared with the replay server, ``--replay``); the matchers
+here wrap them for vcrpy.
 """
 
 from __future__ import annotations
 
 import gzip
-import json
 import os
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -45,6 +46,14 @@ from vcr.serializers import yamlserializer
 
 from tests.support.env import CONNECTION_ENV  # unset in every mode: only the source decides
 from workers_ai.emulator import DEFAULT_ACCOUNT_ID, DEFAULT_API_TOKEN, EmulatorServer
+from workers_ai.emulator.cassettes import (
+    body_mismatch,
+    headers_mismatch,
+    normalize_json,
+    normalized_path,
+    parse_body,
+    path_mismatch,
+)
 from workers_ai.settings import DEFAULT_BASE_URL, DEFAULT_GATEWAY_BASE_URL
 
 CASSETTE_DIR = Path(__file__).resolve().parents[2] / "cassettes" / "langchain"
@@ -74,15 +83,9 @@ _KEPT_RESPONSE_HEADERS = (
     "x-emulator",
 )
 _ID_RESPONSE_HEADERS = ("cf-ray", "cf-ai-req-id", "x-request-id", "cf-aig-log-id")
-#: Body keys whose values differ between recordings of the same flow (tool-call ids).
-_IGNORED_BODY_KEYS = frozenset({"id", "tool_call_id"})
 #: Account ids as they appear in saved URLs (REST and AI Gateway forms).
 ACCOUNT_IN_URL = re.compile(
     r"https://(?:api\.cloudflare\.com/client/v4/accounts|gateway\.ai\.cloudflare\.com/v1)/([^/\s]+)/"
-)
-_ACCOUNT_PATHS = (
-    re.compile(r"^(.*/accounts/)[^/]+(/|$)"),  # REST: /client/v4/accounts/{id}/ai/...
-    re.compile(r"^(/v1/)[^/]+(/[^/]+/workers-ai/)"),  # AI Gateway: /v1/{id}/{gateway}/...
 )
 
 
@@ -117,17 +120,8 @@ def read_cassette_text(path: Path) -> str:
 
 
 # -- matching -------------------------------------------------------------------------------------
-def normalize_json(value: Any) -> Any:
-    """``value`` with each ``id`` / ``tool_call_id`` value replaced by ``"<id>"`` (key kept)."""
-    if isinstance(value, dict):
-        return {
-            k: "<id>" if k in _IGNORED_BODY_KEYS else normalize_json(v) for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [normalize_json(v) for v in value]
-    return value
-
-
+# The comparisons live in the package (workers_ai.emulator.cassettes), shared with the replay
+# server; these wrap them as vcrpy matchers (which raise AssertionError on a mismatch).
 def _body_bytes(request: Request) -> bytes:
     body = request.body
     if body is None:
@@ -143,49 +137,28 @@ def _body_bytes(request: Request) -> bytes:
 
 def parsed_body(request: Request) -> Any:
     """The request body as normalised JSON, or the raw bytes when it is not JSON."""
-    raw = _body_bytes(request)
-    try:
-        return normalize_json(json.loads(raw))
-    except ValueError:
-        return raw
+    return parse_body(_body_bytes(request))
 
 
 def json_body(r1: Request, r2: Request) -> None:
     """vcrpy matcher: equal JSON bodies once tool-call ids are ignored."""
-    b1, b2 = parsed_body(r1), parsed_body(r2)
-    if b1 != b2:
-        raise AssertionError(
-            f"request bodies differ:\n  now:      {_short(b1)}\n  recorded: {_short(b2)}"
-        )
-
-
-def normalized_path(path: str) -> str:
-    for pattern in _ACCOUNT_PATHS:
-        path = pattern.sub(r"\1{account}\2", path, count=1)
-    return path
+    problem = body_mismatch(_body_bytes(r1), _body_bytes(r2))
+    if problem:
+        raise AssertionError(problem)
 
 
 def account_path(r1: Request, r2: Request) -> None:
     """vcrpy matcher: equal paths once the account id is replaced by a placeholder."""
-    p1, p2 = normalized_path(r1.path), normalized_path(r2.path)
-    if p1 != p2:
-        raise AssertionError(f"{p1} != {p2}")
-
-
-def _pinned_headers(request: Request) -> dict[str, str]:
-    return {
-        name.lower(): str(value)
-        for name, value in request.headers.items()
-        if (name.lower().startswith("cf-aig-") or name.lower() == "x-session-affinity")
-        and name.lower() != "cf-aig-authorization"
-    }
+    problem = path_mismatch(r1.path, r2.path)
+    if problem:
+        raise AssertionError(problem)
 
 
 def pinned_headers(r1: Request, r2: Request) -> None:
     """vcrpy matcher: equal ``cf-aig-*`` (not the gateway token) and session-affinity headers."""
-    h1, h2 = _pinned_headers(r1), _pinned_headers(r2)
-    if h1 != h2:
-        raise AssertionError(f"{h1} != {h2}")
+    problem = headers_mismatch(r1.headers, r2.headers)
+    if problem:
+        raise AssertionError(problem)
 
 
 MATCHERS: dict[str, Callable[[Request, Request], None]] = {
@@ -194,11 +167,6 @@ MATCHERS: dict[str, Callable[[Request, Request], None]] = {
     "pinned_headers": pinned_headers,
 }
 MATCH_ON = ("method", "scheme", "host", "account_path", "query", "json_body", "pinned_headers")
-
-
-def _short(value: Any, limit: int = 600) -> str:
-    text = json.dumps(value, sort_keys=True) if not isinstance(value, bytes) else repr(value)
-    return text if len(text) <= limit else text[:limit] + "..."
 
 
 # -- scrubbing ------------------------------------------------------------------------------------
@@ -505,6 +473,7 @@ __all__ = [
     "emulator_source",
     "json_body",
     "normalize_json",
+    "normalized_path",
     "open_source",
     "parsed_body",
     "pinned_headers",
