@@ -79,6 +79,14 @@ EXPECTED_OFFLINE = {
         "call 2: HIT",
         "CapacityError: HTTP 429, code 3040",
         "requests the emulator served: 1\n  answers from the cassette: 1",
+        "model calls : refund_order {'order_id': 'A-17'}",
+        "streamed    : ['Sorry for the trouble', ' -- your refund is on its way.']",
+        "| last message role: tool",
+        "its auth    : Bearer ***",
+        "BadRequestError: emulator strict scripts: no rule matches",
+        "rules after reset: []",
+        "replay server: True | served: 1",
+        "not recorded -> ",
     ],
 }
 
