@@ -2,7 +2,9 @@
 
 Nothing here is a language model. Every output is a cheap, repeatable function of the request:
 chat replies echo the key words of the last user message, tool calls are synthesized from
-the tool's JSON schema and the user's text, JSON mode fills a schema. The same model and body
+the tool's JSON schema and the user's text, JSON mode fills a schema, and an output format
+the prompt itself asks for (JSON schema or keys, ReAct) is followed by
+:mod:`workers_ai.emulator.formats`. The same model and body
 always give the same output; :func:`seed_for` derives the only "randomness". The non-chat
 stand-ins (embeddings, reranker, classification...) live in :mod:`workers_ai.emulator.tasks`.
 Rendering into wire shapes lives in :mod:`workers_ai.emulator.shapes`.
@@ -15,10 +17,13 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workers_ai.emulator import jsonbody
 from workers_ai.emulator.facts import ModelFacts
+
+if TYPE_CHECKING:  # formats builds on this module; it is imported when a prompt is read
+    from workers_ai.emulator.formats import FormatReply
 
 __all__ = [
     "Generation",
@@ -278,7 +283,8 @@ class _Evidence:
     @classmethod
     def from_text(cls, text: str) -> _Evidence:
         quoted = [a or b for a, b in _QUOTED_RE.findall(text)]
-        phrases = list(dict.fromkeys([*quoted, *_capitalised_phrases(text)]))
+        names = [p for p in _capitalised_phrases(text) if not any(p in q for q in quoted)]
+        phrases = list(dict.fromkeys([*quoted, *names]))  # no "Blue" again from 'Kind of Blue'
         numbers = [float(n) if "." in n else int(n) for n in _NUMBER_RE.findall(text)]
         keywords = _keywords(text, 8)
         return cls(text, numbers, phrases, keywords, quoted=len(dict.fromkeys(quoted)))
@@ -736,27 +742,53 @@ def _limit_output(
     return reasoning, text, False, True
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """What to answer. ``kind`` picks the reasoning; ``whole`` text skips stop and max_tokens."""
+
+    kind: str
+    text: str = ""
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    parsed: Any = None
+    subject: str | None = None
+    whole: bool = False
+
+
 def _plan_answer(
     info: ModelFacts, body: Mapping[str, Any], messages: Sequence[Mapping[str, Any]], seed: int
-) -> tuple[str, str, list[tuple[str, dict[str, Any]]], Any]:
-    """Decide ``(kind, text, tool_calls, parsed)`` for the conversation."""
+) -> _Plan:
+    """Decide what to answer: tool calls, JSON, the prompt's own format, or prose."""
+    from workers_ai.emulator.formats import follow_format
+
     user_text = _last_user_text(messages)
     offered = info.tool_call_format is not None and "messages" in body  # not in prompt form
     tools = _tools_from_body(body) if offered else []
     calls = [(t.name, _arguments_for(t, user_text)) for t in _tools_to_call(tools, body, messages)]
     if calls:
-        return "tools", "", calls, None
+        return _Plan("tools", calls=calls)
     results = _trailing_tool_results(messages)
-    reply = (
-        _answer_from_tool_results(results)
-        if results
-        else _grounded_or_reply(messages, user_text, seed)
-    )
+    results_reply = _answer_from_tool_results(results) if results else None
     schema = json_schema_from_body(body)
+    if not schema:  # JSON mode without a schema reads it from the prompt, if the prompt has one
+        found = follow_format(messages, seed, results_reply=results_reply, json_only=schema == {})
+        if found is not None and schema == {}:
+            return _Plan("json", json.dumps(found.value, ensure_ascii=False), parsed=found.value)
+        if found is not None:
+            return _plan_from_format(found)
+    reply = results_reply or _grounded_or_reply(messages, user_text, seed)
     if schema is not None:
         parsed = _json_answer(schema, user_text, reply)
-        return "json", json.dumps(parsed, ensure_ascii=False), [], parsed
-    return ("results" if results else "text"), reply, [], None
+        return _Plan("json", json.dumps(parsed, ensure_ascii=False), parsed=parsed)
+    return _Plan("results" if results else "text", reply)
+
+
+def _plan_from_format(found: FormatReply) -> _Plan:
+    """The plan for a :class:`~workers_ai.emulator.formats.FormatReply`."""
+    if found.kind == "json":  # JSON in the text, as a model writes it: kept whole
+        return _Plan("json", found.text, whole=True)
+    if found.kind == "action":
+        return _Plan("tools", found.text, subject=found.tool)
+    return _Plan("results" if found.observed else "text", found.text)
 
 
 def generate_chat(info: ModelFacts, body: Mapping[str, Any]) -> Generation:
@@ -767,8 +799,11 @@ def generate_chat(info: ModelFacts, body: Mapping[str, Any]) -> Generation:
     ``parallel_tool_calls`` is false; none for ``tool_choice: "none"`` or a model without a
     tool-call format). After trailing ``tool`` messages the answer quotes their content. JSON
     mode answers with an object valid against the schema (``max_tokens``/``stop`` are not
-    applied to it). Otherwise the reply echoes the last user message's key words. Reasoning
-    models reason first; ``max_tokens`` covers reasoning and answer, ``stop`` cuts the answer.
+    applied to it; without a schema, one given in the prompt is used). A format the prompt
+    itself asks for (a JSON schema or keys, a few-shot JSON example, the ReAct grammar; see
+    :mod:`workers_ai.emulator.formats`) is followed, JSON kept whole like JSON mode's. Otherwise
+    the reply echoes the last user message's key words. Reasoning models reason first;
+    ``max_tokens`` covers reasoning and answer, ``stop`` cuts the answer.
 
     Args:
         info: The model's facts.
@@ -779,18 +814,19 @@ def generate_chat(info: ModelFacts, body: Mapping[str, Any]) -> Generation:
     """
     seed = seed_for(info.id, body)
     messages = messages_from_body(body)
-    kind, text, calls, parsed = _plan_answer(info, body, messages, seed)
+    plan = _plan_answer(info, body, messages, seed)
+    text, calls, parsed = plan.text, plan.calls, plan.parsed
     reasoning = ""
     if _thinking_enabled(info, body) and not (parsed is not None and info.think_tags):
-        subject = _list_phrase(
+        subject = plan.subject or _list_phrase(
             [name for name, _ in calls] or _keywords(_last_user_text(messages), 3)
         )
-        reasoning = _reasoning_text(kind, subject, body.get("reasoning_effort"))
+        reasoning = _reasoning_text(plan.kind, subject, body.get("reasoning_effort"))
     tag = _THINK_CLOSE_TOKENS if info.think_tags else 0
     truncated, thinking_done = False, True
-    if kind in ("text", "results"):
+    if plan.kind != "json" and not calls:
         text = _cut_at_stop(text, _stop_sequences(body))
-    if not calls and parsed is None:
+    if not calls and parsed is None and not plan.whole:
         reasoning, text, truncated, thinking_done = _limit_output(
             reasoning, text, _max_tokens(info, body), tag
         )
