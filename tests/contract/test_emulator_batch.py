@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support.emulator import DEFAULT_RUNTIME
 from tests.support.waits import Waits, fake_waits
 from workers_ai import (
     APIStatusError,
@@ -48,12 +49,7 @@ TOPICS = ["lighthouses", "glaciers", "volcanoes", "tides", "comets"]
 
 #: The batch settings as the emulator starts (``clean_emulator`` does not restore them).
 BATCH_DEFAULTS: dict[str, Any] = {
-    "batch_delay_s": 0.0,
-    "batch_pending_polls": 1,
-    "batch_result_shape": "flat",
-    "batch_shuffle": True,
-    "batch_failed_items": [],
-    "batch_failure_rate": 0.0,
+    k: v for k, v in DEFAULT_RUNTIME.items() if k.startswith("batch_")
 }
 
 

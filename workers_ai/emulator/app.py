@@ -15,7 +15,6 @@ import json
 import random
 import time
 import uuid
-from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -39,8 +38,12 @@ from workers_ai.emulator.gateway_app import GatewayCall, GatewayHandlers
 from workers_ai.emulator.media import BINARY_INPUT_FIELDS
 from workers_ai.emulator.responses import (
     JSON_HEADER,
+    Message,
+    Receive,
     Request,
     Response,
+    Scope,
+    Send,
     envelope,
     error_response,
     json_response,
@@ -64,10 +67,6 @@ __all__ = [
     "json_response",
 ]
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
 
 LABEL = "workers-ai-python emulator: deterministic stand-in models, not real Workers AI"
 _JSON = JSON_HEADER

@@ -49,10 +49,10 @@ import threading
 import time
 import warnings
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
 from workers_ai.emulator.cassettes import (
@@ -65,11 +65,15 @@ from workers_ai.emulator.cassettes import (
     mismatches,
     request_key,
 )
-from workers_ai.emulator.responses import Response, error_response, json_response
+from workers_ai.emulator.responses import (
+    Receive,
+    Response,
+    Scope,
+    Send,
+    error_response,
+    json_response,
+)
 from workers_ai.emulator.server import EmulatorExposedWarning, ServedApp, is_loopback
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = [
     "NO_MATCH_CODE",
@@ -81,10 +85,6 @@ __all__ = [
     "replay_exposure_warning",
 ]
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
 
 #: The ``errors[0].code`` of a request no recorded interaction answers (not a Cloudflare code).
 NO_MATCH_CODE = 404

@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
     "JSON_HEADER",
+    "Message",
+    "Receive",
     "Request",
     "Response",
+    "Scope",
+    "Send",
     "envelope",
     "error_response",
     "json_response",
 ]
+
+#: ASGI's callables and messages (the emulator and the replay server are raw ASGI apps).
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
 
 JSON_HEADER = (b"content-type", b"application/json")
 _JSON = JSON_HEADER
