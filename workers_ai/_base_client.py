@@ -30,6 +30,7 @@ from workers_ai.envelope import meta_from_headers, status_error_from_response, u
 from workers_ai.errors import APIError, ConfigurationError, InvalidRequestError
 from workers_ai.fallback import ChatTarget, FallbackRun, Tally
 from workers_ai.messages import find_unencodable
+from workers_ai.multipart import MultipartForm
 from workers_ai.providers import (
     CHAT_ENDPOINTS,
     ChatEndpoint,
@@ -111,6 +112,8 @@ _RUN_ROUTE = "/accounts/{account_id}/ai/run/{model}"
 _OPENAI_ROUTE = "/accounts/{account_id}/ai/v1/{path}"
 _SEARCH_ROUTE = "/accounts/{account_id}/ai/models/search"
 _SCHEMA_ROUTE = "/accounts/{account_id}/ai/models/schema"
+_TOMARKDOWN_ROUTE = "/accounts/{account_id}/ai/tomarkdown"
+_TOMARKDOWN_SUPPORTED_ROUTE = "/accounts/{account_id}/ai/tomarkdown/supported"
 
 
 @dataclass(frozen=True)
@@ -136,12 +139,16 @@ class _Call:
     provider: str | None = None
     #: The gateway a third-party call goes through (named by a "no such gateway" error).
     gateway_id: str | None = None
+    #: A body sent as these bytes instead of JSON (audio, an image, multipart form data).
+    raw: bytes | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         validate_headers(self.headers, "headers", error=InvalidRequestError)
         object.__setattr__(self, "headers", RedactedHeaders(self.headers))
         if self.body is not None:
             object.__setattr__(self, "content", _encode_body(self.body))
+        elif self.raw is not None:
+            object.__setattr__(self, "content", self.raw)
 
     def request(self) -> httpx.Request:
         import httpx
@@ -261,6 +268,8 @@ class BaseClient:
         headers: Mapping[str, str] | None = None,
         timeout: TimeoutTypes = None,
         routed: Route | None = None,
+        raw: bytes | None = None,
+        content_type: str | None = None,
     ) -> _Call:
         base = routed.headers if routed is not None and routed.headers is not None else None
         all_headers = RedactedHeaders(
@@ -272,6 +281,8 @@ class BaseClient:
         )
         if body is not None:
             all_headers["Content-Type"] = "application/json"
+        elif raw is not None:
+            all_headers["Content-Type"] = content_type or "application/octet-stream"
         return _Call(
             method=method,
             url=url,
@@ -282,7 +293,57 @@ class BaseClient:
             timeout=self._settings.timeout if timeout is None else coerce_timeout(timeout),
             provider=routed.provider if routed is not None else None,
             gateway_id=routed.gateway_id if routed is not None else None,
+            raw=raw,
         )
+
+    def _raw_run_call(
+        self,
+        model: str,
+        content: bytes,
+        *,
+        content_type: str,
+        timeout: TimeoutTypes,
+        headers: Mapping[str, str] | None,
+        params: Mapping[str, Any] | None,
+    ) -> _Call:
+        """``POST /ai/run/{model}`` with ``content`` as the body (a file: audio, an image).
+
+        Raises:
+            InvalidRequestError: Not bytes, empty, or a model only AI Gateway's JSON routes
+                serve.
+        """
+        if not isinstance(content, (bytes, bytearray, memoryview)):
+            raise InvalidRequestError(
+                f"content must be bytes (a file's contents), not {type(content).__name__}"
+            )
+        if not content:
+            raise InvalidRequestError("content is empty: send the file's bytes")
+        routed = run_route(model, {}, self._settings)
+        if routed.surface != "run":
+            raise InvalidRequestError(
+                f"{model}: a raw body goes to Workers AI's /ai/run/{{model}} only; send JSON "
+                "inputs with run() instead"
+            )
+        return self._call(
+            "POST", routed.url, _RUN_ROUTE, params=params, headers=headers, timeout=timeout,
+            raw=bytes(content), content_type=content_type,
+        )  # fmt: skip
+
+    def _multipart_call(
+        self,
+        path: str,
+        route: str,
+        form: MultipartForm,
+        *,
+        timeout: TimeoutTypes,
+        headers: Mapping[str, str] | None,
+    ) -> _Call:
+        """``POST`` of multipart form data to an account route (``ai/tomarkdown``)."""
+        url = self._settings.account_url(path)
+        return self._call(
+            "POST", url, route, headers=headers, timeout=timeout, raw=form.body,
+            content_type=form.content_type,
+        )  # fmt: skip
 
     def _gateway_call(
         self,
@@ -678,6 +739,27 @@ class BaseClient:
         return APIResponse(data, self._meta(response))
 
     # -- the models API ---------------------------------------------------------------------------
+    def _to_markdown_call(
+        self,
+        files: Sequence[tuple[str, bytes, str]],
+        options: Mapping[str, Any] | None,
+        timeout: TimeoutTypes,
+    ) -> _Call:
+        """``POST /ai/tomarkdown``: one ``files`` part per file, ``conversionOptions`` as a JSON
+        part (platform spec §4)."""
+        form = MultipartForm()
+        for name, data, media_type in files:
+            form.add_file("files", name, data, media_type)
+        if options:
+            form.add_field("conversionOptions", _encode_body(options).decode("utf-8"))
+        return self._multipart_call(
+            "ai/tomarkdown", _TOMARKDOWN_ROUTE, form, timeout=timeout, headers=None
+        )
+
+    def _to_markdown_supported_call(self) -> _Call:
+        url = self._settings.account_url("ai/tomarkdown/supported")
+        return self._call("GET", url, _TOMARKDOWN_SUPPORTED_ROUTE)
+
     def _models_search_call(self, params: Mapping[str, Any]) -> _Call:
         url = self._settings.account_url("ai/models/search")
         return self._call("GET", url, _SEARCH_ROUTE, params=params)

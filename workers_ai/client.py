@@ -201,6 +201,45 @@ class WorkersAIClient(BaseClient):
         self._report_run(model, inputs, params, response.data, tally, hold)
         return response
 
+    def run_raw(
+        self,
+        model: str,
+        content: bytes,
+        *,
+        content_type: str = "application/octet-stream",
+        timeout: TimeoutTypes = None,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> APIResponse:
+        """``POST /ai/run/{model}`` with ``content`` as the body: a file for the models that
+        take one raw (whisper's audio, an image for resnet-50 / detr), spec §8. The answer as
+        :meth:`run_response`'s (a binary one is a :class:`~workers_ai.types.MediaPayload`)."""
+        call = self._raw_run_call(
+            model, content, content_type=content_type, timeout=timeout, headers=headers,
+            params=params,
+        )  # fmt: skip
+        tally = Tally()
+        response = self._send(call, tally)
+        self._report_run(model, {}, params, response.data, tally)
+        return response
+
+    def to_markdown(
+        self,
+        files: Sequence[tuple[str, bytes, str]],
+        *,
+        options: Mapping[str, Any] | None = None,
+        timeout: TimeoutTypes = None,
+    ) -> list[dict[str, Any]]:
+        """``POST /ai/tomarkdown`` (platform spec §4): convert files (``(name, bytes, media
+        type)``) to Markdown; one result per file, ``format`` ``markdown``/``text``/``error``.
+        ``options`` is ``conversionOptions``."""
+        call = self._to_markdown_call(files, options, timeout)
+        return self._as_list((self._send(call)).data)
+
+    def to_markdown_supported(self) -> list[dict[str, Any]]:
+        """``GET /ai/tomarkdown/supported``: the extensions and media types converted."""
+        return self._as_list((self._send(self._to_markdown_supported_call())).data)
+
     def stream(
         self,
         model: str,
@@ -515,6 +554,45 @@ class AsyncWorkersAIClient(BaseClient):
             response = await self._send(call, tally)
         self._report_run(model, inputs, params, response.data, tally, hold)
         return response
+
+    async def run_raw(
+        self,
+        model: str,
+        content: bytes,
+        *,
+        content_type: str = "application/octet-stream",
+        timeout: TimeoutTypes = None,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> APIResponse:
+        """``POST /ai/run/{model}`` with ``content`` as the body: a file for the models that
+        take one raw (whisper's audio, an image for resnet-50 / detr), spec §8. The answer as
+        :meth:`run_response`'s (a binary one is a :class:`~workers_ai.types.MediaPayload`)."""
+        call = self._raw_run_call(
+            model, content, content_type=content_type, timeout=timeout, headers=headers,
+            params=params,
+        )  # fmt: skip
+        tally = Tally()
+        response = await self._send(call, tally)
+        self._report_run(model, {}, params, response.data, tally)
+        return response
+
+    async def to_markdown(
+        self,
+        files: Sequence[tuple[str, bytes, str]],
+        *,
+        options: Mapping[str, Any] | None = None,
+        timeout: TimeoutTypes = None,
+    ) -> list[dict[str, Any]]:
+        """``POST /ai/tomarkdown`` (platform spec §4): convert files (``(name, bytes, media
+        type)``) to Markdown; one result per file, ``format`` ``markdown``/``text``/``error``.
+        ``options`` is ``conversionOptions``."""
+        call = self._to_markdown_call(files, options, timeout)
+        return self._as_list((await self._send(call)).data)
+
+    async def to_markdown_supported(self) -> list[dict[str, Any]]:
+        """``GET /ai/tomarkdown/supported``: the extensions and media types converted."""
+        return self._as_list((await self._send(self._to_markdown_supported_call())).data)
 
     async def stream(
         self,

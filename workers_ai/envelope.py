@@ -51,13 +51,14 @@ from workers_ai.errors import (
     PermissionDeniedError,
     RateLimitError,
 )
-from workers_ai.types import ResponseMeta
+from workers_ai.types import MediaPayload, ResponseMeta
 
 __all__ = [
     "MAX_BODY_BYTES",
     "MAX_EVENT_CHARS",
     "MAX_JSON_DEPTH",
     "ErrorDetails",
+    "binary_media_type",
     "code_from_wire",
     "error_details_from_body",
     "error_items_from_body",
@@ -457,6 +458,17 @@ def _validation_error(status_code: int, what: str, content: bytes) -> APIRespons
     )
 
 
+#: Content types answered as bytes rather than JSON.
+_BINARY_PREFIXES = ("image/", "audio/", "video/", "application/octet-stream")
+
+
+def binary_media_type(headers: Mapping[str, str]) -> str | None:
+    """The media type of a binary answer (``image/png``...), ``None`` for JSON or text."""
+    value = headers.get("content-type") or ""
+    media_type = value.split(";", 1)[0].strip().lower()
+    return media_type if media_type.startswith(_BINARY_PREFIXES) else None
+
+
 def unwrap_response(
     status_code: int,
     headers: Mapping[str, str],
@@ -474,11 +486,18 @@ def unwrap_response(
       :class:`~workers_ai.errors.APIResponseValidationError` with a short excerpt;
     - a v4 envelope ``{"result", "success", "errors", "messages"}``: ``success: false`` raises,
       else ``result`` is returned;
-    - a bare body (the OpenAI-compatible routes answer without the envelope): returned as is.
+    - a bare body (the OpenAI-compatible routes answer without the envelope): returned as is;
+    - a binary body (``image/*``, ``audio/*``, ``video/*``, ``application/octet-stream``:
+      Stable Diffusion's PNG): a :class:`~workers_ai.types.MediaPayload`.
     """
     context = {"provider": provider, "gateway_id": gateway_id}
     if not 200 <= status_code < 300:
         raise status_error_from_response(status_code, headers, content, **context)
+    media_type = binary_media_type(headers)
+    if media_type is not None:
+        if not content:
+            raise _validation_error(status_code, f"an empty {media_type} body", content)
+        return MediaPayload(bytes(content), media_type)
     body = _parse_body(content)
     if body is None:
         raise _validation_error(status_code, "an empty body", content)

@@ -16,6 +16,7 @@ from typing import Any
 __all__ = [
     "ChatDelta",
     "ChatResult",
+    "MediaPayload",
     "ResponseMeta",
     "ToolCall",
     "ToolCallDelta",
@@ -69,6 +70,22 @@ class Usage:
             cost=_opt_add(self.cost, other.cost),
             cache_creation_tokens=_opt_add(self.cache_creation_tokens, other.cache_creation_tokens),
         )
+
+
+@dataclass(frozen=True)
+class MediaPayload:
+    """A binary answer (an image, audio): its bytes and media type, as the service sent them.
+
+    Attributes:
+        data: The bytes.
+        media_type: The ``Content-Type`` without parameters (``image/png``...).
+    """
+
+    data: bytes = field(repr=False)
+    media_type: str
+
+    def __repr__(self) -> str:
+        return f"MediaPayload({self.media_type}, {len(self.data)} bytes)"
 
 
 @dataclass(frozen=True)
