@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,7 +41,9 @@ from tests.support.emulator import adapter_kwargs
 from tests.support.tools import get_weather
 from tests.support.waits import Waits, fake_waits
 from workers_ai import AsyncWorkersAIClient, BatchCancelledError, BatchJobError
+from workers_ai.batch_api import CANCEL_CHECK_S, wait_for_job
 from workers_ai.budget import worst_case
+from workers_ai.embeddings import BatchPollPolicy
 from workers_ai.emulator import EmulatorServer
 from workers_ai.emulator import app as app_module
 from workers_ai.errors import (
@@ -449,15 +450,12 @@ async def test_the_deadline_raises_with_the_job_id_and_the_job_can_be_collected_
     model = lc(emulator, batch_timeout=0.05)
     recorder = Recorder()
 
-    started = time.monotonic()
     with pytest.raises(BatchJobError) as info:
         await lc_batch(model, mode, PROMPTS, config={"callbacks": [recorder]})
-    elapsed = time.monotonic() - started
 
     assert not isinstance(info.value, BatchCancelledError)
     assert info.value.request_id == sent.job_ids[0]
     assert "collect it later" in str(info.value)
-    assert elapsed < 0.5
     assert [kind for kind, _ in recorder.outcomes().values()] == ["error"] * len(PROMPTS)
     polls = sent.count("poll")
     assert polls >= 1
@@ -470,17 +468,52 @@ async def test_the_deadline_raises_with_the_job_id_and_the_job_can_be_collected_
         assert_same_answer(answer, invoked)
 
 
-def test_the_deadline_is_not_overrun_by_the_poll_interval(
-    emulator: EmulatorServer, emulator_clock: EmulatorClock
-) -> None:
-    emulator.configure(batch_delay_s=3600.0)
-    model = lc(emulator, batch_timeout=0.2, batch_poll_interval=0.15)
+class _FakeTime:
+    """A clock that moves only when the code under test sleeps (no timed assertions)."""
 
-    started = time.monotonic()
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.naps: list[float] = []
+        self.on_nap: Callable[[], None] | None = None
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.naps.append(seconds)
+        self.now += seconds
+        if self.on_nap is not None:
+            self.on_nap()
+
+
+async def _pending(model: str, body: Any, *, params: Any = None) -> dict[str, str]:
+    return {"status": "running", "request_id": body["request_id"]}
+
+
+JOB = "768f15b7-4fd6-4498-906e-ad94ffc7f8d2"
+
+
+def test_the_deadline_is_not_overrun_by_the_poll_interval() -> None:
+    fake = _FakeTime()
+    policy = BatchPollPolicy(interval=0.15, timeout=0.2)
+    with pytest.raises(BatchJobError) as info:
+        asyncio.run(wait_for_job(_pending, L33, JOB, policy, sleep=fake.sleep, clock=fake.clock))
+    assert info.value.request_id == JOB
+    assert sum(fake.naps) == pytest.approx(0.2)  # the last wait is cut to the time left
+    assert fake.naps == pytest.approx([0.15, 0.05])
+
+
+def test_one_deadline_spans_every_job_of_a_collection() -> None:
+    fake = _FakeTime()
+    policy = BatchPollPolicy(interval=0.1, timeout=0.25)
+    started = fake.clock() - 0.2  # an earlier job already used 0.2 s of the deadline
     with pytest.raises(BatchJobError):
-        model.batch(PROMPTS[:1])
-
-    assert time.monotonic() - started < 0.2 + 0.1
+        asyncio.run(
+            wait_for_job(
+                _pending, L33, JOB, policy, sleep=fake.sleep, clock=fake.clock, started=started
+            )
+        )
+    assert sum(fake.naps) == pytest.approx(0.05)
 
 
 @MODES
@@ -500,25 +533,19 @@ async def test_cancel_stops_collecting_and_the_job_goes_on(
     assert [a.content for a in answers] == [a.content for a in reference(emulator)]
 
 
-def test_cancel_is_seen_during_a_long_wait_between_polls(
-    emulator: EmulatorServer, emulator_clock: EmulatorClock, sent: Sent
-) -> None:
-    emulator.configure(batch_delay_s=3600.0)
-    model = lc(emulator, batch_poll_interval=30.0)
-    ids = model.submit_batch(PROMPTS[:2])
+def test_cancel_is_seen_during_a_long_wait_between_polls() -> None:
+    fake = _FakeTime()
     stop = threading.Event()
-    timer = threading.Timer(0.05, stop.set)
-
-    started = time.monotonic()
-    timer.start()
-    try:
-        with pytest.raises(BatchCancelledError):
-            model.collect_batch(ids, cancel=stop.is_set)
-    finally:
-        timer.cancel()
-
-    assert time.monotonic() - started < 0.9  # not the 30 s poll interval
-    assert sent.count("poll") == 0
+    fake.on_nap = stop.set  # cancelled while the first slice of a 30 s wait sleeps
+    policy = BatchPollPolicy(interval=30.0)
+    with pytest.raises(BatchCancelledError) as info:
+        asyncio.run(
+            wait_for_job(
+                _pending, L33, JOB, policy, sleep=fake.sleep, clock=fake.clock, cancel=stop.is_set
+            )
+        )
+    assert info.value.request_id == JOB
+    assert fake.naps == [CANCEL_CHECK_S]  # seen at the next slice, not after 30 s
 
 
 async def test_cancelling_the_abatch_task_stops_waiting(

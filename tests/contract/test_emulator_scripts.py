@@ -896,7 +896,7 @@ def test_every_api_request_is_logged_but_no_control_request(emulator: EmulatorSe
 
     assert (second.route_name, second.model) == ("responses", GPT)
     assert second.messages == [{"role": "user", "content": "Hi from Responses"}]
-    assert second.duration_ms >= 20 and first.duration_ms >= 0  # latency included
+    assert second.duration_ms > 0 and first.duration_ms > 0  # no timed assertions in tests
     assert second.received_at >= first.received_at
     assert first.received_at.utcoffset() is not None  # timezone-aware (UTC)
 
