@@ -87,6 +87,13 @@ def sniff_media_type(data: bytes) -> str | None:
     for signature, media_type in _SIGNATURES:
         if head.startswith(signature):
             return media_type
+    if head.startswith(b"\x1a\x45\xdf\xa3"):
+        return "audio/webm"
+    if len(head) >= 2 and head[0] == 0xFF:  # an MPEG audio frame sync, or AAC's ADTS
+        if head[1] & 0xF6 == 0xF0:
+            return "audio/aac"
+        if head[1] & 0xE0 == 0xE0:
+            return "audio/mpeg"
     return None
 
 
