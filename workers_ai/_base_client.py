@@ -26,8 +26,18 @@ from workers_ai._distribution import __version__
 from workers_ai.batch_api import is_batch_call
 from workers_ai.budget import worst_case
 from workers_ai.chat import normalize_chat_result, usage_from_wire
-from workers_ai.envelope import meta_from_headers, status_error_from_response, unwrap_response
-from workers_ai.errors import APIError, ConfigurationError, InvalidRequestError
+from workers_ai.envelope import (
+    meta_from_headers,
+    status_error_from_response,
+    unwrap_response,
+    value_excerpt,
+)
+from workers_ai.errors import (
+    APIError,
+    APIResponseValidationError,
+    ConfigurationError,
+    InvalidRequestError,
+)
 from workers_ai.fallback import ChatTarget, FallbackRun, Tally
 from workers_ai.messages import find_unencodable
 from workers_ai.multipart import MultipartForm
@@ -755,6 +765,15 @@ class BaseClient:
         return self._multipart_call(
             "ai/tomarkdown", _TOMARKDOWN_ROUTE, form, timeout=timeout, headers=None
         )
+
+    @staticmethod
+    def _markdown_results(data: Any) -> list[dict[str, Any]]:
+        """``/ai/tomarkdown``'s result: a list of per-file objects, else a response error."""
+        if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+            raise APIResponseValidationError(
+                "toMarkdown answered no list of results", body=value_excerpt(data)
+            )
+        return data
 
     def _to_markdown_supported_call(self) -> _Call:
         url = self._settings.account_url("ai/tomarkdown/supported")

@@ -234,7 +234,7 @@ class WorkersAIClient(BaseClient):
         type)``) to Markdown; one result per file, ``format`` ``markdown``/``text``/``error``.
         ``options`` is ``conversionOptions``."""
         call = self._to_markdown_call(files, options, timeout)
-        return self._as_list((self._send(call)).data)
+        return self._markdown_results((self._send(call)).data)
 
     def to_markdown_supported(self) -> list[dict[str, Any]]:
         """``GET /ai/tomarkdown/supported``: the extensions and media types converted."""
@@ -588,7 +588,7 @@ class AsyncWorkersAIClient(BaseClient):
         type)``) to Markdown; one result per file, ``format`` ``markdown``/``text``/``error``.
         ``options`` is ``conversionOptions``."""
         call = self._to_markdown_call(files, options, timeout)
-        return self._as_list((await self._send(call)).data)
+        return self._markdown_results((await self._send(call)).data)
 
     async def to_markdown_supported(self) -> list[dict[str, Any]]:
         """``GET /ai/tomarkdown/supported``: the extensions and media types converted."""

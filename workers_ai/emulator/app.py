@@ -18,7 +18,7 @@ import uuid
 from typing import Any
 from urllib.parse import parse_qs
 
-from workers_ai.emulator import facts, jsonbody, scripts, tasks
+from workers_ai.emulator import facts, jsonbody, markdown, scripts, tasks
 from workers_ai.emulator.config import BatchJob, CachedResponse, EmulatorConfig, EmulatorState
 from workers_ai.emulator.facts import TEXT_EMBEDDINGS, TEXT_GENERATION
 from workers_ai.emulator.faults import (
@@ -323,6 +323,8 @@ class EmulatorApp:
                 return _models_search(request.query)
             if route.kind == "models_schema":
                 return json_response(_models_schema(request.query))
+            if route.kind in markdown.ROUTE_KINDS:
+                return markdown.answer(route.kind, request)
             if route.kind == "universal":
                 assert call is not None  # a gateway URL
                 return self.gateway.universal(call, route, request)
@@ -557,6 +559,8 @@ def _body_model(body: bytes) -> str | None:
 
 
 def _task_for(route: Route, model: str | None) -> str:
+    if route.kind in markdown.ROUTE_KINDS:
+        return "toMarkdown"
     if route.openai_path == "embeddings":
         return TEXT_EMBEDDINGS
     if route.kind == "openai":

@@ -23,7 +23,8 @@ class Route:
 
     Attributes:
         kind: ``run``, ``openai``, ``universal``, ``models_search``, ``models_schema``,
-            ``gateway_logs``, ``gateway_log``, ``control``, ``root``.
+            ``tomarkdown``, ``tomarkdown_supported``, ``gateway_logs``, ``gateway_log``,
+            ``control``, ``root``.
         template: The route template for stats (``POST /ai/run/{model}``...).
         account: The account id in the URL, if any.
         model: The model id for ``run`` routes.
@@ -81,6 +82,10 @@ def _account_route(method: str, account: str, rest: str) -> Route | None:
             return Route("openai", f"POST /ai/v1/{path}", account, openai_path=path, surface="rest")
     if rest.startswith(_LOGS_PREFIX):
         return _logs_route(method, account, rest[len(_LOGS_PREFIX) :])
+    if method == "POST" and rest == "ai/tomarkdown":  # platform spec §4
+        return Route("tomarkdown", "POST /ai/tomarkdown", account)
+    if method == "GET" and rest == "ai/tomarkdown/supported":
+        return Route("tomarkdown_supported", "GET /ai/tomarkdown/supported", account)
     if method == "GET" and rest == "ai/models/search":
         return Route("models_search", "GET /ai/models/search", account)
     if method == "GET" and rest == "ai/models/schema":
@@ -147,7 +152,8 @@ def _gateway_route(method: str, path: str) -> Route | None:
 
 
 def match_route(method: str, raw_path: str) -> Route | None:
-    """Match ``method`` and path against the routes of spec §1, §10 and §11."""
+    """Match ``method`` and path against the routes of spec §1, §10 and §11 (and the
+    platform spec's §4 Markdown conversion)."""
     path = unquote(raw_path)
     if path in ("", "/"):
         return Route("root", "GET /")
