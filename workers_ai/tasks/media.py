@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from workers_ai.errors import InvalidRequestError
 
-__all__ = ["DEFAULT_LIMITS", "Media", "MediaLimits", "check_media", "sniff_media_type"]
+__all__ = ["DEFAULT_LIMITS", "Label", "Media", "MediaLimits", "check_media", "sniff_media_type"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,19 @@ class MediaLimits:
 
 
 DEFAULT_LIMITS = MediaLimits()
+
+
+@dataclass(frozen=True)
+class Label:
+    """One classification label (images, text): a class name and the model's confidence.
+
+    Attributes:
+        label: The class name (``"EGYPTIAN CAT"``, ``"POSITIVE"``).
+        score: The model's confidence, 0 to 1.
+    """
+
+    label: str
+    score: float
 
 
 @dataclass(frozen=True)

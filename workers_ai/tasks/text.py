@@ -46,7 +46,7 @@ from workers_ai.batch_api import (
 from workers_ai.budget import worst_case
 from workers_ai.embeddings import BatchPollPolicy
 from workers_ai.errors import APIResponseValidationError, InvalidRequestError
-from workers_ai.tasks.vision import Label  # one label type for every classification
+from workers_ai.tasks.media import Label
 from workers_ai.types import Usage
 from workers_ai.usage import UsageRecord, listening, report_usage, reserve
 from workers_ai.validators import validate_model_id
