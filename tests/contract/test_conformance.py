@@ -1007,7 +1007,7 @@ CASES: list[Case] = [
         expected=ok(RERANKED),
         check=check_rerank_sorted(1, len(CONTEXTS)),
     ),
-    # -- §8 other tasks (all in the emulator's catalog except Stable Diffusion) -----------------
+    # -- §8 other tasks (Stable Diffusion: tests/contract/test_tasks_vision.py) ---------------
     Case(
         id="s8-translation",
         source="spec §8 translation m2m100 -> translated_text [R6][R24]",

@@ -8,8 +8,9 @@ compare them: a wrong catalog row can no longer pass on both sides and wait for 
 Where each fact group comes from (spec sections; ``[Rn]`` are the spec's references):
 
 * Models and tasks: task names §1 [R2]; text generation §12; embeddings §6; the reranker §7;
-  the other tasks §8. Stable Diffusion has no model id in §8, so no such model is listed, and
-  the models §2 and §12 only mention in passing (llama-3.1-70b, llama-3-8b,
+  the other tasks §8. §8 names the Stable Diffusion/dreamshaper family without ids; two of
+  its models are served under the ids of R6's model map (their input bounds are the models'
+  pages, see the rows). The models §2 and §12 only mention in passing (llama-3.1-70b, llama-3-8b,
   deepseek-coder-6.7b, the legacy ``*-lora`` models) have too few facts to serve.
 * Context window, function calling, JSON-mode field, LoRA, USD and neuron prices: the §12 table
   [R33]; function calling also §4; the kimi cached-input rates from the 2026-07 pricing
@@ -96,7 +97,7 @@ TASKS: tuple[str, ...] = (
 
 #: Requests per minute per task (§9 [R22]). Text-to-Speech has no published limit; the few
 #: legacy per-model text-generation exceptions are not itemised, and no Stable Diffusion
-#: model (img2img: 1500) is listed.
+#: img2img model (1500) is listed.
 TASK_RATE_LIMITS: Mapping[str, int] = MappingProxyType(
     {
         ASR: 720,
@@ -741,6 +742,20 @@ _OTHER_MODELS = (
             UnitPrice("per 512 by 512 tile", neurons=4.8),
             UnitPrice("per step", neurons=9.6),
         ),
+    ),
+    # §8 "Stable Diffusion/dreamshaper": {prompt, negative_prompt, height, width, image, mask,
+    # num_steps, strength, guidance, seed} -> binary PNG [R6][R24]. The ids are R6's model
+    # map; the bounds the stand-in checks (width/height 256-2048, num_steps 1-20, strength
+    # 0-1) are the models' pages. No price: §12 gives none.
+    ModelFacts(
+        task=TEXT_TO_IMAGE,
+        id="@cf/stabilityai/stable-diffusion-xl-base-1.0",
+        description="Stability AI Stable Diffusion XL base 1.0: text-to-image, PNG output.",
+    ),
+    ModelFacts(
+        task=TEXT_TO_IMAGE,
+        id="@cf/lykon/dreamshaper-8-lcm",
+        description="Lykon DreamShaper 8 LCM: Stable Diffusion fine-tune, binary PNG output.",
     ),
     ModelFacts(
         task=TEXT_TO_SPEECH,

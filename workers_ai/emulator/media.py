@@ -13,7 +13,10 @@ input (a SHA-256 of the bytes or the prompt seeds the choices), in the documente
   read from a PNG, GIF or JPEG header, else assumed 640x480).
 * Image-to-text (llava): a one-sentence description naming the top classification label.
 * Text-to-image: flux answers ``{"image": <base64 JPEG>}``, a 64x64 picture of coloured blocks
-  built in pure Python; other text-to-image models (Stable Diffusion) answer raw PNG bytes.
+  built in pure Python; other text-to-image models (Stable Diffusion, dreamshaper) answer raw
+  PNG bytes (``width`` x ``height``, 512 x 512 by default; ``image/png``). Both check their
+  inputs against the models' documented bounds (flux: prompt up to 2,048 characters, 1-8
+  steps; Stable Diffusion: 256-2048 pixel sides, 1-20 ``num_steps``, ``strength`` 0-1).
 * Text-to-speech (melotts): ``{"audio": <base64 WAV>}``, one short tone per word.
 
 Inputs follow §8: audio as a list of bytes (u8), base64 or the raw request body; images as a
@@ -101,7 +104,12 @@ _COLOURS = ("red", "orange", "yellow", "green", "blue", "purple", "grey", "white
 _DEFAULT_IMAGE_SIZE = (640, 480)
 _IMAGE_TO_TEXT_MAX_TOKENS = 512
 _FLUX_MAX_STEPS = 8
+_FLUX_MAX_PROMPT = 2048  # characters (the model's page)
+# Stable Diffusion/dreamshaper bounds (the models' pages; §8 names the fields only)
+_SD_MIN_SIDE = 256
 _SD_MAX_SIDE = 2048
+_SD_DEFAULT_SIDE = 512
+_SD_MAX_STEPS = 20
 _IMAGE_SIDE = 64  # pixels of the flux stand-in picture
 _BLOCK = 8
 _SPEECH_RATE = 8_000  # Hz, 8-bit mono PCM
@@ -540,17 +548,58 @@ def png_image(seed: bytes, width: int, height: int) -> bytes:
 
 
 def _text_to_image(info: ModelFacts, body: Mapping[str, Any]) -> Any:
+    if info.id.startswith(_BASE64_IMAGE_PREFIXES):
+        return _flux_image(body)
+    return _diffusion_image(body)
+
+
+def _flux_image(body: Mapping[str, Any]) -> dict[str, Any]:
+    """flux-1-schnell: ``{prompt (1-2048 characters), steps (1-8)}`` -> base64 JPEG."""
     prompt = validate_text_field(body, "prompt")
+    if len(prompt) > _FLUX_MAX_PROMPT:
+        limit = f"'prompt' must NOT have more than {_FLUX_MAX_PROMPT} characters"
+        raise bad_input("/prompt", "maxLength", limit)
+    _optional_int(body, "steps", 1, _FLUX_MAX_STEPS)
     seed = _optional_int(body, "seed", 0, 9_999_999_999)
     extra = str(seed).encode() if seed is not None else b""
-    if info.id.startswith(_BASE64_IMAGE_PREFIXES):
-        _optional_int(body, "steps", 1, _FLUX_MAX_STEPS)
-        image = jpeg_image(prompt.encode() + b"\x00" + extra)
-        return {"image": base64.b64encode(image).decode("ascii")}
+    image = jpeg_image(prompt.encode() + b"\x00" + extra)
+    return {"image": base64.b64encode(image).decode("ascii")}
+
+
+def _optional_number(
+    body: Mapping[str, Any], name: str, low: float | None = None, high: float | None = None
+) -> None:
+    value = body.get(name)
+    if value is None:
+        return
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not number or not math.isfinite(value):
+        raise bad_input(f"/{name}", "type", f"'{name}' must be number")
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise bad_input(f"/{name}", "maximum", f"'{name}' must be a number from {low} to {high}")
+
+
+def _diffusion_image(body: Mapping[str, Any]) -> bytes:
+    """Stable Diffusion/dreamshaper (§8): ``{prompt, negative_prompt, height, width, image,
+    mask, num_steps, strength, guidance, seed}`` -> a PNG of ``width`` x ``height`` (default
+    512 x 512). ``image``/``mask`` (img2img, inpainting) are bytes as for the image tasks;
+    ``image_b64`` is base64."""
+    prompt = validate_text_field(body, "prompt")
     _optional_str(body, "negative_prompt")
-    _optional_int(body, "num_steps", 1, 20)
-    width = _optional_int(body, "width", 256, _SD_MAX_SIDE) or 512
-    height = _optional_int(body, "height", 256, _SD_MAX_SIDE) or 512
+    _optional_int(body, "num_steps", 1, _SD_MAX_STEPS)
+    _optional_number(body, "strength", 0.0, 1.0)
+    _optional_number(body, "guidance")  # no documented bounds
+    for name in ("image", "mask"):
+        if body.get(name) is not None:
+            binary_input(body, name)
+    if body.get("image_b64") is not None:
+        if not isinstance(body["image_b64"], str):
+            raise bad_input("/image_b64", "type", "'image_b64' must be string")
+        _bytes_from_base64(body["image_b64"], "image_b64")
+    seed = _optional_int(body, "seed", 0, 9_999_999_999)
+    width = _optional_int(body, "width", _SD_MIN_SIDE, _SD_MAX_SIDE) or _SD_DEFAULT_SIDE
+    height = _optional_int(body, "height", _SD_MIN_SIDE, _SD_MAX_SIDE) or _SD_DEFAULT_SIDE
+    extra = str(seed).encode() if seed is not None else b""
     return png_image(prompt.encode() + b"\x00" + extra, width, height)
 
 
@@ -599,6 +648,24 @@ _BYTES: dict[str, Any] = {
     "oneOf": [{"type": "array", "items": {"type": "number"}}, {"type": "string"}]
 }
 _PROMPT: dict[str, Any] = {"type": "string", "minLength": 1}
+_SIDE: dict[str, Any] = {"type": "integer", "minimum": _SD_MIN_SIDE, "maximum": _SD_MAX_SIDE}
+_DIFFUSION_INPUT: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "prompt": _PROMPT,
+        "negative_prompt": {"type": "string"},
+        "height": _SIDE,
+        "width": _SIDE,
+        "image": {"type": "array", "items": {"type": "number"}},
+        "image_b64": {"type": "string"},
+        "mask": {"type": "array", "items": {"type": "number"}},
+        "num_steps": {"type": "integer", "default": _SD_MAX_STEPS, "maximum": _SD_MAX_STEPS},
+        "strength": {"type": "number", "default": 1},
+        "guidance": {"type": "number", "default": 7.5},
+        "seed": {"type": "integer"},
+    },
+    "required": ["prompt"],
+}
 
 
 def media_schema(info: ModelFacts) -> dict[str, Any]:
@@ -614,10 +681,13 @@ def media_schema(info: ModelFacts) -> dict[str, Any]:
     elif task == TEXT_TO_SPEECH:
         properties = {"prompt": _PROMPT, "lang": {"type": "string", "default": "en"}}
         inputs = {"type": "object", "properties": properties, "required": ["prompt"]}
-    else:
+    elif info.id.startswith(_BASE64_IMAGE_PREFIXES):
         steps = {"type": "integer", "minimum": 1, "maximum": _FLUX_MAX_STEPS}
-        properties = {"prompt": _PROMPT, "steps": steps, "seed": {"type": "integer"}}
+        prompt = {**_PROMPT, "maxLength": _FLUX_MAX_PROMPT}
+        properties = {"prompt": prompt, "steps": steps, "seed": {"type": "integer"}}
         inputs = {"type": "object", "properties": properties, "required": ["prompt"]}
+    else:
+        return {"input": _DIFFUSION_INPUT, "output": _BINARY}
     outputs: dict[str, Any] = {
         ASR: {"type": "object", "properties": {"text": {"type": "string"}}},
         IMAGE_CLASSIFICATION: {"type": "array", "items": {"type": "object"}},
