@@ -5,6 +5,10 @@ from workers_ai._distribution import __version__, framework_imports
 with framework_imports("langchain_workers_ai", "langchain", "langchain-core", "langchain_core"):
     from langchain_workers_ai.callbacks import WorkersAICallbackHandler, get_workers_ai_callback
     from langchain_workers_ai.chat_models import ChatWorkersAI
+    from langchain_workers_ai.document_loaders import (
+        WorkersAIMarkdownLoader,
+        WorkersAIWhisperLoader,
+    )
     from langchain_workers_ai.embeddings import WorkersAIEmbeddings
     from langchain_workers_ai.errors import (
         AccountNotFoundError,
@@ -40,6 +44,17 @@ with framework_imports("langchain_workers_ai", "langchain", "langchain-core", "l
         send_message_feedback,
     )
     from langchain_workers_ai.rerankers import WorkersAIReranker
+    from langchain_workers_ai.tools import (
+        WorkersAIDescribeImageTool,
+        WorkersAIImageClassifyTool,
+        WorkersAIImageGenerateTool,
+        WorkersAIObjectDetectTool,
+        WorkersAISpeakTool,
+        WorkersAISummarizeTool,
+        WorkersAIToolkit,
+        WorkersAITranscribeTool,
+        WorkersAITranslateTool,
+    )
 
 __all__ = [
     "APIConnectionError",
@@ -70,8 +85,19 @@ __all__ = [
     "SpendLimitError",
     "StreamError",
     "WorkersAICallbackHandler",
+    "WorkersAIDescribeImageTool",
     "WorkersAIEmbeddings",
+    "WorkersAIImageClassifyTool",
+    "WorkersAIImageGenerateTool",
+    "WorkersAIMarkdownLoader",
+    "WorkersAIObjectDetectTool",
     "WorkersAIReranker",
+    "WorkersAISpeakTool",
+    "WorkersAISummarizeTool",
+    "WorkersAIToolkit",
+    "WorkersAITranscribeTool",
+    "WorkersAITranslateTool",
+    "WorkersAIWhisperLoader",
     "__version__",
     "asend_message_feedback",
     "get_workers_ai_callback",

@@ -11,13 +11,18 @@ with framework_imports("llama_index_workers_ai", "llama-index", "llama-index-cor
     )
     from llama_index_workers_ai.llms import WorkersAI
     from llama_index_workers_ai.postprocessors import WorkersAIRerank
+    from llama_index_workers_ai.readers import WorkersAIMarkdownReader, WorkersAIWhisperReader
+    from llama_index_workers_ai.tools import WorkersAIToolSpec
     from llama_index_workers_ai.usage import WorkersAIUsageHandler, track_workers_ai_usage
 
 __all__ = [
     "WorkersAI",
     "WorkersAIEmbedding",
+    "WorkersAIMarkdownReader",
     "WorkersAIRerank",
+    "WorkersAIToolSpec",
     "WorkersAIUsageHandler",
+    "WorkersAIWhisperReader",
     "__version__",
     "asend_response_feedback",
     "response_log_id",

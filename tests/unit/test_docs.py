@@ -21,8 +21,12 @@ from langchain_workers_ai import (
 )
 from langchain_workers_ai import (
     chat_models,
+    document_loaders,
     embeddings,
     rerankers,
+)
+from langchain_workers_ai import (
+    tools as lc_tools,
 )
 from llama_index_workers_ai import (
     _connection as li_connection,
@@ -33,6 +37,10 @@ from llama_index_workers_ai import (
 from llama_index_workers_ai import (
     llms,
     postprocessors,
+    readers,
+)
+from llama_index_workers_ai import (
+    tools as li_tools,
 )
 from workers_ai import connection
 
@@ -46,6 +54,10 @@ MODULES = [
     llms,
     li_embeddings,
     postprocessors,
+    li_tools,
+    readers,
+    lc_tools,
+    document_loaders,
 ]
 #: The sections langchain-openai's class docstrings carry, by class.
 SECTIONS = {
