@@ -93,6 +93,21 @@ both = pytest.mark.parametrize("mode", ["sync", "async"])
 # --- The tool list -----------------------------------------------------------------------------
 
 
+def _reads_docstring_arguments() -> bool:
+    """Whether this LlamaIndex puts a function's documented arguments in its tool schema."""
+
+    def probe(text: str) -> str:
+        """Probe.
+
+        Args:
+            text: Documented.
+        """
+        return text
+
+    schema = FunctionTool.from_defaults(fn=probe).metadata.get_parameters_dict()
+    return bool(schema["properties"]["text"].get("description"))
+
+
 def test_tool_list_names_descriptions_and_schemas(spec: WorkersAIToolSpec) -> None:
     tools = spec.to_tool_list()
     assert [t.metadata.name for t in tools] == TOOL_NAMES
@@ -110,16 +125,18 @@ def test_tool_list_names_descriptions_and_schemas(spec: WorkersAIToolSpec) -> No
     }
     translate = schemas["translate"]["properties"]
     assert translate["source_language"]["default"] == "en"
-    # argument descriptions come from the docstring where LlamaIndex reads them (newer releases)
-    target = translate["target_language"]
-    assert "description" not in target or "'French'" in target["description"]
+    # argument descriptions come from the docstring where LlamaIndex reads them (newer releases;
+    # its floors put none in the schema)
+    documented = _reads_docstring_arguments()
+    if documented:
+        assert "'French'" in translate["target_language"]["description"]
     for tool in tools:
         description = tool.metadata.description
         assert description.startswith(f"{tool.metadata.name}(")  # the signature, then the doc
         assert "self" not in description.split("\n")[0]
         assert "\n        " not in description  # the docstring dedented: no wasted tokens
         for name, prop in schemas[tool.metadata.name]["properties"].items():
-            assert prop.get("description"), f"{tool.metadata.name}.{name} has no description"
+            assert prop.get("description") or not documented, f"{tool.metadata.name}.{name}"
         # native async: the spec's coroutine method, not a sync function in a thread
         assert tool.async_fn.__name__ == f"a{tool.metadata.name}"
         assert asyncio.iscoroutinefunction(tool.async_fn)
