@@ -217,6 +217,31 @@ def llamaindex_agent() -> None:
     print("answer    :", str(result).strip())
 
 
+def model_chaining() -> None:
+    """The Workers AI guide's pattern: speech -> text -> translation -> summary -> speech."""
+    from langchain_workers_ai import ChatWorkersAI
+    from workers_ai import WorkersAIClient
+    from workers_ai.tasks import synthesize, transcribe, translate
+
+    call = (
+        "Hello, this is Ana from the Lisbon office. The shipment of two hundred chairs left "
+        "on Monday and should reach the Porto warehouse on Thursday morning."
+    )
+    with WorkersAIClient() as client:
+        audio = synthesize(client, call)  # a voicemail to work on
+        heard = transcribe(client, audio.data)
+        french = translate(client, heard.text, target_lang="French")
+        summary = ChatWorkersAI(model=CHAT, max_tokens=60).invoke(
+            f"Summarise this voicemail in one sentence: {heard.text}"
+        )
+        spoken = synthesize(client, str(summary.content))
+    print(f"voicemail  : {audio.media_type}, {len(audio.data):,} bytes")
+    print(f"transcript : {heard.text[:90]}")
+    print(f"in French  : {french[:90]}")
+    print(f"summary    : {str(summary.content)[:90]}")
+    print(f"read aloud : {spoken.media_type}, {len(spoken.data):,} bytes")
+
+
 SECTIONS: list[tuple[str, Callable[[], None]]] = [
     ("LangChain chat and token streaming", chat_and_streaming),
     ("One class, any model behind Cloudflare", any_model),
@@ -225,6 +250,7 @@ SECTIONS: list[tuple[str, Callable[[], None]]] = [
     ("Chain of thought on a reasoning model", chain_of_thought),
     ("LlamaIndex RAG with reranking and cited sources", llamaindex_rag),
     ("A LlamaIndex FunctionAgent", llamaindex_agent),
+    ("Chaining tasks: speech -> text -> French -> summary -> speech", model_chaining),
 ]
 
 

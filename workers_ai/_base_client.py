@@ -123,6 +123,10 @@ _OPENAI_ROUTE = "/accounts/{account_id}/ai/v1/{path}"
 _SEARCH_ROUTE = "/accounts/{account_id}/ai/models/search"
 _SCHEMA_ROUTE = "/accounts/{account_id}/ai/models/schema"
 _TOMARKDOWN_ROUTE = "/accounts/{account_id}/ai/tomarkdown"
+#: Tasks whose input is text: a call that reports no usage counts its estimated tokens.
+_TEXT_INPUT_TASKS = frozenset(
+    {catalog.TEXT_EMBEDDINGS, "Text Classification", "Translation", "Summarization"}
+)
 _TOMARKDOWN_SUPPORTED_ROUTE = "/accounts/{account_id}/ai/tomarkdown/supported"
 
 
@@ -636,8 +640,9 @@ class BaseClient:
         info = catalog.get(model)
         raw = data.get("usage") if isinstance(data, Mapping) else None
         usage = usage_from_wire(raw) if isinstance(raw, Mapping) else None
-        if usage is None and info.task != catalog.TEXT_GENERATION:
-            # embeddings and rerankers report no usage: their prompt, estimated (leaning high)
+        if usage is None and info.task in _TEXT_INPUT_TASKS:
+            # embeddings, rerankers and the other text tasks report no usage: their text,
+            # estimated (leaning high); media (audio, images) is not counted in tokens
             tokens = worst_case(model, inputs, chat=False).input_tokens
             usage = Usage(input_tokens=tokens, output_tokens=0, total_tokens=tokens)
         report_usage(UsageRecord(model, info.task or "run", usage, tally.attempts), hold)

@@ -249,9 +249,10 @@ class ModelUsage:
     Attributes:
         calls: Calls that completed.
         attempts: HTTP attempts they took.
-        input_tokens: Prompt tokens (cached ones included), as reported; for embeddings and
-            rerankers, which report none, estimated from the inputs (their neurons are then
-            marked estimated).
+        input_tokens: Prompt tokens (cached ones included), as reported; for the text tasks
+            that report none (embeddings, rerankers, translation, summarisation), estimated
+            from the inputs (their neurons are then marked estimated); media inputs (audio,
+            images) count no tokens.
         output_tokens: Completion tokens, as reported.
         cached_tokens: Prompt tokens served from a cache, as reported.
         neurons: Neurons, reported or estimated (see ``neurons_estimated``).
