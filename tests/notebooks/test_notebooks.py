@@ -71,6 +71,17 @@ EXPECTED_OFFLINE = {
         "Person(name='Ada Lovelace', age=36)",
     ],
     "llamaindex_rag": ["source: refunds.md", "768 dimensions", "sources: ["],
+    "model_chaining": [
+        "voicemail  : audio/wav",
+        "transcript : Hello, this is Ana from the Lisbon office.",
+        "in French  : [fr] Hello, this is Ana",
+        "read aloud : audio/wav",
+        "| @cf/openai/whisper-large-v3-turbo | 1 |",
+        "| @cf/meta/m2m100-1.2b | 1 |",
+        "tool translate: ",
+        "tool generate_image: ",
+        "agent: Done: the French text and the picture are ready.",
+    ],
     "offline_testing_with_the_emulator": [
         "3 passed",
         "pytest exit code: 0",
