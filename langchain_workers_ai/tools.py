@@ -79,23 +79,43 @@ DEFAULT_MAX_AUDIO_FILE_BYTES = 200 * 1024 * 1024
 # --- Files in and out: workers_ai.tasks.files (shared with LlamaIndex) ----------------------
 
 
-def check_input_file(path: str | Path, *, what: str, max_bytes: int, setting: str) -> Path:
+def check_input_file(
+    path: str | Path,
+    *,
+    what: str,
+    max_bytes: int,
+    setting: str,
+    input_dir: str | Path | None = None,
+) -> Path:
     """``path`` as an existing, non-empty file of at most ``max_bytes`` (``stat`` only; the
-    core's check, :func:`workers_ai.tasks.files.read_input_file`).
+    core's check, :func:`workers_ai.tasks.files.read_input_file`), inside ``input_dir`` when
+    set (a relative path is taken from there).
 
     Raises:
-        InvalidRequestError: It does not exist, is not a file, is empty or is too large.
+        InvalidRequestError: It does not exist, is not a file, is empty, is too large or is
+            outside ``input_dir``.
     """
     from workers_ai.tasks.files import read_input_file as checked
 
     del setting  # the core's message names MediaLimits
-    return checked(path, what=what, max_bytes=max_bytes)
+    base = Path(input_dir).expanduser() if input_dir is not None else None
+    return checked(path, what=what, max_bytes=max_bytes, base_dir=base)
 
 
-def read_input_file(path: str | Path, *, what: str, max_bytes: int, setting: str) -> bytes:
+def read_input_file(
+    path: str | Path,
+    *,
+    what: str,
+    max_bytes: int,
+    setting: str,
+    input_dir: str | Path | None = None,
+) -> bytes:
     """The bytes of ``path`` once :func:`check_input_file` accepts it (checked again after
     reading, in case the file grew)."""
-    data = check_input_file(path, what=what, max_bytes=max_bytes, setting=setting).read_bytes()
+    file = check_input_file(
+        path, what=what, max_bytes=max_bytes, setting=setting, input_dir=input_dir
+    )
+    data = file.read_bytes()
     if not data or len(data) > max_bytes:
         raise InvalidRequestError(f"{what} file {str(path)!r} changed while it was read")
     return data
@@ -169,6 +189,10 @@ class _TaskTool(_TaskConnection, BaseTool):
     """The Workers AI model (alias ``model_name``); each tool has its task's default."""
     limits: MediaLimits = DEFAULT_LIMITS
     """Size limits of the media sent (``workers_ai.tasks.MediaLimits``)."""
+    input_dir: str | None = None
+    """The only folder input files may be read from (relative paths start there); ``None``:
+    any path the agent names. Set it when prompts may be untrusted: whatever a tool reads is
+    sent to Workers AI."""
 
 
 class _WritingTool(_TaskTool):
@@ -360,8 +384,9 @@ class WorkersAITranscribeTool(_TaskTool):
 
     def _audio(self, audio_path: str) -> bytes:
         return read_input_file(
-            audio_path, what="audio", max_bytes=self.max_file_bytes, setting="max_file_bytes"
-        )
+            audio_path, what="audio", max_bytes=self.max_file_bytes, setting="max_file_bytes",
+            input_dir=self.input_dir,
+        )  # fmt: skip
 
     def _run(
         self,
@@ -473,6 +498,7 @@ class _ImageTool(_TaskTool):
             what="image",
             max_bytes=self.limits.image_bytes,
             setting="limits=MediaLimits(image_bytes=...)",
+            input_dir=self.input_dir,
         )
 
 
@@ -707,6 +733,8 @@ class WorkersAIToolkit(_TaskConnection, BaseToolkit):
     """The tools to make, by name (:data:`TOOL_NAMES`); ``None``: all of them."""
     output_dir: str | None = None
     """Where the file-writing tools write (``None``: a temporary directory per tool)."""
+    input_dir: str | None = None
+    """The only folder the file-reading tools may read from (``None``: any path)."""
     limits: MediaLimits = DEFAULT_LIMITS
     """Size limits given to every tool."""
     models: dict[str, str] = Field(default_factory=dict)
@@ -730,7 +758,7 @@ class WorkersAIToolkit(_TaskConnection, BaseToolkit):
         tools: list[BaseTool] = []
         for name in dict.fromkeys(names):
             cls = _TOOLS_BY_NAME[name]
-            kwargs: dict[str, Any] = {**shared, "limits": self.limits}
+            kwargs: dict[str, Any] = {**shared, "limits": self.limits, "input_dir": self.input_dir}
             if name in self.models:
                 kwargs["model"] = self.models[name]
             if issubclass(cls, _WritingTool) and self.output_dir is not None:

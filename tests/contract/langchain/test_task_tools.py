@@ -411,3 +411,25 @@ def test_markdown_loader_batches_requests(emulator: EmulatorServer, files: dict[
     paths = [files["page"]] * 5
     docs = WorkersAIMarkdownLoader(paths, batch_size=2, **connection(emulator)).load()
     assert len(docs) == 5 and emulator.request_count() == 3
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_input_dir_confines_what_the_tools_read(
+    emulator: EmulatorServer, mode: str, files: dict[str, Path], tmp_path: Path
+) -> None:
+    """Whatever a tool reads is sent to Workers AI: with ``input_dir`` an agent cannot make it
+    read (and send) a file elsewhere, and relative paths start there."""
+    allowed = files["image"].parent
+    elsewhere = tmp_path.parent / f"{tmp_path.name}-elsewhere"
+    elsewhere.mkdir()
+    outside = elsewhere / "secret.png"
+    outside.write_bytes(files["image"].read_bytes())
+    toolkit = WorkersAIToolkit(
+        **connection(emulator), input_dir=str(allowed), selected_tools=["classify_image"]
+    )
+    (tool,) = toolkit.get_tools()
+    refused = as_tool_call(tool, mode, {"image_path": str(outside)})
+    assert refused.status == "error" and "outside the allowed folder" in str(refused.content)
+    assert emulator.request_count() == 0
+    relative = call(tool, mode, {"image_path": files["image"].name})
+    assert relative and emulator.request_count() == 1
