@@ -47,6 +47,8 @@ from workers_ai.emulator.responses import (
     envelope,
     error_response,
     json_response,
+    lifespan,
+    read_body,
 )
 from workers_ai.emulator.routing import Route, match_route
 from workers_ai.emulator.shapes import render_search_item, sse_frame
@@ -97,7 +99,7 @@ class EmulatorApp:
     # -- ASGI plumbing -------------------------------------------------------------------------
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
+            await lifespan(receive, send)
             return
         if scope["type"] != "http":
             return
@@ -804,31 +806,13 @@ def _cut_point(size: int, after: int) -> int:
     return max(0, min(after or size // 2, size - 1))
 
 
-async def _lifespan(receive: Receive, send: Send) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return
-
-
 async def _read_request(scope: Scope, receive: Receive, limit: int) -> Request | Response:
-    chunks: list[bytes] = []
-    size = 0
-    more = True
-    while more:
-        message = await receive()
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            return error_response(413, 3006, "Request is too large")
-        chunks.append(chunk)
-        more = message.get("more_body", False)
+    body = await read_body(receive, limit)
+    if body is None:
+        return error_response(413, 3006, "Request is too large")
     headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
     query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-    return Request(scope["method"], scope["path"], query, headers, b"".join(chunks))
+    return Request(scope["method"], scope["path"], query, headers, body)
 
 
 def _base_headers(response: Response) -> list[tuple[bytes, bytes]]:

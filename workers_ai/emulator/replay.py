@@ -72,6 +72,8 @@ from workers_ai.emulator.responses import (
     Send,
     error_response,
     json_response,
+    lifespan,
+    read_body,
 )
 from workers_ai.emulator.server import EmulatorExposedWarning, ServedApp, is_loopback
 
@@ -159,11 +161,11 @@ class ReplayApp:
     # -- ASGI ----------------------------------------------------------------------------------
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
+            await lifespan(receive, send)
             return
         if scope["type"] != "http":
             return
-        body = await _read_body(receive)
+        body = await read_body(receive, _MAX_BODY)
         if body is None:
             response = error_response(413, 3006, "Request is too large")
         else:
@@ -349,31 +351,6 @@ def _cassette_summary(cassette: Cassette) -> dict[str, Any]:
 
 
 # -- ASGI plumbing ---------------------------------------------------------------------------------
-async def _lifespan(receive: Receive, send: Send) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return
-
-
-async def _read_body(receive: Receive) -> bytes | None:
-    chunks: list[bytes] = []
-    size = 0
-    more = True
-    while more:
-        message = await receive()
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > _MAX_BODY:
-            return None
-        chunks.append(chunk)
-        more = message.get("more_body", False)
-    return b"".join(chunks)
-
-
 async def _send(response: Response, send: Send) -> None:
     headers = list(response.headers)
     if response.frames is None:

@@ -18,6 +18,8 @@ __all__ = [
     "envelope",
     "error_response",
     "json_response",
+    "lifespan",
+    "read_body",
 ]
 
 #: ASGI's callables and messages (the emulator and the replay server are raw ASGI apps).
@@ -81,3 +83,30 @@ def error_response(
 def json_response(payload: Any, *, wrap: bool = True) -> Response:
     body = envelope(payload) if wrap else json.dumps(payload).encode()
     return Response(200, body, headers=[_JSON])
+
+
+async def lifespan(receive: Receive, send: Send) -> None:
+    """Answer ASGI's lifespan messages (nothing to start or stop)."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+async def read_body(receive: Receive, limit: int) -> bytes | None:
+    """A request's whole body, or ``None`` once it grows past ``limit`` bytes."""
+    chunks: list[bytes] = []
+    size = 0
+    more = True
+    while more:
+        message = await receive()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        more = message.get("more_body", False)
+    return b"".join(chunks)
