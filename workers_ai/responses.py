@@ -237,7 +237,48 @@ class AsyncEventStream(_StreamState):
         await self.aclose()
 
 
-class ChatStream:
+class _ChatStreamState:
+    """What the sync and async chat streams share: the accumulator, and telling ``on_done``
+    the whole answer once read to its end, or ``on_abandon`` when closed or failed before."""
+
+    def __init__(
+        self,
+        events: EventStream | AsyncEventStream,
+        accumulator: ChatStreamAccumulator,
+        on_done: Callable[[ChatResult], None] | None,
+        on_abandon: Callable[[], None] | None,
+    ) -> None:
+        self.meta = events.meta
+        self._acc = accumulator
+        self._done = False
+        self._on_done = on_done  # told the whole answer once the stream is read to its end
+        self._on_abandon = on_abandon  # told when it is closed or fails before that
+        self._reported = False
+
+    def _finish(self) -> ChatDelta:
+        """The last delta, once every event was fed; the whole answer reported."""
+        self._done = True
+        last = self._acc.finish()
+        if self._on_done is not None:
+            self._on_done(self._acc.result())
+        self._reported = True
+        return last
+
+    def _abandoned(self) -> None:
+        if not self._reported and self._on_abandon is not None:
+            self._reported = True
+            self._on_abandon()
+
+    def result(self) -> ChatResult:
+        """The whole message, once the stream has been consumed."""
+        if not self._done:
+            raise RuntimeError(
+                f"{type(self).__name__}.result() is available after iterating the stream"
+            )
+        return self._acc.result()
+
+
+class ChatStream(_ChatStreamState):
     """A stream of normalised :class:`~workers_ai.types.ChatDelta`; ``result()`` afterwards."""
 
     def __init__(
@@ -248,13 +289,8 @@ class ChatStream:
         on_done: Callable[[ChatResult], None] | None = None,
         on_abandon: Callable[[], None] | None = None,
     ) -> None:
-        self.meta = events.meta
+        super().__init__(events, accumulator, on_done, on_abandon)
         self._events = events
-        self._acc = accumulator
-        self._done = False
-        self._on_done = on_done  # told the whole answer once the stream is read to its end
-        self._on_abandon = on_abandon  # told when it is closed or fails before that
-        self._reported = False
 
     def __iter__(self) -> Iterator[ChatDelta]:
         try:
@@ -263,32 +299,16 @@ class ChatStream:
                     delta = self._acc.feed(event)
                     if delta is not None:
                         yield delta
-                self._done = True
-                last = self._acc.finish()
-                if self._on_done is not None:
-                    self._on_done(self._acc.result())
-                self._reported = True
-                yield last
+                yield self._finish()
         finally:
             self._abandoned()
-
-    def _abandoned(self) -> None:
-        if not self._reported and self._on_abandon is not None:
-            self._reported = True
-            self._on_abandon()
-
-    def result(self) -> ChatResult:
-        """The whole message, once the stream has been consumed."""
-        if not self._done:
-            raise RuntimeError("ChatStream.result() is available after iterating the stream")
-        return self._acc.result()
 
     def close(self) -> None:
         self._events.close()
         self._abandoned()
 
 
-class AsyncChatStream:
+class AsyncChatStream(_ChatStreamState):
     """The async twin of :class:`ChatStream`."""
 
     def __init__(
@@ -299,13 +319,8 @@ class AsyncChatStream:
         on_done: Callable[[ChatResult], None] | None = None,
         on_abandon: Callable[[], None] | None = None,
     ) -> None:
-        self.meta = events.meta
+        super().__init__(events, accumulator, on_done, on_abandon)
         self._events = events
-        self._acc = accumulator
-        self._done = False
-        self._on_done = on_done
-        self._on_abandon = on_abandon
-        self._reported = False
 
     async def __aiter__(self) -> AsyncIterator[ChatDelta]:
         try:
@@ -314,25 +329,9 @@ class AsyncChatStream:
                     delta = self._acc.feed(event)
                     if delta is not None:
                         yield delta
-                self._done = True
-                last = self._acc.finish()
-                if self._on_done is not None:
-                    self._on_done(self._acc.result())
-                self._reported = True
-                yield last
+                yield self._finish()
         finally:
             self._abandoned()
-
-    def _abandoned(self) -> None:
-        if not self._reported and self._on_abandon is not None:
-            self._reported = True
-            self._on_abandon()
-
-    def result(self) -> ChatResult:
-        """The whole message, once the stream has been consumed."""
-        if not self._done:
-            raise RuntimeError("AsyncChatStream.result() is available after iterating the stream")
-        return self._acc.result()
 
     async def aclose(self) -> None:
         await self._events.aclose()
