@@ -48,7 +48,13 @@ from workers_ai import tasks
 from workers_ai.arguments import suggest
 from workers_ai.connection import ClientPairOwner
 from workers_ai.errors import ConfigurationError, InvalidRequestError
-from workers_ai.tasks.files import detections_to_text, labels_to_text, slug, write_output_file
+from workers_ai.tasks.files import (
+    detections_to_text,
+    joined_text,
+    labels_to_text,
+    slug,
+    write_output_file,
+)
 from workers_ai.tasks.media import DEFAULT_LIMITS, Media, MediaLimits
 
 if TYPE_CHECKING:
@@ -92,14 +98,13 @@ def check_input_file(
     set (a relative path is taken from there).
 
     Raises:
-        InvalidRequestError: It does not exist, is not a file, is empty, is too large or is
-            outside ``input_dir``.
+        InvalidRequestError: It does not exist, is not a file, is empty, is too large (naming
+            ``setting``, the option that raises the limit) or is outside ``input_dir``.
     """
     from workers_ai.tasks.files import read_input_file as checked
 
-    del setting  # the core's message names MediaLimits
     base = Path(input_dir).expanduser() if input_dir is not None else None
-    return checked(path, what=what, max_bytes=max_bytes, base_dir=base)
+    return checked(path, what=what, max_bytes=max_bytes, base_dir=base, setting=setting)
 
 
 def read_input_file(
@@ -146,10 +151,6 @@ def default_model(module: str, constant: str) -> Callable[[], str]:
 def _prompt(question: str | None) -> dict[str, Any]:
     """``describe_image``'s ``prompt`` keyword when a question was asked (else its default)."""
     return {} if question is None else {"prompt": question}
-
-
-def _one_text(result: str | list[str]) -> str:
-    return result if isinstance(result, str) else "\n".join(result)
 
 
 # --- The shared base ---------------------------------------------------------------------------
@@ -266,7 +267,7 @@ class WorkersAITranslateTool(_TaskTool):
         run_manager: CallbackManagerForToolRun | None = None,
     ) -> str:
         with _tool_errors():
-            return _one_text(
+            return joined_text(
                 tasks.translate(
                     self._sync_client(), text, target_lang=target_language,
                     source_lang=source_language, model=self.model,
@@ -281,7 +282,7 @@ class WorkersAITranslateTool(_TaskTool):
         run_manager: AsyncCallbackManagerForToolRun | None = None,
     ) -> str:
         with _tool_errors():
-            return _one_text(
+            return joined_text(
                 await tasks.atranslate(
                     self._async_client(), text, target_lang=target_language,
                     source_lang=source_language, model=self.model,

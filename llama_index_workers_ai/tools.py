@@ -38,6 +38,7 @@ from workers_ai.errors import ConfigurationError, InvalidRequestError
 from workers_ai.tasks.files import (
     check_file_name,
     detections_to_text,
+    joined_text,
     labels_to_text,
     read_input_file,
     read_media_file,
@@ -67,10 +68,6 @@ _TOOLS: dict[str, tuple[str, str]] = {
         "summarize",
     )
 }
-
-
-def _joined(out: str | list[str]) -> str:
-    return out if isinstance(out, str) else "\n".join(out)
 
 
 def _model_default(module: str, name: str) -> Any:
@@ -207,7 +204,7 @@ class WorkersAIToolSpec(WorkersAIConnection, ClientPairOwner, BaseToolSpec):
             self._sync_client(), text, target_lang=target_language,
             source_lang=source_language, model=self.translation_model,
         )  # fmt: skip
-        return _joined(out)
+        return joined_text(out)
 
     async def atranslate(self, text: str, target_language: str, source_language: str = "en") -> str:
         """Async :meth:`translate`."""
@@ -217,7 +214,7 @@ class WorkersAIToolSpec(WorkersAIConnection, ClientPairOwner, BaseToolSpec):
             self._async_client(), text, target_lang=target_language,
             source_lang=source_language, model=self.translation_model,
         )  # fmt: skip
-        return _joined(out)
+        return joined_text(out)
 
     def transcribe(self, audio_path: str, language: str | None = None) -> str:
         """Transcribe speech in an audio file (WAV, MP3, FLAC, OGG, M4A...) into text.

@@ -25,6 +25,7 @@ __all__ = [
     "EXTENSIONS",
     "check_file_name",
     "detections_to_text",
+    "joined_text",
     "labels_to_text",
     "read_input_file",
     "read_media_file",
@@ -54,12 +55,18 @@ _MAX_NAME_TRIES = 1000
 
 
 def read_input_file(
-    path: str | Path, *, what: str, base_dir: Path | None = None, max_bytes: int | None = None
+    path: str | Path,
+    *,
+    what: str,
+    base_dir: Path | None = None,
+    max_bytes: int | None = None,
+    setting: str = "it with MediaLimits",
 ) -> Path:
     """``path`` resolved, if it names a non-empty file (inside ``base_dir`` if set) of at most
     ``max_bytes`` (checked with ``stat``, before reading it).
 
     A relative path is taken from ``base_dir`` when set, else from the working directory.
+    ``setting`` names the option that raises ``max_bytes``, for the message.
 
     Raises:
         InvalidRequestError: Naming the path and what is wrong with it.
@@ -80,7 +87,7 @@ def read_input_file(
     if max_bytes is not None and size > max_bytes:
         raise InvalidRequestError(
             f"{what} {str(path)!r} is {size:,} bytes, over the limit of {max_bytes:,} "
-            "(raise it with MediaLimits)"
+            f"(raise {setting})"
         )
     return full
 
@@ -149,3 +156,9 @@ def detections_to_text(detections: Sequence[Detection]) -> str:
             f"y={box.ymin:.0f}-{box.ymax:.0f}"
         )
     return "\n".join(lines)
+
+
+def joined_text(result: str | Sequence[str]) -> str:
+    """A task's text result for an agent: as it is, or one line per item of a list (a
+    translation of several texts)."""
+    return result if isinstance(result, str) else "\n".join(result)

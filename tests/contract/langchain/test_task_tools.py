@@ -206,7 +206,7 @@ def test_bad_image_paths_are_tool_errors_before_any_request(
         "missing": (tmp_path / "nope.png", "does not exist"),
         "directory": (tmp_path, "is not a file"),
         "empty": (files["empty"], "is empty"),
-        "oversized": (files["image"], "over the limit of 100 (raise it with MediaLimits)"),
+        "oversized": (files["image"], "over the limit of 100 (raise limits=MediaLimits("),
     }[problem]
     tool = cls(**connection(emulator), limits=MediaLimits(image_bytes=100))
     message = as_tool_call(tool, mode, {"image_path": str(path)})
@@ -222,7 +222,7 @@ def test_bad_audio_is_a_tool_error_before_any_request(
     missing = as_tool_call(tool, mode, {"audio_path": str(tmp_path / "nope.wav")})
     assert missing.status == "error" and "does not exist" in str(missing.content)
     big = as_tool_call(tool, mode, {"audio_path": str(files["speech"])})
-    assert "over the limit of 50" in str(big.content)
+    assert "over the limit of 50 (raise max_file_bytes)" in str(big.content)
     not_audio = WorkersAITranscribeTool(**connection(emulator))
     image = as_tool_call(not_audio, mode, {"audio_path": str(files["image"])})
     assert image.status == "error" and "image/png" in str(image.content)
