@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 from langchain_core.callbacks import BaseCallbackHandler
 
+from workers_ai.meter_view import MeterView
+
 if TYPE_CHECKING:  # typing.Unpack is 3.11+; type checkers know typing_extensions either way
     from langchain_core.outputs import LLMResult
     from typing_extensions import Unpack
@@ -37,7 +39,7 @@ if TYPE_CHECKING:  # typing.Unpack is 3.11+; type checkers know typing_extension
 __all__ = ["WorkersAICallbackHandler", "get_workers_ai_callback"]
 
 
-class WorkersAICallbackHandler(BaseCallbackHandler):
+class WorkersAICallbackHandler(MeterView, BaseCallbackHandler):
     """Calls, HTTP attempts, tokens, neurons and USD of Workers AI and AI Gateway calls, per
     model and in total, while :func:`get_workers_ai_callback` (or :meth:`tracking`) is active.
 
@@ -63,7 +65,12 @@ class WorkersAICallbackHandler(BaseCallbackHandler):
         from workers_ai.budget import Budget
         from workers_ai.usage import UsageMeter
 
-        self.meter: UsageMeter = UsageMeter(budget=Budget.of(budget=budget, **limits))
+        self._meter = UsageMeter(budget=Budget.of(budget=budget, **limits))
+
+    @property
+    def meter(self) -> UsageMeter:
+        """The meter counting for this handler."""
+        return self._meter
 
     @contextlib.contextmanager
     def tracking(self) -> Iterator[WorkersAICallbackHandler]:
@@ -117,24 +124,6 @@ class WorkersAICallbackHandler(BaseCallbackHandler):
     @property
     def calls_without_cost(self) -> int:
         return self._total.calls_without_cost
-
-    @property
-    def by_model(self) -> dict[str, ModelUsage]:
-        """Model -> its totals (a snapshot)."""
-        return self.meter.snapshot()
-
-    def table(self) -> str:
-        """A Markdown table per model and in total (:meth:`workers_ai.usage.UsageMeter.table`)."""
-        return self.meter.table()
-
-    @property
-    def budget_warnings(self) -> list[str]:
-        """The budget warnings given so far."""
-        return list(self.meter.warnings)
-
-    def remaining(self, unit: str = "neurons", model: str | None = None) -> float | None:
-        """What is left of a limit (:meth:`workers_ai.usage.UsageMeter.remaining`)."""
-        return self.meter.remaining(unit, model)
 
     def __repr__(self) -> str:
         total = self._total

@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING, Any
 from llama_index.core.instrumentation.event_handlers import BaseEventHandler
 from pydantic import PrivateAttr
 
+from workers_ai.meter_view import MeterView
+
 if TYPE_CHECKING:  # typing.Unpack is 3.11+; type checkers know typing_extensions either way
     from typing_extensions import Unpack
 
@@ -37,7 +39,7 @@ if TYPE_CHECKING:  # typing.Unpack is 3.11+; type checkers know typing_extension
 __all__ = ["WorkersAIUsageHandler", "track_workers_ai_usage"]
 
 
-class WorkersAIUsageHandler(BaseEventHandler):
+class WorkersAIUsageHandler(MeterView, BaseEventHandler):
     """Calls, HTTP attempts, tokens, neurons and USD per model and in total (module docs).
 
     It counts from its creation (the core's hook, not the dispatcher's events, so embeddings,
@@ -76,24 +78,6 @@ class WorkersAIUsageHandler(BaseEventHandler):
     def total(self) -> ModelUsage:
         """All models together."""
         return self.meter.total
-
-    @property
-    def by_model(self) -> dict[str, ModelUsage]:
-        """Model -> its totals (a snapshot)."""
-        return self.meter.snapshot()
-
-    def table(self) -> str:
-        """A Markdown table per model and in total."""
-        return self.meter.table()
-
-    @property
-    def budget_warnings(self) -> list[str]:
-        """The budget warnings given so far."""
-        return list(self.meter.warnings)
-
-    def remaining(self, unit: str = "neurons", model: str | None = None) -> float | None:
-        """What is left of a limit (:meth:`workers_ai.usage.UsageMeter.remaining`)."""
-        return self.meter.remaining(unit, model)
 
 
 @contextlib.contextmanager
