@@ -78,10 +78,7 @@ _SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"GIF87a", "image/gif"),
     (b"GIF89a", "image/gif"),
     (b"BM", "image/bmp"),
-    (b"ID3", "audio/mpeg"),
-    (b"\xff\xfb", "audio/mpeg"),
-    (b"\xff\xf3", "audio/mpeg"),
-    (b"\xff\xf2", "audio/mpeg"),
+    (b"ID3", "audio/mpeg"),  # MPEG frames without a tag: the frame-sync check below
     (b"fLaC", "audio/flac"),
     (b"OggS", "audio/ogg"),
     (b"%PDF-", "application/pdf"),
