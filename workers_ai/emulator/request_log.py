@@ -11,6 +11,7 @@ control route ``GET /__emulator/requests``.
 from __future__ import annotations
 
 import datetime
+import functools
 import threading
 from collections import deque
 from collections.abc import Mapping
@@ -78,7 +79,8 @@ class RecordedRequest:
             ``universal``, or another route's kind.
         model: The model the request named, if any.
         headers: Lower-case names; credentials masked.
-        body: The parsed JSON body (``None`` when not JSON, e.g. binary audio).
+        body: The parsed JSON body (``None`` when not JSON, e.g. binary audio), credentials
+            masked; parsed on first read (the bytes as received stay private).
         body_bytes: The body's size.
         received_at: When it arrived (UTC).
         status: The HTTP status answered (``0`` until then; ``"reset"`` cuts count as 0).
@@ -93,11 +95,22 @@ class RecordedRequest:
     route_name: str
     model: str | None
     headers: dict[str, str]
-    body: Any
+    _raw: bytes = field(repr=False, compare=False)
     body_bytes: int
     received_at: datetime.datetime
     status: int = 0
     duration_ms: float = 0.0
+
+    @functools.cached_property
+    def body(self) -> Any:
+        """The parsed JSON body, credentials masked (``None`` when not JSON, e.g. binary audio);
+        parsed when first read, so logging costs a request no JSON parse."""
+        if not self._raw:
+            return None
+        try:
+            return _masked_body(jsonbody.loads(self._raw))
+        except ValueError:
+            return None
 
     @property
     def messages(self) -> list[Any]:
@@ -163,10 +176,6 @@ class RequestLog:
         body: bytes,
     ) -> int:
         """Record an arriving request; its index (to :meth:`finish` it)."""
-        try:
-            parsed = _masked_body(jsonbody.loads(body)) if body else None
-        except ValueError:
-            parsed = None
         with self._lock:
             self._count += 1
             entry = RecordedRequest(
@@ -178,7 +187,7 @@ class RequestLog:
                 route_name=route_name,
                 model=model,
                 headers=mask_headers(headers),
-                body=parsed,
+                _raw=body,
                 body_bytes=len(body),
                 received_at=datetime.datetime.now(datetime.timezone.utc),
             )
