@@ -31,6 +31,7 @@ from workers_ai.errors import (
     LoRANotSupportedError,
     ModelIdError,
     ModelNotFoundError,
+    MutationTimeoutError,
     NotFoundError,
     PayloadTooLargeError,
     PermissionDeniedError,
@@ -40,6 +41,8 @@ from workers_ai.errors import (
     SpendLimitError,
     StreamError,
     UnknownArgumentError,
+    VectorizeIndexExistsError,
+    VectorizeIndexNotFoundError,
     WorkersAIError,
 )
 
@@ -52,6 +55,9 @@ _LAZY = {
     "AsyncChatStream": "workers_ai.responses",
     "AsyncEventStream": "workers_ai.responses",
     "AsyncWorkersAIClient": "workers_ai.client",
+    "AsyncVectorizeIndex": "workers_ai.vectorize",
+    "Vector": "workers_ai.vectorize",
+    "VectorizeIndex": "workers_ai.vectorize",
     "BatchCancelledError": "workers_ai.batch_api",
     "BatchJobError": "workers_ai.batch_api",
     "Budget": "workers_ai.budget",
@@ -140,6 +146,7 @@ if TYPE_CHECKING:
         Usage,
     )
     from workers_ai.usage import UsageMeter, track_usage
+    from workers_ai.vectorize import AsyncVectorizeIndex, Vector, VectorizeIndex
 
 
 def __getattr__(name: str) -> Any:
@@ -167,6 +174,7 @@ __all__ = [
     "AccountNotFoundError",
     "AsyncChatStream",
     "AsyncEventStream",
+    "AsyncVectorizeIndex",
     "AsyncWorkersAIClient",
     "AuthenticationError",
     "BYOKAliasError",
@@ -203,6 +211,7 @@ __all__ = [
     "ModelDeprecatedWarning",
     "ModelIdError",
     "ModelNotFoundError",
+    "MutationTimeoutError",
     "NotFoundError",
     "PayloadTooLargeError",
     "PermissionDeniedError",
@@ -224,6 +233,10 @@ __all__ = [
     "UnknownModelWarning",
     "Usage",
     "UsageMeter",
+    "Vector",
+    "VectorizeIndex",
+    "VectorizeIndexExistsError",
+    "VectorizeIndexNotFoundError",
     "WorkersAIClient",
     "WorkersAIError",
     "WorkersAISettings",

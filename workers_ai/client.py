@@ -49,6 +49,8 @@ if TYPE_CHECKING:  # typing.Unpack is 3.11+; type checkers know typing_extension
     import httpx
     from typing_extensions import Unpack
 
+    from workers_ai.vectorize.client import AsyncVectorize, Vectorize
+
     #: ``workers-ai-python/{version} httpx/{version}``, the User-Agent of every request.
     USER_AGENT: str
 
@@ -380,6 +382,13 @@ class WorkersAIClient(BaseClient):
         """Streamed ``POST /ai/v1/{path}`` (``chat/completions``): OpenAI chunk events."""
         call = self._openai_call(path, body, stream=True, timeout=timeout, headers=headers)
         return self._open_stream(call)
+
+    @property
+    def vectorize(self) -> Vectorize:
+        """Vectorize V2 indexes of this account (platform spec §2), through this client."""
+        from workers_ai.vectorize.client import Vectorize
+
+        return Vectorize(self)
 
     def models_search(self, **params: Any) -> list[dict[str, Any]]:
         """``GET /ai/models/search`` (``task``, ``author``, ``search``, ``page``, ``per_page``)."""
@@ -728,6 +737,13 @@ class AsyncWorkersAIClient(BaseClient):
         """Streamed ``POST /ai/v1/{path}`` (``chat/completions``): OpenAI chunk events."""
         call = self._openai_call(path, body, stream=True, timeout=timeout, headers=headers)
         return await self._open_stream(call)
+
+    @property
+    def vectorize(self) -> AsyncVectorize:
+        """Vectorize V2 indexes of this account (platform spec §2), through this client."""
+        from workers_ai.vectorize.client import AsyncVectorize
+
+        return AsyncVectorize(self)
 
     async def models_search(self, **params: Any) -> list[dict[str, Any]]:
         """``GET /ai/models/search``."""

@@ -70,6 +70,7 @@ __all__ = [
     "LoRANotSupportedError",
     "ModelIdError",
     "ModelNotFoundError",
+    "MutationTimeoutError",
     "NotFoundError",
     "PayloadTooLargeError",
     "PermissionDeniedError",
@@ -79,6 +80,8 @@ __all__ = [
     "SpendLimitError",
     "StreamError",
     "UnknownArgumentError",
+    "VectorizeIndexExistsError",
+    "VectorizeIndexNotFoundError",
     "WorkersAIError",
     "next_daily_reset",
 ]
@@ -428,6 +431,38 @@ def _configured_aliases(message: str) -> tuple[str, ...]:
     return tuple(name for name in names if name and name.lower() != "none")
 
 
+class VectorizeIndexNotFoundError(NotFoundError):
+    """The Vectorize index does not exist, or was deleted (codes 3000, 3005)."""
+
+
+class VectorizeIndexExistsError(ConflictError):
+    """An index of that name exists already (code 3002); not retried."""
+
+
+class MutationTimeoutError(WorkersAIError, TimeoutError):
+    """A Vectorize write was accepted but not yet applied when the wait ran out.
+
+    The write is not lost: Vectorize applies it later. Wait again with
+    ``wait_for_mutation(mutation_id)``, or raise the timeout.
+
+    Attributes:
+        index: The index name.
+        mutation_id: The mutation waited for.
+        waited: Seconds waited.
+        processed_up_to: The last mutation the index had applied, if any.
+    """
+
+    def __init__(
+        self, message: str, *, index: str, mutation_id: str, waited: float,
+        processed_up_to: str | None = None,
+    ) -> None:  # fmt: skip
+        super().__init__(message)
+        self.index = index
+        self.mutation_id = mutation_id
+        self.waited = waited
+        self.processed_up_to = processed_up_to
+
+
 class StreamError(APIError):
     """A server-sent-event stream broke after it started.
 
@@ -523,6 +558,10 @@ _GATEWAY_HINT = (
     "Create the gateway in the dashboard (AI > AI Gateway) or fix GatewayOptions(id=...); "
     "only 'default' is created automatically."
 )
+_INDEX_HINT = (
+    "Check the index name and account id, or create the index first "
+    "(client.vectorize.create_index(name, dimensions=..., metric=...))."
+)
 _LORA_HINT = "This model does not accept LoRA adapters; remove `lora` or pick a LoRA-capable model."
 
 
@@ -555,6 +594,16 @@ CODE_TABLE: dict[int, tuple[type[APIStatusError], str | None]] = {
     3040: (CapacityError, _CAPACITY_HINT),
     3036: (QuotaExceededError, _QUOTA_HINT),
     4006: (QuotaExceededError, _QUOTA_HINT),
+    # Vectorize (platform spec §2.10)
+    3000: (VectorizeIndexNotFoundError, _INDEX_HINT),
+    3005: (VectorizeIndexNotFoundError, _INDEX_HINT),
+    3002: (
+        VectorizeIndexExistsError,
+        "Pick another name, or use the existing index (create_index(..., exist_ok=True)).",
+    ),
+    40006: (BadRequestError, "The vector's length must equal the index's dimensions."),
+    40025: (BadRequestError, "Lower top_k, or ask for return_metadata='indexed' and no values."),
+    40026: (BadRequestError, None),
     # AI Gateway (spec §1.10)
     2001: (GatewayNotFoundError, _GATEWAY_HINT),
     2003: (RateLimitError, "The gateway's rate-limiting rule was hit; slow down or raise it."),

@@ -1,8 +1,8 @@
 """The one retry policy of the package (pure: decisions and delays, no sleeping).
 
 Retried: HTTP 408, 409, 429 (rate limit 3021, capacity 3040) and >= 500, connection errors and
-timeouts. Never retried: the exhausted daily quota (3036/4006) and other 4xx input errors, or a
-stream after its first event was handed to the caller.
+timeouts. Never retried: the exhausted daily quota (3036/4006), an existing Vectorize index
+(3002) and other 4xx input errors, or a stream after its first event was handed to the caller.
 
 :class:`RetryPolicy` is the object every caller asks: the clients (``max_retries`` retries of
 anything retryable) and the embeddings and rerank engines (``adaptive=True``: throttling, i.e.
@@ -32,6 +32,7 @@ from workers_ai.errors import (
     RateLimitError,
     RequestTimeoutError,
     StreamError,
+    VectorizeIndexExistsError,
 )
 
 INITIAL_DELAY = 0.5
@@ -50,7 +51,7 @@ _RETRYABLE_STATUS_CLASSES = (
 
 def is_retryable(error: BaseException) -> bool:
     """Whether a failed attempt may be retried."""
-    if isinstance(error, QuotaExceededError):
+    if isinstance(error, (QuotaExceededError, VectorizeIndexExistsError)):
         return False
     if isinstance(error, (*_RETRYABLE_STATUS_CLASSES, APIConnectionError)):
         return True

@@ -1,0 +1,266 @@
+"""Bulk ingest into Vectorize: embed many texts and store them, with progress and resume.
+
+:func:`ingest` (and :func:`aingest`) take the texts in chunks: each chunk is embedded through
+the caller's embedding function (for Workers AI, the :class:`~workers_ai.embedder.Embedder`
+engine: batching, adaptive concurrency, rate-limit slow-down, order kept) and upserted in
+Vectorize batches. Ids are the caller's or derived from the content (:func:`document_id`),
+so running the same ingest again never duplicates a document; with ``skip_existing`` it also
+skips what is already stored unchanged, without embedding it again -- which is how a run that
+failed part-way resumes: call it again with the same arguments. A failure raises
+:class:`IngestError` saying how far it got.
+
+Everything about the documents is checked before the first request: ids, metadata keys and
+types, and each document's stored metadata (text included) against Vectorize's 10 KiB.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from workers_ai.errors import InvalidRequestError, WorkersAIError
+from workers_ai.vectorize import wire
+from workers_ai.vectorize.types import Mutation, Vector
+
+if TYPE_CHECKING:
+    from workers_ai.vectorize.client import AsyncVectorizeIndex, VectorizeIndex
+
+__all__ = [
+    "IngestError",
+    "IngestProgress",
+    "IngestResult",
+    "aingest",
+    "document_id",
+    "ingest",
+    "plan_documents",
+]
+
+logger = logging.getLogger("workers_ai")
+
+DEFAULT_CHUNK = 1000
+
+
+def document_id(text: str, metadata: Mapping[str, Any] | None = None) -> str:
+    """A deterministic id for a document: SHA-256 of its text and metadata (64 hex chars, the
+    id limit), so ingesting the same document twice writes one vector."""
+    canonical = json.dumps([text, dict(metadata or {})], sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class IngestProgress:
+    """Reported after each chunk: ``done`` of ``total`` documents handled (``skipped`` of them
+    were stored unchanged already), ``chunk`` of ``chunks``."""
+
+    done: int
+    total: int
+    skipped: int
+    chunk: int
+    chunks: int
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What an ingest did: every document's ``ids`` in input order, how many were ``written``
+    (embedded and upserted) or ``skipped``, and the last write's ``mutation`` (``None`` if
+    nothing was written)."""
+
+    ids: list[str]
+    written: int
+    skipped: int
+    mutation: Mutation | None
+
+
+class IngestError(WorkersAIError):
+    """An ingest stopped part-way; the cause is chained (``__cause__``).
+
+    Attributes:
+        done: Documents handled (stored or skipped) before the failure, in input order.
+        total: Documents in the ingest.
+        ids: Every document's id (the same on the next run).
+    """
+
+    def __init__(self, message: str, *, done: int, total: int, ids: list[str]) -> None:
+        super().__init__(message)
+        self.done = done
+        self.total = total
+        self.ids = ids
+
+
+@dataclass(frozen=True)
+class _Plan:
+    ids: list[str]
+    metadatas: list[dict[str, Any]]
+
+
+def plan_documents(
+    texts: Sequence[str],
+    *,
+    ids: Sequence[str] | None,
+    metadatas: Sequence[Mapping[str, Any] | None] | None,
+    text_key: str | None,
+) -> _Plan:
+    """Ids and stored metadata of every document, all checked before any request."""
+    if isinstance(texts, str) or not isinstance(texts, Sequence):
+        raise InvalidRequestError("texts must be a list of strings")
+    for name, values in (("ids", ids), ("metadatas", metadatas)):
+        if values is not None and len(values) != len(texts):
+            raise InvalidRequestError(
+                f"{name} has {len(values)} items for {len(texts)} texts; give one per text"
+            )
+    out_ids: list[str] = []
+    out_meta: list[dict[str, Any]] = []
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise InvalidRequestError(f"texts[{i}] is a {type(text).__name__}, not a string")
+        meta = dict((metadatas[i] if metadatas is not None else None) or {})
+        doc_id = ids[i] if ids is not None else document_id(text, meta)
+        if text_key is not None:
+            if text_key in meta:
+                raise InvalidRequestError(
+                    f"texts[{i}]: metadata has a {text_key!r} key, where the text is stored; "
+                    "rename it or pass another text_key"
+                )
+            meta[text_key] = text
+        where = f"document {i} (id {doc_id!r})"
+        out_meta.append(wire.check_metadata(meta, where))
+        out_ids.append(doc_id)
+    wire.check_ids(out_ids)
+    duplicates = len(out_ids) - len(set(out_ids))
+    if duplicates:
+        raise InvalidRequestError(
+            f"{duplicates} documents share an id with another (same text and metadata, or "
+            "repeated ids); a write keeps one vector per id: remove the repeats"
+        )
+    return _Plan(out_ids, out_meta)
+
+
+def _unchanged(stored: Sequence[Vector], plan: _Plan, start: int, end: int) -> set[int]:
+    """Positions (in the plan) whose stored vector has the metadata we would write."""
+    by_id = {v.id: dict(v.metadata) for v in stored}
+    return {i for i in range(start, end) if by_id.get(plan.ids[i]) == plan.metadatas[i]}
+
+
+def _vectors(
+    plan: _Plan, todo: list[int], values: list[list[float]], namespace: str | None
+) -> list[Vector]:
+    return [
+        Vector(plan.ids[i], vector, plan.metadatas[i], namespace)
+        for i, vector in zip(todo, values, strict=True)
+    ]
+
+
+def _failure(error: BaseException, done: int, plan: _Plan) -> IngestError:
+    return IngestError(
+        f"ingest stopped after {done:,} of {len(plan.ids):,} documents: {error}. Run the same "
+        "ingest again to resume: stored documents are found and skipped (skip_existing=True), "
+        "and ids do not change, so nothing is stored twice",
+        done=done,
+        total=len(plan.ids),
+        ids=plan.ids,
+    )
+
+
+def _chunks(total: int, size: int) -> list[tuple[int, int]]:
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise InvalidRequestError(f"chunk_size must be a positive int, got {size!r}")
+    return [(a, min(a + size, total)) for a in range(0, total, size)]
+
+
+def ingest(
+    index: VectorizeIndex,
+    embed: Callable[[list[str]], list[list[float]]],
+    texts: Sequence[str],
+    *,
+    ids: Sequence[str] | None = None,
+    metadatas: Sequence[Mapping[str, Any] | None] | None = None,
+    namespace: str | None = None,
+    text_key: str | None = "text",
+    chunk_size: int = DEFAULT_CHUNK,
+    skip_existing: bool = True,
+    wait: bool = True,
+    on_progress: Callable[[IngestProgress], None] | None = None,
+) -> IngestResult:
+    """Embed ``texts`` with ``embed`` and upsert them into ``index``, chunk by chunk.
+
+    Args:
+        embed: Texts to vectors, in order (``Embedder.embed_documents``, or a framework's
+            ``embed_documents``).
+        ids: One id per text; default :func:`document_id` of text and metadata.
+        metadatas: One mapping (or ``None``) per text.
+        text_key: Metadata key the text is stored under (``None``: not stored).
+        chunk_size: Documents embedded and written per step (progress is reported per step).
+        skip_existing: Skip documents stored already with the same metadata (and text): a
+            re-run resumes without embedding them again.
+        wait: Return once Vectorize has applied the last write.
+        on_progress: Called after every chunk.
+
+    Raises:
+        InvalidRequestError: A document is unusable (before any request).
+        IngestError: A request failed for good part-way (``done`` says how far it got).
+    """
+    plan = plan_documents(texts, ids=ids, metadatas=metadatas, text_key=text_key)
+    wire.check_namespace(namespace)
+    chunks = _chunks(len(plan.ids), chunk_size)
+    written = skipped = 0
+    mutation: Mutation | None = None
+    for number, (start, end) in enumerate(chunks, 1):
+        try:
+            found = index.get_by_ids(plan.ids[start:end]) if skip_existing else []
+            same = _unchanged(found, plan, start, end)
+            todo = [i for i in range(start, end) if i not in same]
+            if todo:
+                values = embed([texts[i] for i in todo])
+                batch = _vectors(plan, todo, values, namespace)
+                mutation = index.upsert(batch)
+        except Exception as error:  # any embedder's failure: resumable all the same
+            raise _failure(error, start, plan) from error
+        written, skipped = written + len(todo), skipped + len(same)
+        if on_progress is not None:
+            on_progress(IngestProgress(end, len(plan.ids), skipped, number, len(chunks)))
+    if wait and mutation is not None:
+        index.wait_for_mutation(mutation)
+    return IngestResult(plan.ids, written, skipped, mutation)
+
+
+async def aingest(
+    index: AsyncVectorizeIndex,
+    embed: Callable[[list[str]], Awaitable[list[list[float]]]],
+    texts: Sequence[str],
+    *,
+    ids: Sequence[str] | None = None,
+    metadatas: Sequence[Mapping[str, Any] | None] | None = None,
+    namespace: str | None = None,
+    text_key: str | None = "text",
+    chunk_size: int = DEFAULT_CHUNK,
+    skip_existing: bool = True,
+    wait: bool = True,
+    on_progress: Callable[[IngestProgress], None] | None = None,
+) -> IngestResult:
+    """Async :func:`ingest` (``embed`` is awaited)."""
+    plan = plan_documents(texts, ids=ids, metadatas=metadatas, text_key=text_key)
+    wire.check_namespace(namespace)
+    chunks = _chunks(len(plan.ids), chunk_size)
+    written = skipped = 0
+    mutation: Mutation | None = None
+    for number, (start, end) in enumerate(chunks, 1):
+        try:
+            found = await index.get_by_ids(plan.ids[start:end]) if skip_existing else []
+            same = _unchanged(found, plan, start, end)
+            todo = [i for i in range(start, end) if i not in same]
+            if todo:
+                values = await embed([texts[i] for i in todo])
+                batch = _vectors(plan, todo, values, namespace)
+                mutation = await index.upsert(batch)
+        except Exception as error:  # any embedder's failure: resumable all the same
+            raise _failure(error, start, plan) from error
+        written, skipped = written + len(todo), skipped + len(same)
+        if on_progress is not None:
+            on_progress(IngestProgress(end, len(plan.ids), skipped, number, len(chunks)))
+    if wait and mutation is not None:
+        await index.wait_for_mutation(mutation)
+    return IngestResult(plan.ids, written, skipped, mutation)
