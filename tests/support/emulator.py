@@ -7,6 +7,7 @@ from typing import Any
 
 from tests.support.clients import call_client
 from workers_ai.emulator import EmulatorServer
+from workers_ai.emulator.config import EmulatorConfig
 
 #: What ``reset()`` does not touch but a test may have changed with ``configure()``.
 DEFAULT_RUNTIME = {
@@ -20,6 +21,8 @@ DEFAULT_RUNTIME = {
     "batch_shuffle": True,
     "batch_failed_items": [],
     "batch_failure_rate": 0.0,
+    # the session's own (WORKERS_AI_EMULATOR_VECTORIZE_LAG_MS runs the suite with a lag)
+    "vectorize_mutation_lag_ms": EmulatorConfig().vectorize_mutation_lag_ms,
 }
 
 

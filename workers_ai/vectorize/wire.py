@@ -285,22 +285,18 @@ def encode_vectors(
     if isinstance(vectors, (str, bytes, Mapping)) or not isinstance(vectors, Sequence):
         raise InvalidRequestError("vectors must be a list of vectors")
     lines: list[bytes] = []
-    seen: dict[tuple[str | None, str], int] = {}
+    seen: dict[str, int] = {}
     for i, vector in enumerate(vectors):
         line = _vector_line(vector, f"vectors[{i}]", dimensions)
-        key = (_field(vector, "namespace"), _field(vector, "id"))
-        if key in seen:
+        vector_id = vector.id if isinstance(vector, Vector) else vector["id"]
+        if vector_id in seen:  # ids are unique in an index, whatever their namespace
             raise InvalidRequestError(
-                f"vectors[{i}]: id {key[1]!r} is also vectors[{seen[key]}]; ids must be unique "
-                "in one write"
+                f"vectors[{i}]: id {vector_id!r} is also vectors[{seen[vector_id]}]; ids must "
+                "be unique in one write (and are unique across an index's namespaces)"
             )
-        seen[key] = i
+        seen[vector_id] = i
         lines.append(line)
     return lines
-
-
-def _field(vector: Vector | Mapping[str, Any], name: str) -> Any:
-    return getattr(vector, name) if isinstance(vector, Vector) else vector.get(name)
 
 
 def plan_batches(lines: Sequence[bytes], batch_size: int) -> list[tuple[int, int]]:
