@@ -15,10 +15,11 @@ import json
 import random
 import time
 import uuid
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs
 
-from workers_ai.emulator import facts, jsonbody, markdown, scripts, tasks
+from workers_ai.emulator import facts, jsonbody, markdown, scripts, tasks, vectorize
 from workers_ai.emulator.config import BatchJob, CachedResponse, EmulatorConfig, EmulatorState
 from workers_ai.emulator.facts import TEXT_EMBEDDINGS, TEXT_GENERATION
 from workers_ai.emulator.faults import (
@@ -50,7 +51,12 @@ from workers_ai.emulator.responses import (
     lifespan,
     read_body,
 )
-from workers_ai.emulator.routing import Route, match_route
+from workers_ai.emulator.routing import (
+    VECTORIZE_KINDS,
+    VECTORIZE_UPLOAD_KINDS,
+    Route,
+    match_route,
+)
 from workers_ai.emulator.shapes import render_search_item, sse_frame
 from workers_ai.emulator.standins import count_tokens
 from workers_ai.emulator.validation import EmulatorError
@@ -103,7 +109,7 @@ class EmulatorApp:
             return
         if scope["type"] != "http":
             return
-        request = await _read_request(scope, receive, self.config.max_body_bytes)
+        request = await _read_request(scope, receive, self._body_limit(scope))
         if isinstance(request, Response):
             await _send_response(request, send)
             return
@@ -112,6 +118,13 @@ class EmulatorApp:
         await _send_response(response, send, self.config.stream_event_delay_ms / 1000.0)
         if not request.path.startswith("/__emulator/"):
             self.state.record_service_time(time.perf_counter() - started)
+
+    def _body_limit(self, scope: Scope) -> int:
+        """``max_body_bytes``; Vectorize uploads have their own limit (platform spec §2.9)."""
+        route = match_route(scope["method"], scope["path"])
+        if route is not None and route.kind in VECTORIZE_UPLOAD_KINDS:
+            return vectorize.MAX_UPLOAD_BYTES
+        return self.config.max_body_bytes
 
     async def handle(self, request: Request) -> Response:
         route = match_route(request.method, request.path)
@@ -130,7 +143,8 @@ class EmulatorApp:
         if route.kind in ("gateway_logs", "gateway_log"):
             denied = self.gateway.authorize(route, request, None)
             return denied or self.gateway.logs_route(route, request)
-        model = route.model or _body_model(request.body)
+        vectors = route.kind in VECTORIZE_KINDS  # bodies of vectors name no model
+        model = route.model or (None if vectors else _body_model(request.body))
         self.state.request_started(route.template, model)
         name = _route_name(route)
         index = self.state.requests.start(
@@ -207,8 +221,8 @@ class EmulatorApp:
     ) -> Response | FaultSpec | None:
         """A scripted error or fault for this request (:mod:`workers_ai.emulator.scripts`):
         its answer, or the late fault (a cut stream...) to apply to the real answer."""
-        if not self.state.scripts.rules():
-            return None
+        if not self.state.scripts.rules() or route.kind in VECTORIZE_KINDS:
+            return None  # scripted replies are for model calls
         try:
             body = jsonbody.loads(request.body) if request.body else None
         except ValueError:
@@ -267,6 +281,8 @@ class EmulatorApp:
         if setting is None:
             return None
         task = _task_for(route, model)
+        if task == _VECTORIZE_TASK and not isinstance(setting, Mapping):
+            return None  # Workers AI's limits are not Vectorize's; a mapping may name it
         if isinstance(setting, str):  # "catalog": Workers AI's published limits
             info = facts.get(model) if model else None
             limit = info.rate_limit_per_minute if info is not None else None
@@ -327,6 +343,11 @@ class EmulatorApp:
                 return json_response(_models_schema(request.query))
             if route.kind in markdown.ROUTE_KINDS:
                 return markdown.answer(route.kind, request)
+            if route.kind in VECTORIZE_KINDS:
+                index = route.index or ""
+                return vectorize.answer(
+                    self.state.vectorize, route.kind, index, request, self.config
+                )
             if route.kind == "universal":
                 assert call is not None  # a gateway URL
                 return self.gateway.universal(call, route, request)
@@ -560,7 +581,13 @@ def _body_model(body: bytes) -> str | None:
     return value if isinstance(value, str) else None
 
 
+#: The rate-limit key of Vectorize requests (``rate_limit_per_minute={"vectorize": n}``).
+_VECTORIZE_TASK = "vectorize"
+
+
 def _task_for(route: Route, model: str | None) -> str:
+    if route.kind in VECTORIZE_KINDS:
+        return _VECTORIZE_TASK
     if route.kind in markdown.ROUTE_KINDS:
         return "toMarkdown"
     if route.openai_path == "embeddings":

@@ -1,7 +1,10 @@
-"""Emulator configuration and live state (stats, gateway cache, batch jobs, prompt caches)."""
+"""Emulator configuration and live state (stats, gateway cache, batch jobs, prompt caches,
+Vectorize indexes)."""
 
 from __future__ import annotations
 
+import math
+import os
 import threading
 import time
 from collections import Counter, deque
@@ -18,10 +21,12 @@ from workers_ai.emulator.faults import (
     check_runtime_setting,
 )
 from workers_ai.emulator.gateway import GatewayLogs
+from workers_ai.emulator.vectorize_store import VectorStore
 
 __all__ = [
     "DEFAULT_ACCOUNT_ID",
     "DEFAULT_API_TOKEN",
+    "VECTORIZE_LAG_ENV_VAR",
     "BatchJob",
     "CachedResponse",
     "EmulatorConfig",
@@ -30,16 +35,37 @@ __all__ = [
 
 DEFAULT_ACCOUNT_ID = "emulator-account"
 DEFAULT_API_TOKEN = "emulator-token"  # noqa: S105 - the emulator's documented local token
+#: Default of ``EmulatorConfig.vectorize_mutation_lag_ms`` when set (milliseconds), so a
+#: whole test suite can run against eventually consistent Vectorize indexes.
+VECTORIZE_LAG_ENV_VAR = "WORKERS_AI_EMULATOR_VECTORIZE_LAG_MS"
+
+
+def _vectorize_lag_from_env() -> float:
+    """``WORKERS_AI_EMULATOR_VECTORIZE_LAG_MS`` as milliseconds (0 when unset or empty).
+
+    Raises:
+        ValueError: naming the variable, for anything but a finite number >= 0.
+    """
+    raw = os.environ.get(VECTORIZE_LAG_ENV_VAR, "").strip()
+    if not raw:
+        return 0.0
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{VECTORIZE_LAG_ENV_VAR}={raw!r}: use milliseconds, 0 or more")
+    return value
 
 
 @dataclass
 class EmulatorConfig:
     """How the emulator behaves.
 
-    Latency, jitter, event delay, rate limits, usage mode, the ``batch_*`` settings and faults
-    can also be changed at run time (``EmulatorServer.configure``, ``POST /__emulator/faults``);
-    the rest is fixed at start. A batch job keeps the ``batch_*`` settings it was submitted
-    under.
+    Latency, jitter, event delay, rate limits, usage mode, the ``batch_*`` settings, the
+    Vectorize mutation lag and faults can also be changed at run time
+    (``EmulatorServer.configure``, ``POST /__emulator/faults``); the rest is fixed at start.
+    A batch job keeps the ``batch_*`` settings it was submitted under.
 
     Attributes:
         account_id: The only account that exists (others get 404 / code 7003).
@@ -52,10 +78,12 @@ class EmulatorConfig:
         stream_event_delay_ms: Pause between streamed events (for demos of streaming UIs).
         rate_limit_per_minute: ``None`` (off), a number for every task, a mapping of task name
             to number, or ``"catalog"`` for Workers AI's published limits (spec §9, as
-            :mod:`workers_ai.emulator.facts` records them).
+            :mod:`workers_ai.emulator.facts` records them). Vectorize requests are limited
+            only by a mapping's ``"vectorize"`` entry.
         faults: Server-wide fault rules (see :mod:`workers_ai.emulator.faults`).
         gateway_token: When set, AI Gateway requests must send ``cf-aig-authorization``.
-        max_body_bytes: Larger request bodies get 413 / code 3006.
+        max_body_bytes: Larger request bodies get 413 / code 3006 (Vectorize insert/upsert
+            bodies: larger than Vectorize's 100 MB upload limit instead).
         batch_pending_polls: Polls of an async batch job (spec §10) that answer
             ``queued`` (first poll) / ``running`` before the results.
         batch_delay_s: Seconds (monotonic clock, from the submit) a batch job stays
@@ -96,6 +124,13 @@ class EmulatorConfig:
             leaves it open): ``"gateway"`` (singular ``error``, default) or ``"v4"``
             (``errors`` in the v4 envelope). ``gateway.ai.cloudflare.com`` always uses the
             gateway's body.
+        vectorize_mutation_lag_ms: How long after it is accepted a Vectorize mutation
+            (insert, upsert, delete by ids, metadata index create/delete) is applied and
+            becomes visible to queries, get by ids, list vectors and ``info`` (monotonic
+            clock; mutations apply in order). ``0``: at once. Default: the environment
+            variable ``WORKERS_AI_EMULATOR_VECTORIZE_LAG_MS``, else 0.
+        vectorize_max_indexes: Vectorize indexes the account may have (platform spec §2.9:
+            50,000 on Workers Paid, 100 on Free); more get 400 / 40002.
     """
 
     account_id: str = DEFAULT_ACCOUNT_ID
@@ -120,14 +155,20 @@ class EmulatorConfig:
     byok_aliases: Mapping[str, Sequence[str]] | None = None
     dynamic_routes: Mapping[str, Sequence[str]] = field(default_factory=dict)
     rest_gateway_errors: str = "gateway"
+    vectorize_mutation_lag_ms: float = field(default_factory=_vectorize_lag_from_env)
+    vectorize_max_indexes: int = 50_000
 
     def __post_init__(self) -> None:
         _check_gateway_config(self)
-        for name in _BATCH_SETTINGS:  # the checks of the control route, raised as ValueError
+        limit = self.vectorize_max_indexes
+        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+            raise ValueError("vectorize_max_indexes: use a whole number, 1 or more")
+        for name in _RUNTIME_CHECKED:  # the checks of the control route, raised as ValueError
             check_runtime_setting(name, getattr(self, name))
 
 
-_BATCH_SETTINGS = (
+_RUNTIME_CHECKED = (
+    "vectorize_mutation_lag_ms",
     "batch_pending_polls",
     "batch_delay_s",
     "batch_result_shape",
@@ -228,6 +269,7 @@ class EmulatorState:
         self.batches: dict[str, BatchJob] = {}
         self.prompt_cache = PromptCache()
         self.gateway_logs = GatewayLogs()
+        self.vectorize = VectorStore()
         from workers_ai.emulator.request_log import RequestLog  # the model side: on first use
         from workers_ai.emulator.scripts import ScriptBook
 
@@ -324,9 +366,10 @@ class EmulatorState:
 
     def reset(self) -> None:
         """Forget stats, rate-limit windows, the gateway cache and logs, batch jobs, prompt
-        caches, scripted replies (and strict mode) and the request log; log ids start again
-        from the first."""
+        caches, scripted replies (and strict mode), the request log and the Vectorize
+        indexes; log ids start again from the first."""
         self.reset_stats()
+        self.vectorize.clear()
         self.scripts.clear()
         self.requests.clear()
         self.rate_limiter.reset()

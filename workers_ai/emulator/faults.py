@@ -255,6 +255,7 @@ RUNTIME_SETTINGS = frozenset(
         "batch_shuffle",
         "batch_failed_items",
         "batch_failure_rate",
+        "vectorize_mutation_lag_ms",
     }
 )
 

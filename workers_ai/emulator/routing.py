@@ -9,6 +9,9 @@ __all__ = [
     "API_PREFIX",
     "GATEWAY_PREFIX",
     "NATIVE_PATHS",
+    "VECTORIZE_KINDS",
+    "VECTORIZE_ROUTES",
+    "VECTORIZE_UPLOAD_KINDS",
     "Route",
     "match_route",
 ]
@@ -24,7 +27,7 @@ class Route:
     Attributes:
         kind: ``run``, ``openai``, ``universal``, ``models_search``, ``models_schema``,
             ``tomarkdown``, ``tomarkdown_supported``, ``gateway_logs``, ``gateway_log``,
-            ``control``, ``root``.
+            ``control``, ``root``, or one of :data:`VECTORIZE_KINDS`.
         template: The route template for stats (``POST /ai/run/{model}``...).
         account: The account id in the URL, if any.
         model: The model id for ``run`` routes.
@@ -39,6 +42,7 @@ class Route:
             (``{gateway}/anthropic/v1/messages``: the provider's own model names, §1.4);
             ``None`` elsewhere.
         provider: The provider slug of a provider-native path.
+        index: The Vectorize index name of a ``vectorize_*`` route on one index.
     """
 
     kind: str
@@ -51,6 +55,7 @@ class Route:
     log: str | None = None
     surface: str | None = None
     provider: str | None = None
+    index: str | None = None
 
 
 _OPENAI_PATHS = ("chat/completions", "embeddings", "responses", "messages")
@@ -90,10 +95,48 @@ def _account_route(method: str, account: str, rest: str) -> Route | None:
         return Route("models_search", "GET /ai/models/search", account)
     if method == "GET" and rest == "ai/models/schema":
         return Route("models_schema", "GET /ai/models/schema", account)
+    if rest == _VECTORIZE_PREFIX or rest.startswith(_VECTORIZE_PREFIX + "/"):
+        return _vectorize_route(method, account, rest)
     return None
 
 
 _LOGS_PREFIX = "ai-gateway/gateways/"
+_VECTORIZE_PREFIX = "vectorize/v2/indexes"
+
+#: Vectorize V2 routes (platform spec §2.1): ``(method, path after the index name)`` -> route
+#: kind; ``None`` for the collection itself, ``""`` for the index.
+VECTORIZE_ROUTES: dict[tuple[str, str | None], str] = {
+    ("POST", None): "vectorize_create",
+    ("GET", None): "vectorize_list",
+    ("GET", ""): "vectorize_get",
+    ("DELETE", ""): "vectorize_delete",
+    ("GET", "info"): "vectorize_info",
+    ("POST", "insert"): "vectorize_insert",
+    ("POST", "upsert"): "vectorize_upsert",
+    ("POST", "query"): "vectorize_query",
+    ("POST", "get_by_ids"): "vectorize_get_by_ids",
+    ("POST", "delete_by_ids"): "vectorize_delete_by_ids",
+    ("GET", "list"): "vectorize_list_vectors",
+    ("POST", "metadata_index/create"): "vectorize_metadata_index_create",
+    ("GET", "metadata_index/list"): "vectorize_metadata_index_list",
+    ("POST", "metadata_index/delete"): "vectorize_metadata_index_delete",
+}
+VECTORIZE_KINDS = frozenset(VECTORIZE_ROUTES.values())
+#: The routes whose bodies are uploads (read up to Vectorize's upload limit).
+VECTORIZE_UPLOAD_KINDS = frozenset({"vectorize_insert", "vectorize_upsert"})
+
+
+def _vectorize_route(method: str, account: str, rest: str) -> Route | None:
+    """``/vectorize/v2/indexes[/{index}[/<op>]]``; templates name the index ``{index}``."""
+    tail = rest[len(_VECTORIZE_PREFIX) :].strip("/")
+    name, _, op = tail.partition("/")
+    key = (method, op) if name else (method, None)
+    kind = VECTORIZE_ROUTES.get(key)
+    if kind is None:
+        return None
+    template = f"{method} /{_VECTORIZE_PREFIX}" + ("/{index}" if name else "")
+    template += f"/{op}" if op else ""
+    return Route(kind, template, account, index=name or None)
 
 
 def _logs_route(method: str, account: str, rest: str) -> Route | None:
@@ -153,7 +196,7 @@ def _gateway_route(method: str, path: str) -> Route | None:
 
 def match_route(method: str, raw_path: str) -> Route | None:
     """Match ``method`` and path against the routes of spec §1, §10 and §11 (and the
-    platform spec's §4 Markdown conversion)."""
+    platform spec's §2 Vectorize V2 and §4 Markdown conversion)."""
     path = unquote(raw_path)
     if path in ("", "/"):
         return Route("root", "GET /")

@@ -390,9 +390,20 @@ class EmulatorServer(ServedApp):
         """How many requests were received (for ``model`` / ``route``)."""
         return len(self.requests(model=model, route=route))
 
+    # -- Vectorize (workers_ai.emulator.vectorize) ---------------------------------------------
+    def vectorize_indexes(self) -> list[str]:
+        """The names of the Vectorize indexes that exist, oldest first (in process, no token;
+        :meth:`reset` deletes them all).
+
+        Example: ``assert emulator.vectorize_indexes() == ["docs"]`` after an app created its
+        index; a test wanting eventual consistency uses
+        ``emulator.configure(vectorize_mutation_lag_ms=200)``.
+        """
+        return self.app.state.vectorize.names()
+
     def reset(self) -> None:
         """Forget stats, rate-limit windows, gateway cache and logs, batch jobs, fault rules,
-        scripted replies and the request log."""
+        scripted replies, the request log and the Vectorize indexes."""
         self.app.state.reset()
         self.app.state.faults.replace([])
 
@@ -400,8 +411,9 @@ class EmulatorServer(ServedApp):
         """Change settings while running: ``latency_ms``, ``jitter_ms``,
         ``stream_event_delay_ms``, ``rate_limit_per_minute``, the batch route's
         (``batch_delay_s``, ``batch_pending_polls``, ``batch_result_shape``, ``batch_shuffle``,
-        ``batch_failed_items``, ``batch_failure_rate``: :class:`EmulatorConfig`), or ``faults``
-        (list of dicts / FaultSpec). A bad value raises and changes nothing."""
+        ``batch_failed_items``, ``batch_failure_rate``: :class:`EmulatorConfig`),
+        ``vectorize_mutation_lag_ms``, or ``faults`` (list of dicts / FaultSpec). A bad value
+        raises and changes nothing."""
         faults = changes.pop("faults", None)
         payload: dict[str, Any] = dict(changes)
         if faults is not None:
