@@ -14,6 +14,7 @@ with framework_imports("llama_index_workers_ai", "llama-index", "llama-index-cor
     from llama_index_workers_ai.readers import WorkersAIMarkdownReader, WorkersAIWhisperReader
     from llama_index_workers_ai.tools import WorkersAIToolSpec
     from llama_index_workers_ai.usage import WorkersAIUsageHandler, track_workers_ai_usage
+    from llama_index_workers_ai.vector_stores import WorkersAIVectorizeStore
 
 __all__ = [
     "WorkersAI",
@@ -22,6 +23,7 @@ __all__ = [
     "WorkersAIRerank",
     "WorkersAIToolSpec",
     "WorkersAIUsageHandler",
+    "WorkersAIVectorizeStore",
     "WorkersAIWhisperReader",
     "__version__",
     "asend_response_feedback",
