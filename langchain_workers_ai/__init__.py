@@ -37,6 +37,8 @@ with framework_imports("langchain_workers_ai", "langchain", "langchain-core", "l
         RequestTimeoutError,
         SpendLimitError,
         StreamError,
+        VectorizeIndexExistsError,
+        VectorizeIndexNotFoundError,
     )
     from langchain_workers_ai.feedback import (
         asend_message_feedback,
@@ -55,6 +57,7 @@ with framework_imports("langchain_workers_ai", "langchain", "langchain-core", "l
         WorkersAITranscribeTool,
         WorkersAITranslateTool,
     )
+    from langchain_workers_ai.vectorstores import WorkersAIVectorize
 
 __all__ = [
     "APIConnectionError",
@@ -84,6 +87,8 @@ __all__ = [
     "RequestTimeoutError",
     "SpendLimitError",
     "StreamError",
+    "VectorizeIndexExistsError",
+    "VectorizeIndexNotFoundError",
     "WorkersAICallbackHandler",
     "WorkersAIDescribeImageTool",
     "WorkersAIEmbeddings",
@@ -97,6 +102,7 @@ __all__ = [
     "WorkersAIToolkit",
     "WorkersAITranscribeTool",
     "WorkersAITranslateTool",
+    "WorkersAIVectorize",
     "WorkersAIWhisperLoader",
     "__version__",
     "asend_message_feedback",

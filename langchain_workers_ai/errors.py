@@ -33,6 +33,8 @@ Core class (and its twin's name)    Also a ``langchain_core.exceptions``...
 ``StreamError``                     ``ModelAPIError``
 ``APIResponseValidationError``      ``ModelAPIError``
 ``GatewayLogNotFoundError``         ``ModelInvalidRequestError`` (feedback on an unknown log)
+``VectorizeIndexNotFoundError``     ``ModelInvalidRequestError`` (codes 3000/3005)
+``VectorizeIndexExistsError``       ``ModelAPIError`` (code 3002; not retried)
 ==================================  ======================================================
 
 A twin also derives from the twin of its core parent when both share the LangChain type
@@ -93,6 +95,8 @@ __all__ = [
     "RequestTimeoutError",
     "SpendLimitError",
     "StreamError",
+    "VectorizeIndexExistsError",
+    "VectorizeIndexNotFoundError",
     "langchain_errors",
     "to_langchain_error",
 ]
@@ -219,6 +223,17 @@ class GatewayLogNotFoundError(_feedback.GatewayLogNotFoundError, ModelInvalidReq
     ``ModelInvalidRequestError`` (not a ``ModelNotFoundError``: the model is not at fault)."""
 
 
+class VectorizeIndexNotFoundError(core.VectorizeIndexNotFoundError, ModelInvalidRequestError):
+    """The Vectorize index does not exist or was deleted (3000/3005); also a
+    ``ModelInvalidRequestError`` (not a ``ModelNotFoundError``: the model is not at fault)."""
+
+
+class VectorizeIndexExistsError(core.VectorizeIndexExistsError, ConflictError):
+    """A Vectorize index of that name exists (3002); also a ``ModelAPIError``. Not retried."""
+
+    is_retryable = False
+
+
 _TWIN_CLASSES: tuple[type[core.WorkersAIError], ...] = (
     APIStatusError,
     BadRequestError,
@@ -245,6 +260,8 @@ _TWIN_CLASSES: tuple[type[core.WorkersAIError], ...] = (
     SpendLimitError,
     ContentBlockedError,
     GatewayLogNotFoundError,
+    VectorizeIndexNotFoundError,
+    VectorizeIndexExistsError,
 )
 
 #: Core class -> its twin (the twin's first base is the core class). :func:`to_langchain_error`

@@ -72,6 +72,8 @@ _LAZY = {
     "Embedder": "workers_ai.embedder",
     "EmbeddingSpec": "workers_ai.embeddings",
     "EventStream": "workers_ai.responses",
+    "FilterError": "workers_ai.vectorize.filters",
+    "IngestError": "workers_ai.vectorize.ingest",
     "GatewayLogNotFoundError": "workers_ai.feedback",
     "GatewayOptions": "workers_ai.gateway",
     "ImagePart": "workers_ai.messages",
@@ -147,6 +149,8 @@ if TYPE_CHECKING:
     )
     from workers_ai.usage import UsageMeter, track_usage
     from workers_ai.vectorize import AsyncVectorizeIndex, Vector, VectorizeIndex
+    from workers_ai.vectorize.filters import FilterError
+    from workers_ai.vectorize.ingest import IngestError
 
 
 def __getattr__(name: str) -> Any:
@@ -199,10 +203,12 @@ __all__ = [
     "EmbeddingJobError",
     "EmbeddingSpec",
     "EventStream",
+    "FilterError",
     "GatewayLogNotFoundError",
     "GatewayNotFoundError",
     "GatewayOptions",
     "ImagePart",
+    "IngestError",
     "InsufficientCreditsError",
     "InternalServerError",
     "InvalidRequestError",

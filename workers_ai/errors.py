@@ -439,7 +439,7 @@ class VectorizeIndexExistsError(ConflictError):
     """An index of that name exists already (code 3002); not retried."""
 
 
-class MutationTimeoutError(WorkersAIError, TimeoutError):
+class MutationTimeoutError(WorkersAIError):
     """A Vectorize write was accepted but not yet applied when the wait ran out.
 
     The write is not lost: Vectorize applies it later. Wait again with

@@ -15,6 +15,7 @@ types, and each document's stored metadata (text included) against Vectorize's 1
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -196,7 +197,8 @@ def ingest(
         chunk_size: Documents embedded and written per step (progress is reported per step).
         skip_existing: Skip documents stored already with the same metadata (and text): a
             re-run resumes without embedding them again.
-        wait: Return once Vectorize has applied the last write.
+        wait: Return once Vectorize has applied the last write (and, when a chunk fails,
+            wait for what was written before raising, so that a re-run finds it).
         on_progress: Called after every chunk.
 
     Raises:
@@ -218,6 +220,9 @@ def ingest(
                 batch = _vectors(plan, todo, values, namespace)
                 mutation = index.upsert(batch)
         except Exception as error:  # any embedder's failure: resumable all the same
+            if wait and mutation is not None:  # so that a re-run finds what was stored
+                with contextlib.suppress(Exception):
+                    index.wait_for_mutation(mutation)
             raise _failure(error, start, plan) from error
         written, skipped = written + len(todo), skipped + len(same)
         if on_progress is not None:
@@ -257,6 +262,9 @@ async def aingest(
                 batch = _vectors(plan, todo, values, namespace)
                 mutation = await index.upsert(batch)
         except Exception as error:  # any embedder's failure: resumable all the same
+            if wait and mutation is not None:  # so that a re-run finds what was stored
+                with contextlib.suppress(Exception):
+                    await index.wait_for_mutation(mutation)
             raise _failure(error, start, plan) from error
         written, skipped = written + len(todo), skipped + len(same)
         if on_progress is not None:
