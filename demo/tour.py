@@ -28,6 +28,8 @@ GEMINI = "google/gemini-3-flash"
 EMBED = "@cf/baai/bge-base-en-v1.5"
 RERANK = "@cf/baai/bge-reranker-base"
 DOCS = Path(__file__).parent / "docs"
+#: The Vectorize index the RAG section makes (and deletes at its end).
+TOUR_INDEX = "workers-ai-python-tour"
 #: Rough tokens per section (input, output) for the up-front estimate on real Workers AI.
 ESTIMATE = {CHAT: (2_500, 1_500), AGENT: (3_000, 800), REASONING: (200, 1_200)}
 
@@ -168,23 +170,40 @@ def chain_of_thought() -> None:
 
 
 def llamaindex_rag() -> None:
-    from llama_index.core import SimpleDirectoryReader, VectorStoreIndex
+    """Workers AI embeddings stored in a Vectorize index, reranked, answered with sources."""
+    from llama_index.core import SimpleDirectoryReader, StorageContext, VectorStoreIndex
 
-    from llama_index_workers_ai import WorkersAI, WorkersAIEmbedding, WorkersAIRerank
+    from llama_index_workers_ai import (
+        WorkersAI,
+        WorkersAIEmbedding,
+        WorkersAIRerank,
+        WorkersAIVectorizeStore,
+    )
+    from workers_ai import WorkersAIClient
 
-    documents = SimpleDirectoryReader(str(DOCS)).load_data()
-    index = VectorStoreIndex.from_documents(
-        documents, embed_model=WorkersAIEmbedding(model_name=EMBED)
-    )
-    engine = index.as_query_engine(
-        llm=WorkersAI(model=CHAT, max_tokens=120),
-        similarity_top_k=4,
-        node_postprocessors=[WorkersAIRerank(model=RERANK, top_n=2)],
-    )
-    response = engine.query("How long do refunds take to appear?")
-    print("answer :", str(response).strip())
-    for node in response.source_nodes:
-        print(f"source : {node.metadata.get('file_name')} (score {node.score:.2f})")
+    store = WorkersAIVectorizeStore(index_name=TOUR_INDEX)  # made on the first write
+    try:
+        documents = SimpleDirectoryReader(str(DOCS)).load_data()
+        index = VectorStoreIndex.from_documents(
+            documents,
+            storage_context=StorageContext.from_defaults(vector_store=store),
+            embed_model=WorkersAIEmbedding(model_name=EMBED),
+        )
+        stats = store.client.stats()
+        print(f"vectorize: index {TOUR_INDEX!r}, {stats.vector_count} vectors stored")
+        engine = index.as_query_engine(
+            llm=WorkersAI(model=CHAT, max_tokens=120),
+            similarity_top_k=4,
+            node_postprocessors=[WorkersAIRerank(model=RERANK, top_n=2)],
+        )
+        response = engine.query("How long do refunds take to appear?")
+        print("answer :", str(response).strip())
+        for node in response.source_nodes:
+            print(f"source : {node.metadata.get('file_name')} (score {node.score:.2f})")
+    finally:
+        store.close()
+        with WorkersAIClient() as client:  # the tour leaves no index behind
+            client.vectorize.delete_index(TOUR_INDEX, missing_ok=True)
 
 
 def llamaindex_agent() -> None:
@@ -248,7 +267,7 @@ SECTIONS: list[tuple[str, Callable[[], None]]] = [
     ("A tool-calling agent (create_agent) on a two-step task", tool_agent),
     ("Structured output into a Pydantic model", structured_output),
     ("Chain of thought on a reasoning model", chain_of_thought),
-    ("LlamaIndex RAG with reranking and cited sources", llamaindex_rag),
+    ("LlamaIndex RAG on Vectorize, reranked, with cited sources", llamaindex_rag),
     ("A LlamaIndex FunctionAgent", llamaindex_agent),
     ("Chaining tasks: speech -> text -> French -> summary -> speech", model_chaining),
 ]
