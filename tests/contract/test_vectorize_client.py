@@ -118,7 +118,9 @@ async def test_bad_vectors_are_refused_before_any_write(vz: Any, emulator: Emula
     idx = await _index(vz)
     await idx.stats()  # learn nothing yet: the write asks for the dimensions itself
     before = emulator.request_count()
-    with pytest.raises(InvalidRequestError, match="vectors\\[1\\]: 2 values, but the index has 3"):
+    with pytest.raises(
+        InvalidRequestError, match=r"vectors\[1\] \(id 'b'\): 2 values, but the index has 3"
+    ):
         await idx.upsert([{"id": "a", "values": [1, 0, 0]}, {"id": "b", "values": [1, 0]}])
     # one request to learn the dimensions, no write
     assert emulator.request_count() - before == 1
@@ -295,3 +297,34 @@ async def test_ten_thousand_documents_ingest_with_progress_and_resume(
     assert progress[-1] == IngestProgress(10_000, 10_000, 3000, 10, 10)
     assert stats.vector_count == 10_000  # no duplicates
     assert resumed.ids == error.ids and len(set(resumed.ids)) == 10_000
+
+
+async def test_ensure_metadata_indexes_creates_only_what_is_missing(
+    vz: Any, emulator: EmulatorServer
+) -> None:
+    idx = await _index(vz)
+    first = await idx.ensure_metadata_indexes({"genre": "string", "year": "number"})
+    assert len(first) == 2
+    assert await idx.ensure_metadata_indexes({"genre": "string"}) == []
+    names = {m.property_name: m.index_type for m in await idx.metadata_indexes()}
+    assert names == {"genre": "string", "year": "number"}
+    with pytest.raises(InvalidRequestError, match="string metadata index on 'genre', not number"):
+        await idx.ensure_metadata_indexes({"genre": "number"})
+
+
+async def test_delete_matching_removes_exactly_what_the_filter_matches(
+    vz: Any, emulator: EmulatorServer
+) -> None:
+    emulator.configure(vectorize_mutation_lag_ms=30)
+    idx = await _index(vz)
+    await idx.ensure_metadata_indexes({"doc": "string"})
+    vectors = [
+        {"id": f"{doc}-{i}", "values": _unit(i), "metadata": {"doc": doc}}
+        for doc in ("keep", "drop")
+        for i in range(130)
+    ]
+    await idx.upsert(vectors, wait=True)
+    assert await idx.delete_matching({"doc": "drop"}) == 130
+    assert (await idx.stats()).vector_count == 130
+    left = await idx.query([1, 0, 0], top_k=100, filter={"doc": "drop"})
+    assert left.matches == ()

@@ -129,8 +129,9 @@ def test_build_filter_sends_an_or_of_one_key_as_in_keeping_order_and_types() -> 
     ],
 )
 def test_build_filter_refuses_what_vectorize_cannot_express(tree: Group) -> None:
-    with pytest.raises(FilterError, match="OR"):
+    with pytest.raises(FilterError, match="OR") as caught:
         build_filter(tree)
+    assert "'a'" in str(caught.value)  # the keys involved are named
 
 
 def test_build_filter_refuses_two_different_values_for_one_operator() -> None:
@@ -187,6 +188,8 @@ def test_a_bad_vector_is_named_before_anything_is_sent(vector: dict, words: str)
         wire.encode_vectors([good, vector], 3)
     assert "vectors[1]" in str(caught.value)
     assert words in str(caught.value)
+    if vector["id"]:
+        assert repr(vector["id"]) in str(caught.value)  # the vector is named by its id too
 
 
 def test_an_id_given_twice_in_one_write_is_refused() -> None:

@@ -58,6 +58,7 @@ import math
 import uuid
 from array import array
 from collections.abc import Callable, Iterable
+from email.utils import formatdate
 from operator import mul
 from typing import TYPE_CHECKING, Any
 
@@ -143,7 +144,10 @@ def answer(
         result = _HANDLERS[kind](store, name, request, config)
     except EmulatorError as exc:
         return error_response(exc.status, exc.code, exc.message)
-    return json_response(result)
+    response = json_response(result)
+    # Cloudflare's responses are dated; a client reads a write's acceptance time from it
+    response.headers.append((b"date", formatdate(usegmt=True).encode()))
+    return response
 
 
 # -- errors ----------------------------------------------------------------------------------

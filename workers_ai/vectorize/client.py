@@ -217,10 +217,37 @@ class VectorizeIndex(_IndexBase["WorkersAIClient"]):
             self.metadata_indexes()
         call = self._r.metadata_index_call("create", property_name, index_type)
         mutation = self._r.mutation([self._client._send(call)], 0)
-        self._r.indexed = None  # listed afresh when next needed
+        self._r.indexed = {**(self._r.indexed or {}), property_name: index_type}
         if wait:
             self.wait_for_mutation(mutation)
         return mutation
+
+    def ensure_metadata_indexes(
+        self, wanted: Mapping[str, MetadataIndexType], *, wait: bool = True
+    ) -> list[Mutation]:
+        """Create the metadata indexes of ``wanted`` (property -> type) the index lacks; a
+        property indexed with another type is refused. ``wait``: until they are applied."""
+        self.metadata_indexes()
+        created = [
+            self.create_metadata_index(name, index_type)  # type: ignore[arg-type]
+            for name, index_type in self._r.missing_metadata_indexes(wanted)
+        ]
+        if wait and created:
+            self.wait_for_mutation(created[-1])
+        return created
+
+    def delete_matching(self, filter: Mapping[str, Any], *, namespace: str | None = None) -> int:
+        """Delete every vector ``filter`` matches (its properties need metadata indexes),
+        100 per round, waiting for each deletion; returns how many were deleted."""
+        self.dimensions()
+        probe, deleted = self._r.probe_vector(), set[str]()
+        while True:
+            result = self.query(probe, top_k=wire.TOP_K_MAX, filter=filter, namespace=namespace)
+            fresh = self._r.delete_round([m.id for m in result.matches], deleted)
+            if not fresh:
+                return len(deleted)
+            self.delete_by_ids(fresh, wait=True)
+            deleted.update(fresh)
 
     def delete_metadata_index(self, property_name: str, *, wait: bool = False) -> Mutation:
         call = self._r.metadata_index_call("delete", property_name, None)
@@ -354,10 +381,37 @@ class AsyncVectorizeIndex(_IndexBase["AsyncWorkersAIClient"]):
             await self.metadata_indexes()
         call = self._r.metadata_index_call("create", property_name, index_type)
         mutation = self._r.mutation([await self._client._send(call)], 0)
-        self._r.indexed = None
+        self._r.indexed = {**(self._r.indexed or {}), property_name: index_type}
         if wait:
             await self.wait_for_mutation(mutation)
         return mutation
+
+    async def ensure_metadata_indexes(
+        self, wanted: Mapping[str, MetadataIndexType], *, wait: bool = True
+    ) -> list[Mutation]:
+        await self.metadata_indexes()
+        created = [
+            await self.create_metadata_index(name, index_type)  # type: ignore[arg-type]
+            for name, index_type in self._r.missing_metadata_indexes(wanted)
+        ]
+        if wait and created:
+            await self.wait_for_mutation(created[-1])
+        return created
+
+    async def delete_matching(
+        self, filter: Mapping[str, Any], *, namespace: str | None = None
+    ) -> int:
+        await self.dimensions()
+        probe, deleted = self._r.probe_vector(), set[str]()
+        while True:
+            result = await self.query(
+                probe, top_k=wire.TOP_K_MAX, filter=filter, namespace=namespace
+            )
+            fresh = self._r.delete_round([m.id for m in result.matches], deleted)
+            if not fresh:
+                return len(deleted)
+            await self.delete_by_ids(fresh, wait=True)
+            deleted.update(fresh)
 
     async def delete_metadata_index(self, property_name: str, *, wait: bool = False) -> Mutation:
         call = self._r.metadata_index_call("delete", property_name, None)

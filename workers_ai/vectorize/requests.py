@@ -205,6 +205,42 @@ class IndexRequests:
             body["indexType"] = index_type
         return self.call("POST", f"metadata_index/{action}", body=body)
 
+    def missing_metadata_indexes(self, wanted: Mapping[str, str]) -> list[tuple[str, str]]:
+        """The metadata indexes of ``wanted`` (property -> type) the index lacks, in order.
+
+        Raises:
+            InvalidRequestError: A property is indexed with another type (re-indexing it would
+                leave the vectors already written unfilterable: delete it first on purpose).
+        """
+        known = self.indexed or {}
+        todo = []
+        for name, index_type in wanted.items():
+            have = known.get(name)
+            if have is None:
+                todo.append((name, index_type))
+            elif have.lower() != str(index_type).lower():
+                raise InvalidRequestError(
+                    f"index {self.name!r} has a {have.lower()} metadata index on {name!r}, not "
+                    f"{index_type}: delete it (delete_metadata_index) or use its type"
+                )
+        return todo
+
+    def probe_vector(self) -> list[float]:
+        """A query vector for a filter-only search (the filter applies before ``top_k``)."""
+        assert self.dimensions is not None
+        return [1.0] + [0.0] * (self.dimensions - 1)
+
+    def delete_round(self, matched: Sequence[str], deleted: set[str]) -> list[str]:
+        """The ids to delete this round of :meth:`delete_matching`; raises if the index keeps
+        answering ids already deleted (their deletion not applied within the wait)."""
+        fresh = [i for i in matched if i not in deleted]
+        if matched and not fresh:
+            raise WorkersAIError(
+                f"index {self.name!r} still returns {len(matched)} deleted vectors for the "
+                "filter; Vectorize has not applied their deletion yet: try again later"
+            )
+        return fresh
+
     # -- answers ------------------------------------------------------------------------------
     @staticmethod
     def mutation(responses: Sequence[APIResponse], count: int) -> Mutation:

@@ -287,7 +287,13 @@ def encode_vectors(
     lines: list[bytes] = []
     seen: dict[str, int] = {}
     for i, vector in enumerate(vectors):
-        line = _vector_line(vector, f"vectors[{i}]", dimensions)
+        raw_id = vector.id if isinstance(vector, Vector) else _mapping_id(vector)
+        where = (
+            f"vectors[{i}] (id {raw_id!r})"
+            if isinstance(raw_id, str) and raw_id
+            else f"vectors[{i}]"
+        )
+        line = _vector_line(vector, where, dimensions)
         vector_id = vector.id if isinstance(vector, Vector) else vector["id"]
         if vector_id in seen:  # ids are unique in an index, whatever their namespace
             raise InvalidRequestError(
@@ -297,6 +303,10 @@ def encode_vectors(
         seen[vector_id] = i
         lines.append(line)
     return lines
+
+
+def _mapping_id(vector: object) -> object:
+    return vector.get("id") if isinstance(vector, Mapping) else None
 
 
 def plan_batches(lines: Sequence[bytes], batch_size: int) -> list[tuple[int, int]]:
