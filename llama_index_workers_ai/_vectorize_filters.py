@@ -129,11 +129,4 @@ def filters_to_vectorize(
         items.append(Condition(REF_DOC_KEY, "$in", [doc_key(d) for d in dict.fromkeys(doc_ids)]))
     if not items:
         return None
-    try:
-        return build_filter(Group("and", items))
-    except FilterError as error:
-        if error.key is not None or filters is None:
-            raise
-        # The core's refusal of an OR across keys names no key: say which ones (core gap).
-        keys = _keys(filters)
-        raise FilterError(f"{error} (filter keys: {_named(keys)})", key=None) from error
+    return build_filter(Group("and", items))

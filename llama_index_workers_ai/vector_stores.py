@@ -51,7 +51,6 @@ from workers_ai.errors import (
     ConfigurationError,
     InvalidRequestError,
     VectorizeIndexNotFoundError,
-    WorkersAIError,
 )
 from workers_ai.vectorize import HIGHER_IS_CLOSER, Match, Vector, relevance, wire
 from workers_ai.vectorize.mutations import DEFAULT_MUTATION_TIMEOUT, check_timeout
@@ -61,8 +60,6 @@ if TYPE_CHECKING:
     from workers_ai.vectorize import (
         AsyncVectorizeIndex,
         IndexInfo,
-        MetadataIndex,
-        Mutation,
         VectorizeIndex,
     )
 else:  # private attributes' annotations: typing.get_type_hints(cls) resolves them (to Any)
@@ -292,21 +289,6 @@ def _result(
     )
 
 
-def _probe(dimensions: int) -> list[float]:
-    """A query vector for filter-only lookups (the filter applies before ``top_k``)."""
-    return [1.0] + [0.0] * (dimensions - 1)
-
-
-def _new_ids(ids: Sequence[str], deleted: set[str], index: str) -> list[str]:
-    """Ids still to delete; a round that finds only deleted ids would never end."""
-    if set(ids) <= deleted:
-        raise WorkersAIError(
-            f"Vectorize index {index!r} still returns {len(ids)} vectors already deleted and "
-            "waited for; deletion stopped rather than loop"
-        )
-    return list(ids)
-
-
 def _warn_if_capped(count: int) -> None:
     if count >= wire.TOP_K_MAX:
         logger.warning(
@@ -478,16 +460,9 @@ class WorkersAIVectorizeStore(WorkersAIConnection, ClientPairOwner, BasePydantic
             "exist_ok": True,
         }
 
-    def _missing_indexes(self, found: Sequence[MetadataIndex]) -> dict[str, IndexType]:
-        have = {item.property_name: item.index_type.lower() for item in found}
-        wanted: dict[str, IndexType] = {REF_DOC_KEY: "string", **self.metadata_indexes}
-        for name, kind in wanted.items():
-            if have.get(name, kind) != kind:
-                raise ConfigurationError(
-                    f"Vectorize index {self.index_name!r} has a {have[name]} metadata index on "
-                    f"{name!r}, not {kind}: change metadata_indexes, or delete that index"
-                )
-        return {name: kind for name, kind in wanted.items() if name not in have}
+    def _wanted_indexes(self) -> dict[str, IndexType]:
+        """The metadata indexes the store needs: its document key, and the user's."""
+        return {REF_DOC_KEY: "string", **self.metadata_indexes}
 
     def _visible(self, vectors: Sequence[Vector]) -> list[Vector]:
         """Vectors of this store's namespace (those that say another one are left out)."""
@@ -511,12 +486,7 @@ class WorkersAIVectorizeStore(WorkersAIConnection, ClientPairOwner, BasePydantic
             args = self._create_args(dimensions, error)
             info = self._sync_client().vectorize.create_index(self.index_name, **args)
             self._checked_info(info)
-        index = self.client
-        mutation: Mutation | None = None
-        for name, kind in self._missing_indexes(index.metadata_indexes()).items():
-            mutation = index.create_metadata_index(name, kind)
-        if mutation is not None:
-            index.wait_for_mutation(mutation)
+        self.client.ensure_metadata_indexes(self._wanted_indexes())
         self._ready = True
 
     def add(self, nodes: Sequence[BaseNode], **add_kwargs: Any) -> list[str]:
@@ -546,18 +516,11 @@ class WorkersAIVectorizeStore(WorkersAIConnection, ClientPairOwner, BasePydantic
         return _result(query, plan, matches, metric, self.text_key)
 
     def _ids_where(self, filter: dict[str, Any] | None) -> list[str]:
-        index = self.client
-        probe = _probe(index.dimensions())
-        found = index.query(probe, top_k=wire.TOP_K_MAX, filter=filter, namespace=self.namespace)
-        return [m.id for m in found.matches]
+        return self.client.ids_matching(filter, namespace=self.namespace)
 
     def _delete_where(self, filter: dict[str, Any] | None) -> None:
-        """Delete every vector ``filter`` matches: query, delete, wait; until none is left."""
-        deleted: set[str] = set()
-        while ids := self._ids_where(filter):
-            ids = _new_ids(ids, deleted, self.index_name)
-            self.client.delete_by_ids(ids, wait=True)
-            deleted.update(ids)
+        """Delete every vector ``filter`` matches (query, delete, wait; until none is left)."""
+        self.client.delete_matching(filter, namespace=self.namespace)
 
     def delete(self, ref_doc_id: str, **delete_kwargs: Any) -> None:
         """Delete every node of document ``ref_doc_id`` (written while the store's metadata
@@ -622,12 +585,7 @@ class WorkersAIVectorizeStore(WorkersAIConnection, ClientPairOwner, BasePydantic
             args = self._create_args(dimensions, error)
             info = await self._async_client().vectorize.create_index(self.index_name, **args)
             self._checked_info(info)
-        index = self.aclient
-        mutation: Mutation | None = None
-        for name, kind in self._missing_indexes(await index.metadata_indexes()).items():
-            mutation = await index.create_metadata_index(name, kind)
-        if mutation is not None:
-            await index.wait_for_mutation(mutation)
+        await self.aclient.ensure_metadata_indexes(self._wanted_indexes())
         self._ready = True
 
     async def async_add(self, nodes: Sequence[BaseNode], **add_kwargs: Any) -> list[str]:
@@ -656,19 +614,10 @@ class WorkersAIVectorizeStore(WorkersAIConnection, ClientPairOwner, BasePydantic
         return _result(query, plan, matches, metric, self.text_key)
 
     async def _aids_where(self, filter: dict[str, Any] | None) -> list[str]:
-        index = self.aclient
-        probe = _probe(await index.dimensions())
-        found = await index.query(
-            probe, top_k=wire.TOP_K_MAX, filter=filter, namespace=self.namespace
-        )
-        return [m.id for m in found.matches]
+        return await self.aclient.ids_matching(filter, namespace=self.namespace)
 
     async def _adelete_where(self, filter: dict[str, Any] | None) -> None:
-        deleted: set[str] = set()
-        while ids := await self._aids_where(filter):
-            ids = _new_ids(ids, deleted, self.index_name)
-            await self.aclient.delete_by_ids(ids, wait=True)
-            deleted.update(ids)
+        await self.aclient.delete_matching(filter, namespace=self.namespace)
 
     async def adelete(self, ref_doc_id: str, **delete_kwargs: Any) -> None:
         await self._aprepare(None)

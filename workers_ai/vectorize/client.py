@@ -236,9 +236,21 @@ class VectorizeIndex(_IndexBase["WorkersAIClient"]):
             self.wait_for_mutation(created[-1])
         return created
 
-    def delete_matching(self, filter: Mapping[str, Any], *, namespace: str | None = None) -> int:
-        """Delete every vector ``filter`` matches (its properties need metadata indexes),
-        100 per round, waiting for each deletion; returns how many were deleted."""
+    def ids_matching(
+        self, filter: Mapping[str, Any] | None, *, namespace: str | None = None
+    ) -> list[str]:
+        """Ids of up to 100 vectors ``filter`` matches (``None``: any; within ``namespace``)."""
+        self.dimensions()
+        probe = self._r.probe_vector()
+        result = self.query(probe, top_k=wire.TOP_K_MAX, filter=filter, namespace=namespace)
+        return [m.id for m in result.matches]
+
+    def delete_matching(
+        self, filter: Mapping[str, Any] | None, *, namespace: str | None = None
+    ) -> int:
+        """Delete every vector ``filter`` matches (its properties need metadata indexes;
+        ``None``: every vector of ``namespace``), 100 per round, waiting for each deletion;
+        returns how many were deleted."""
         self.dimensions()
         probe, deleted = self._r.probe_vector(), set[str]()
         while True:
@@ -398,8 +410,16 @@ class AsyncVectorizeIndex(_IndexBase["AsyncWorkersAIClient"]):
             await self.wait_for_mutation(created[-1])
         return created
 
+    async def ids_matching(
+        self, filter: Mapping[str, Any] | None, *, namespace: str | None = None
+    ) -> list[str]:
+        await self.dimensions()
+        probe = self._r.probe_vector()
+        result = await self.query(probe, top_k=wire.TOP_K_MAX, filter=filter, namespace=namespace)
+        return [m.id for m in result.matches]
+
     async def delete_matching(
-        self, filter: Mapping[str, Any], *, namespace: str | None = None
+        self, filter: Mapping[str, Any] | None, *, namespace: str | None = None
     ) -> int:
         await self.dimensions()
         probe, deleted = self._r.probe_vector(), set[str]()

@@ -225,7 +225,7 @@ def _alternatives(node: Condition | Group) -> list[Condition]:
     if isinstance(node, Condition):
         return [node]
     if node.how == "and" and len(node.items) != 1:
-        keys = sorted({repr(c.key) for c in _and_conditions(node)})
+        keys = [repr(k) for k in dict.fromkeys(c.key for c in _and_conditions(node))]
         raise FilterError(
             f"Vectorize filters cannot AND conditions ({', '.join(keys)}) inside an OR; rewrite "
             "the filter as ANDed conditions, or split the query"
@@ -238,8 +238,8 @@ def _or_as_in(group: Group) -> Condition:
     parts = _alternatives(group)
     keys = {part.key for part in parts}
     if len(keys) != 1 or any(p.op not in ("$eq", "$in") for p in parts):
-        named = ", ".join(sorted(repr(k) for k in keys))
-        ops = ", ".join(sorted({p.op for p in parts}))
+        named = ", ".join(repr(k) for k in dict.fromkeys(p.key for p in parts))
+        ops = ", ".join(dict.fromkeys(p.op for p in parts))
         raise FilterError(
             f"Vectorize filters have no OR (this one ORs {ops} on {named}): only alternatives "
             "of one key with equality (key == a OR key == b, sent as $in) can be expressed; "
