@@ -70,7 +70,15 @@ EXPECTED_OFFLINE = {
         "tool: convert_celsius({'celsius': 21}) -> 70 F",
         "Person(name='Ada Lovelace', age=36)",
     ],
-    "llamaindex_rag": ["source: refunds.md", "768 dimensions", "sources: ["],
+    "llamaindex_rag": [
+        "source: refunds.md",
+        "768 dimensions",
+        "sources: [",
+        "vectorize: 5 vectors in 'kettle-shop-docs'",
+        "shipping.md",
+        "FilterError: filter on 'file_size', but the index has no metadata index",
+        "index deleted",
+    ],
     "model_chaining": [
         "voicemail  : audio/wav",
         "transcript : Hello, this is Ana from the Lisbon office.",
