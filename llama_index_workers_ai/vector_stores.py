@@ -349,6 +349,8 @@ class WorkersAIVectorizeStore(WorkersAIConnection, ClientPairOwner, BasePydantic
     """
 
     stores_text: bool = True
+    """The node text is stored with its vector (under ``text_key``), so queries return whole
+    nodes and no docstore is needed."""
     flat_metadata: bool = True
     """Refuse node metadata other than strings, numbers and ``None`` (as LlamaIndex's other
     stores); ``False`` also stores lists and nested objects."""

@@ -28,6 +28,7 @@ from langchain_workers_ai import (
 from langchain_workers_ai import (
     tools as lc_tools,
 )
+from langchain_workers_ai import vectorstores as lc_vectorstores
 from llama_index_workers_ai import (
     _connection as li_connection,
 )
@@ -41,6 +42,9 @@ from llama_index_workers_ai import (
 )
 from llama_index_workers_ai import (
     tools as li_tools,
+)
+from llama_index_workers_ai import (
+    vector_stores as li_vector_stores,
 )
 from workers_ai import connection
 
@@ -58,6 +62,8 @@ MODULES = [
     readers,
     lc_tools,
     document_loaders,
+    lc_vectorstores,
+    li_vector_stores,
 ]
 #: The sections langchain-openai's class docstrings carry, by class.
 SECTIONS = {
