@@ -22,7 +22,7 @@ import contextlib
 import itertools
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
@@ -40,8 +40,6 @@ from workers_ai.vectorize import (
     IndexInfo,
     IngestProgress,
     Match,
-    MetadataIndex,
-    Mutation,
     Vector,
     VectorizeIndex,
     aingest,
@@ -120,7 +118,10 @@ def _texts_to_documents(
     try:
         plan_documents(texts, ids=final, metadatas=metas, text_key=text_key)
     except InvalidRequestError as error:
-        raise _explain_too_large(error, texts, metas, final, text_key) from error
+        explained = _explain_too_large(error, texts, metas, final, text_key)
+        if explained is error:
+            raise
+        raise explained from error
     return _Documents(texts, metas, final)
 
 
@@ -159,21 +160,6 @@ def _to_document(vector_id: str, metadata: Mapping[str, Any], text_key: str) -> 
     return Document(id=vector_id, page_content=content, metadata=meta)
 
 
-def _missing_metadata_indexes(
-    wanted: Mapping[str, MetadataIndexType], existing: Sequence[MetadataIndex], index_name: str
-) -> list[tuple[str, MetadataIndexType]]:
-    """The metadata indexes to create; one that exists with another type raises."""
-    have = {item.property_name: item.index_type.lower() for item in existing}
-    for prop, kind in wanted.items():
-        if prop in have and have[prop] != kind:
-            raise InvalidRequestError(
-                f"index {index_name!r} indexes metadata {prop!r} as {have[prop]}, but "
-                f"metadata_indexes says {kind}: delete the metadata index first "
-                "(VectorizeIndex.delete_metadata_index) or change metadata_indexes"
-            )
-    return [(prop, kind) for prop, kind in wanted.items() if prop not in have]
-
-
 def _fetch_k(k: int, fetch_k: int) -> int:
     """MMR candidates: ``fetch_k``, within the ``top_k`` limit of queries that return values
     (50), and never fewer than ``k``."""
@@ -198,10 +184,6 @@ def _mmr_order(
     )
 
 
-def _ids_in(vectors: Sequence[Vector], namespace: str) -> list[str]:
-    return [vector.id for vector in vectors if vector.namespace == namespace]
-
-
 def _batched(ids: Iterator[str], size: int) -> Iterator[list[str]]:
     while batch := list(itertools.islice(ids, size)):
         yield batch
@@ -216,6 +198,35 @@ async def _abatched(ids: AsyncIterator[str], size: int) -> AsyncIterator[list[st
             batch = []
     if batch:
         yield batch
+
+
+class _InNamespace:
+    """Workaround (core bug): ``ingest``'s ``skip_existing`` compares metadata only, so a
+    document stored unchanged in *another* namespace is skipped and stays there. Through this
+    view ``ingest`` sees only the vectors already in the target namespace."""
+
+    def __init__(self, index: VectorizeIndex, namespace: str | None) -> None:
+        self._index, self._namespace = index, namespace
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._index, name)
+
+    def get_by_ids(self, ids: Sequence[str]) -> list[Vector]:
+        return [v for v in self._index.get_by_ids(ids) if v.namespace == self._namespace]
+
+
+class _AInNamespace:
+    """:class:`_InNamespace` for the async index."""
+
+    def __init__(self, index: AsyncVectorizeIndex, namespace: str | None) -> None:
+        self._index, self._namespace = index, namespace
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._index, name)
+
+    async def get_by_ids(self, ids: Sequence[str]) -> list[Vector]:
+        found = await self._index.get_by_ids(ids)
+        return [v for v in found if v.namespace == self._namespace]
 
 
 @contextlib.contextmanager
@@ -385,11 +396,8 @@ class WorkersAIVectorize(_TaskConnection, VectorStore):
                     )
                 else:
                     info = index.describe()
-            mutation: Mutation | None = None
-            for prop, kind in self._todo(index.metadata_indexes() if self.metadata_indexes else []):
-                mutation = index.create_metadata_index(prop, kind)
-            if mutation is not None:  # always waited for: later writes must be indexed
-                index.wait_for_mutation(mutation)
+            if self.metadata_indexes:  # waited for: later writes must be indexed
+                index.ensure_metadata_indexes(self.metadata_indexes, wait=True)
             self._info = info
         return index
 
@@ -406,17 +414,10 @@ class WorkersAIVectorize(_TaskConnection, VectorStore):
                     )
                 else:
                     info = await index.describe()
-            existing = await index.metadata_indexes() if self.metadata_indexes else []
-            mutation: Mutation | None = None
-            for prop, kind in self._todo(existing):
-                mutation = await index.create_metadata_index(prop, kind)
-            if mutation is not None:
-                await index.wait_for_mutation(mutation)
+            if self.metadata_indexes:
+                await index.ensure_metadata_indexes(self.metadata_indexes, wait=True)
             self._info = info
         return index
-
-    def _todo(self, existing: Sequence[MetadataIndex]) -> list[tuple[str, MetadataIndexType]]:
-        return _missing_metadata_indexes(self.metadata_indexes, existing, self.index_name)
 
     def create_metadata_index(self, property_name: str, index_type: MetadataIndexType) -> None:
         """Make ``property_name`` filterable, waiting until Vectorize has applied it (vectors
@@ -525,7 +526,8 @@ class WorkersAIVectorize(_TaskConnection, VectorStore):
         if not docs:
             return []
         with langchain_errors():
-            return ingest(self._prepare(), self.embedding.embed_documents, docs, **options).ids
+            index = cast(VectorizeIndex, _InNamespace(self._prepare(), options["namespace"]))
+            return ingest(index, self.embedding.embed_documents, docs, **options).ids
 
     async def aadd_texts(
         self, texts: Iterable[str], metadatas: list[dict[str, Any]] | None = None, *,
@@ -538,7 +540,8 @@ class WorkersAIVectorize(_TaskConnection, VectorStore):
         if not docs:
             return []
         with langchain_errors():
-            index = await self._aprepare()
+            view = _AInNamespace(await self._aprepare(), options["namespace"])
+            index = cast(AsyncVectorizeIndex, view)
             result = await aingest(index, self.embedding.aembed_documents, docs, **options)
         return result.ids
 
@@ -546,18 +549,17 @@ class WorkersAIVectorize(_TaskConnection, VectorStore):
         self, ids: list[str] | None = None, *, namespace: str | None = None, **kwargs: Any
     ) -> bool:
         """Delete vectors by id (ids not stored are ignored), or with no ids every vector:
-        of ``namespace`` (default: the store's) when one is set, else of the whole index."""
+        of ``namespace`` (default: the store's) when one is set, else of the whole index
+        (page by page, 1,000 ids a request, waiting once at the end)."""
         self._check_extra(kwargs, "delete", ("namespace",))
         with langchain_errors():
-            index = self._prepare()
+            index, mutation = self._prepare(), None
             if ids is not None:
                 mutation = index.delete_by_ids(list(ids))
+            elif (ns := self._namespace(namespace)) is not None:
+                index.delete_matching(None, namespace=ns)  # found by queries; waits each round
             else:
-                mutation = None
-                ns = self._namespace(namespace)
                 for batch in _batched(index.iter_ids(page_size=_DELETE_PAGE), _DELETE_PAGE):
-                    if ns is not None:
-                        batch = _ids_in(index.get_by_ids(batch), ns)
                     mutation = index.delete_by_ids(batch) or mutation
             if mutation is not None and self.wait_for_mutations:
                 index.wait_for_mutation(mutation)
@@ -569,16 +571,14 @@ class WorkersAIVectorize(_TaskConnection, VectorStore):
         """Async :meth:`delete`."""
         self._check_extra(kwargs, "adelete", ("namespace",))
         with langchain_errors():
-            index = await self._aprepare()
+            index, mutation = await self._aprepare(), None
             if ids is not None:
                 mutation = await index.delete_by_ids(list(ids))
+            elif (ns := self._namespace(namespace)) is not None:
+                await index.delete_matching(None, namespace=ns)
             else:
-                mutation = None
-                ns = self._namespace(namespace)
                 pages = _abatched(index.iter_ids(page_size=_DELETE_PAGE), _DELETE_PAGE)
                 async for batch in pages:
-                    if ns is not None:
-                        batch = _ids_in(await index.get_by_ids(batch), ns)
                     mutation = await index.delete_by_ids(batch) or mutation
             if mutation is not None and self.wait_for_mutations:
                 await index.wait_for_mutation(mutation)

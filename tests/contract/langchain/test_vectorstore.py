@@ -245,6 +245,16 @@ def test_namespaces_isolate(emulator: EmulatorServer, make: Make, api: Api) -> N
     assert vector_count(emulator, store) == 1
 
 
+def test_a_document_re_added_to_another_namespace_moves_there(
+    emulator: EmulatorServer, make: Make, api: Api
+) -> None:
+    store = make()
+    api(store, "add_texts", [PARIS], ids=["p"], namespace="a")
+    api(store, "add_texts", [PARIS], ids=["p"], namespace="b")  # same id, text and metadata
+    assert texts(api(store, "similarity_search", "Paris", namespace="b")) == [PARIS]
+    assert api(store, "similarity_search", "Paris", namespace="a") == []
+
+
 def test_delete_without_ids_deletes_everything_page_by_page(
     emulator: EmulatorServer,
     make: Make,
@@ -456,7 +466,7 @@ def test_an_existing_metadata_index_of_another_type_is_refused(
 ) -> None:
     library(make, api, index_name="shared")
     store = make(index_name="shared", metadata_indexes={"year": "string"})
-    with pytest.raises(InvalidRequestError, match="'year' as number"):
+    with pytest.raises(InvalidRequestError, match="number metadata index on 'year'"):
         api(store, "similarity_search", "x")
 
 
