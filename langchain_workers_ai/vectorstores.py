@@ -19,10 +19,9 @@ ingests; this module converts LangChain's documents, filters and scores. Decisio
 from __future__ import annotations
 
 import contextlib
-import itertools
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
@@ -40,7 +39,6 @@ from workers_ai.vectorize import (
     IndexInfo,
     IngestProgress,
     Match,
-    Vector,
     VectorizeIndex,
     aingest,
     document_id,
@@ -63,28 +61,11 @@ _PROBE_TEXT = "dimensions probe"
 _ADD_OPTIONS = ("skip_existing", "on_progress")
 _QUERY_ARGS = ("k", "filter", "namespace")
 _MMR_ARGS = (*_QUERY_ARGS, "fetch_k", "lambda_mult")
-#: Ids deleted per request by ``delete()`` (a list-vectors page).
-_DELETE_PAGE = wire.LIST_PAGE_MAX
 
 ProgressCallback = Callable[[IngestProgress], None]
 
 
 # --- pure conversions -------------------------------------------------------------------------
-def _default_id(text: str, metadata: Mapping[str, Any], namespace: str | None, i: int) -> str:
-    """Document ``i``'s deterministic id. Workaround (core gap): ``document_id`` knows no
-    namespace, but ids are index-wide, so the same text in two namespaces needs two ids; the
-    namespace goes in under a ``$`` key, which no stored metadata can have."""
-    try:
-        if namespace is None:
-            return document_id(text, metadata)
-        return document_id(text, {**metadata, "$namespace": namespace})
-    except (TypeError, ValueError):
-        # Workaround (core gap): document_id hashes JSON, so a value JSON cannot encode (a
-        # date...) fails there with json's TypeError; the core's check words it properly.
-        wire.check_metadata(metadata, f"document {i}")
-        raise
-
-
 @dataclass(frozen=True)
 class _Documents:
     """Documents ready to ingest: texts, metadata (without the text) and final ids."""
@@ -111,9 +92,11 @@ def _texts_to_documents(
             )
     metas = [dict(m or {}) for m in metadatas] if metadatas else [{} for _ in texts]
     given = list(ids) if ids else [None] * len(texts)
+    for i, meta in enumerate(metas):  # named by position, before an id is derived from it
+        wire.check_metadata(meta, f"document {i}")
     final = [
-        doc_id if doc_id is not None else _default_id(text, meta, namespace, i)
-        for i, (text, meta, doc_id) in enumerate(zip(texts, metas, given, strict=True))
+        doc_id if doc_id is not None else document_id(text, meta, namespace)
+        for text, meta, doc_id in zip(texts, metas, given, strict=True)
     ]
     try:
         plan_documents(texts, ids=final, metadatas=metas, text_key=text_key)
@@ -182,51 +165,6 @@ def _mmr_order(
     return maximal_marginal_relevance(
         np.array(query, dtype=np.float32), vectors, lambda_mult=lambda_mult, k=k
     )
-
-
-def _batched(ids: Iterator[str], size: int) -> Iterator[list[str]]:
-    while batch := list(itertools.islice(ids, size)):
-        yield batch
-
-
-async def _abatched(ids: AsyncIterator[str], size: int) -> AsyncIterator[list[str]]:
-    batch: list[str] = []
-    async for vector_id in ids:
-        batch.append(vector_id)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
-class _InNamespace:
-    """Workaround (core bug): ``ingest``'s ``skip_existing`` compares metadata only, so a
-    document stored unchanged in *another* namespace is skipped and stays there. Through this
-    view ``ingest`` sees only the vectors already in the target namespace."""
-
-    def __init__(self, index: VectorizeIndex, namespace: str | None) -> None:
-        self._index, self._namespace = index, namespace
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._index, name)
-
-    def get_by_ids(self, ids: Sequence[str]) -> list[Vector]:
-        return [v for v in self._index.get_by_ids(ids) if v.namespace == self._namespace]
-
-
-class _AInNamespace:
-    """:class:`_InNamespace` for the async index."""
-
-    def __init__(self, index: AsyncVectorizeIndex, namespace: str | None) -> None:
-        self._index, self._namespace = index, namespace
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._index, name)
-
-    async def get_by_ids(self, ids: Sequence[str]) -> list[Vector]:
-        found = await self._index.get_by_ids(ids)
-        return [v for v in found if v.namespace == self._namespace]
 
 
 @contextlib.contextmanager
@@ -526,7 +464,7 @@ class WorkersAIVectorize(_TaskConnection, VectorStore):
         if not docs:
             return []
         with langchain_errors():
-            index = cast(VectorizeIndex, _InNamespace(self._prepare(), options["namespace"]))
+            index = self._prepare()
             return ingest(index, self.embedding.embed_documents, docs, **options).ids
 
     async def aadd_texts(
@@ -540,8 +478,7 @@ class WorkersAIVectorize(_TaskConnection, VectorStore):
         if not docs:
             return []
         with langchain_errors():
-            view = _AInNamespace(await self._aprepare(), options["namespace"])
-            index = cast(AsyncVectorizeIndex, view)
+            index = await self._aprepare()
             result = await aingest(index, self.embedding.aembed_documents, docs, **options)
         return result.ids
 
@@ -553,16 +490,11 @@ class WorkersAIVectorize(_TaskConnection, VectorStore):
         (page by page, 1,000 ids a request, waiting once at the end)."""
         self._check_extra(kwargs, "delete", ("namespace",))
         with langchain_errors():
-            index, mutation = self._prepare(), None
-            if ids is not None:
-                mutation = index.delete_by_ids(list(ids))
-            elif (ns := self._namespace(namespace)) is not None:
-                index.delete_matching(None, namespace=ns)  # found by queries; waits each round
+            index = self._prepare()
+            if ids is None:
+                index.delete_all(namespace=self._namespace(namespace), wait=self.wait_for_mutations)
             else:
-                for batch in _batched(index.iter_ids(page_size=_DELETE_PAGE), _DELETE_PAGE):
-                    mutation = index.delete_by_ids(batch) or mutation
-            if mutation is not None and self.wait_for_mutations:
-                index.wait_for_mutation(mutation)
+                index.delete_by_ids(list(ids), wait=self.wait_for_mutations)
         return True
 
     async def adelete(
@@ -571,17 +503,12 @@ class WorkersAIVectorize(_TaskConnection, VectorStore):
         """Async :meth:`delete`."""
         self._check_extra(kwargs, "adelete", ("namespace",))
         with langchain_errors():
-            index, mutation = await self._aprepare(), None
-            if ids is not None:
-                mutation = await index.delete_by_ids(list(ids))
-            elif (ns := self._namespace(namespace)) is not None:
-                await index.delete_matching(None, namespace=ns)
+            index = await self._aprepare()
+            wait = self.wait_for_mutations
+            if ids is None:
+                await index.delete_all(namespace=self._namespace(namespace), wait=wait)
             else:
-                pages = _abatched(index.iter_ids(page_size=_DELETE_PAGE), _DELETE_PAGE)
-                async for batch in pages:
-                    mutation = await index.delete_by_ids(batch) or mutation
-            if mutation is not None and self.wait_for_mutations:
-                await index.wait_for_mutation(mutation)
+                await index.delete_by_ids(list(ids), wait=wait)
         return True
 
     # --- reads -------------------------------------------------------------------------------

@@ -568,11 +568,7 @@ class WorkersAIVectorizeStore(WorkersAIConnection, ClientPairOwner, BasePydantic
 
     def clear(self) -> None:
         """Delete every node of the index (of the store's ``namespace`` when it has one)."""
-        if self.namespace is not None:
-            self._delete_where(None)
-            return
-        index = self.client
-        index.delete_by_ids(list(index.iter_ids()), wait=self.wait_for_mutations)
+        self.client.delete_all(namespace=self.namespace, wait=self.wait_for_mutations)
 
     # -- async ----------------------------------------------------------------------------------
     async def _adescribe(self) -> IndexInfo:
@@ -658,12 +654,7 @@ class WorkersAIVectorizeStore(WorkersAIConnection, ClientPairOwner, BasePydantic
         return self._nodes(self._visible(vectors))
 
     async def aclear(self) -> None:
-        if self.namespace is not None:
-            await self._adelete_where(None)
-            return
-        index = self.aclient
-        ids = [i async for i in index.iter_ids()]
-        await index.delete_by_ids(ids, wait=self.wait_for_mutations)
+        await self.aclient.delete_all(namespace=self.namespace, wait=self.wait_for_mutations)
 
 
 def _required_filter(filters: MetadataFilters | None) -> dict[str, Any]:

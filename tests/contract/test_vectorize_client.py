@@ -328,3 +328,36 @@ async def test_delete_matching_removes_exactly_what_the_filter_matches(
     assert (await idx.stats()).vector_count == 130
     left = await idx.query([1, 0, 0], top_k=100, filter={"doc": "drop"})
     assert left.matches == ()
+
+
+async def test_delete_all_empties_the_index_or_one_namespace(
+    vz: Any, emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from workers_ai.vectorize import client as vectorize_client
+
+    monkeypatch.setattr(vectorize_client, "DELETE_PAGE", 4)
+    idx = await _index(vz)
+    await idx.upsert(
+        [{"id": f"a{i}", "values": _unit(i), "namespace": "one"} for i in range(3)]
+        + [{"id": f"b{i}", "values": _unit(i)} for i in range(7)],
+        wait=True,
+    )
+    assert await idx.delete_all(namespace="one") == 3
+    assert (await idx.stats()).vector_count == 7
+    assert await idx.delete_all() == 7
+    assert (await idx.stats()).vector_count == 0
+    assert len([r for r in emulator.requests() if r.route.endswith("/delete_by_ids")]) == 3
+
+
+def test_ingest_into_another_namespace_moves_nothing_silently(emulator: EmulatorServer) -> None:
+    client = WorkersAIClient(**emulator.client_kwargs())
+    client.vectorize.create_index("ns", dimensions=3)
+    idx = client.vectorize.index("ns")
+    calls: list[int] = []
+    first = ingest(idx, _fake_embed(calls), ["same text"], namespace="one")
+    second = ingest(idx, _fake_embed(calls), ["same text"], namespace="two")
+    assert first.ids != second.ids  # ids are index-wide: one per namespace
+    assert (second.written, second.skipped) == (1, 0)
+    assert {v.namespace for v in idx.get_by_ids([*first.ids, *second.ids])} == {"one", "two"}
+    again = ingest(idx, _fake_embed(calls), ["same text"], namespace="two")
+    assert (again.written, again.skipped) == (0, 1)

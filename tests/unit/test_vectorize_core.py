@@ -428,6 +428,12 @@ def test_document_ids_are_deterministic_and_fit_the_id_limit() -> None:
     a = document_id("hello", {"k": 1})
     assert a == document_id("hello", {"k": 1}) != document_id("hello", {"k": 2})
     assert len(a.encode()) == 64
+    assert document_id("hello", {"k": 1}, "ns") != a  # ids are unique across namespaces
+    assert document_id("hello", {"k": 1}, None) == a
+    import datetime
+
+    with pytest.raises(InvalidRequestError, match=r"'when' = datetime\.date"):
+        document_id("hello", {"when": datetime.date(2024, 1, 1)})
 
 
 def test_ingest_checks_every_document_before_any_request() -> None:

@@ -18,6 +18,7 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -60,6 +61,26 @@ _asleep = asyncio.sleep
 _monotonic = time.monotonic
 
 
+#: Ids per request when ``delete_all`` deletes a whole index (a list-vectors page).
+DELETE_PAGE = wire.LIST_PAGE_MAX
+
+
+def _pages(ids: Iterator[str]) -> Iterator[list[str]]:
+    while page := list(itertools.islice(ids, DELETE_PAGE)):
+        yield page
+
+
+async def _apages(ids: AsyncIterator[str]) -> AsyncIterator[list[str]]:
+    page: list[str] = []
+    async for vector_id in ids:
+        page.append(vector_id)
+        if len(page) == DELETE_PAGE:
+            yield page
+            page = []
+    if page:
+        yield page
+
+
 class _IndexBase(Generic[C]):
     """What both index classes share: the request builder, options, the mutation waiter."""
 
@@ -81,6 +102,11 @@ class _IndexBase(Generic[C]):
     @property
     def name(self) -> str:
         return self._r.name
+
+    @property
+    def known_metric(self) -> str | None:
+        """The index's metric, once ``describe()`` (or ``dimensions()``) has asked for it."""
+        return self._r.metric
 
     def _waiter(self, mutation: Mutation | str, timeout: float | None) -> MutationWait:
         target = Mutation(mutation) if isinstance(mutation, str) else mutation
@@ -244,6 +270,18 @@ class VectorizeIndex(_IndexBase["WorkersAIClient"]):
         probe = self._r.probe_vector()
         result = self.query(probe, top_k=wire.TOP_K_MAX, filter=filter, namespace=namespace)
         return [m.id for m in result.matches]
+
+    def delete_all(self, *, namespace: str | None = None, wait: bool = True) -> int:
+        """Delete every vector (of ``namespace`` when given): page by page through the ids,
+        1,000 a request, waiting once at the end; returns how many were deleted."""
+        if namespace is not None:
+            return self.delete_matching(None, namespace=namespace)
+        mutation, count = None, 0
+        for page in _pages(self.iter_ids(page_size=DELETE_PAGE)):
+            mutation, count = self.delete_by_ids(page) or mutation, count + len(page)
+        if wait and mutation is not None:
+            self.wait_for_mutation(mutation)
+        return count
 
     def delete_matching(
         self, filter: Mapping[str, Any] | None, *, namespace: str | None = None
@@ -417,6 +455,16 @@ class AsyncVectorizeIndex(_IndexBase["AsyncWorkersAIClient"]):
         probe = self._r.probe_vector()
         result = await self.query(probe, top_k=wire.TOP_K_MAX, filter=filter, namespace=namespace)
         return [m.id for m in result.matches]
+
+    async def delete_all(self, *, namespace: str | None = None, wait: bool = True) -> int:
+        if namespace is not None:
+            return await self.delete_matching(None, namespace=namespace)
+        mutation, count = None, 0
+        async for page in _apages(self.iter_ids(page_size=DELETE_PAGE)):
+            mutation, count = await self.delete_by_ids(page) or mutation, count + len(page)
+        if wait and mutation is not None:
+            await self.wait_for_mutation(mutation)
+        return count
 
     async def delete_matching(
         self, filter: Mapping[str, Any] | None, *, namespace: str | None = None

@@ -45,11 +45,25 @@ logger = logging.getLogger("workers_ai")
 DEFAULT_CHUNK = 1000
 
 
-def document_id(text: str, metadata: Mapping[str, Any] | None = None) -> str:
-    """A deterministic id for a document: SHA-256 of its text and metadata (64 hex chars, the
-    id limit), so ingesting the same document twice writes one vector."""
-    canonical = json.dumps([text, dict(metadata or {})], sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+def document_id(
+    text: str, metadata: Mapping[str, Any] | None = None, namespace: str | None = None
+) -> str:
+    """A deterministic id for a document: SHA-256 of its text, metadata and namespace (64 hex
+    chars, the id limit), so ingesting the same document twice writes one vector. Ids are
+    unique across an index, so the same document in two namespaces gets two ids.
+
+    Raises:
+        InvalidRequestError: A metadata value JSON cannot hold (a date, a set...).
+    """
+    parts: list[Any] = [text, dict(metadata or {})]
+    if namespace is not None:
+        parts.append({"namespace": namespace})
+    try:
+        canonical = json.dumps(parts, sort_keys=True, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as error:
+        wire.check_metadata(metadata, "document")  # names the key and what is wrong
+        raise InvalidRequestError(f"document metadata cannot be stored: {error}") from error
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -104,6 +118,7 @@ def plan_documents(
     ids: Sequence[str] | None,
     metadatas: Sequence[Mapping[str, Any] | None] | None,
     text_key: str | None,
+    namespace: str | None = None,
 ) -> _Plan:
     """Ids and stored metadata of every document, all checked before any request."""
     if isinstance(texts, str) or not isinstance(texts, Sequence):
@@ -118,8 +133,8 @@ def plan_documents(
     for i, text in enumerate(texts):
         if not isinstance(text, str):
             raise InvalidRequestError(f"texts[{i}] is a {type(text).__name__}, not a string")
-        meta = dict((metadatas[i] if metadatas is not None else None) or {})
-        doc_id = ids[i] if ids is not None else document_id(text, meta)
+        meta = wire.check_metadata(metadatas[i] if metadatas is not None else None, f"document {i}")
+        doc_id = ids[i] if ids is not None else document_id(text, meta, namespace)
         if text_key is not None:
             if text_key in meta:
                 raise InvalidRequestError(
@@ -140,9 +155,12 @@ def plan_documents(
     return _Plan(out_ids, out_meta)
 
 
-def _unchanged(stored: Sequence[Vector], plan: _Plan, start: int, end: int) -> set[int]:
-    """Positions (in the plan) whose stored vector has the metadata we would write."""
-    by_id = {v.id: dict(v.metadata) for v in stored}
+def _unchanged(
+    stored: Sequence[Vector], plan: _Plan, start: int, end: int, namespace: str | None
+) -> set[int]:
+    """Positions (in the plan) whose stored vector has the metadata we would write, in the
+    namespace we would write it to (an id stored in another namespace is moved by the write)."""
+    by_id = {v.id: dict(v.metadata) for v in stored if v.namespace == namespace}
     return {i for i in range(start, end) if by_id.get(plan.ids[i]) == plan.metadatas[i]}
 
 
@@ -191,7 +209,7 @@ def ingest(
     Args:
         embed: Texts to vectors, in order (``Embedder.embed_documents``, or a framework's
             ``embed_documents``).
-        ids: One id per text; default :func:`document_id` of text and metadata.
+        ids: One id per text; default :func:`document_id` of text, metadata and namespace.
         metadatas: One mapping (or ``None``) per text.
         text_key: Metadata key the text is stored under (``None``: not stored).
         chunk_size: Documents embedded and written per step (progress is reported per step).
@@ -205,15 +223,17 @@ def ingest(
         InvalidRequestError: A document is unusable (before any request).
         IngestError: A request failed for good part-way (``done`` says how far it got).
     """
-    plan = plan_documents(texts, ids=ids, metadatas=metadatas, text_key=text_key)
     wire.check_namespace(namespace)
+    plan = plan_documents(
+        texts, ids=ids, metadatas=metadatas, text_key=text_key, namespace=namespace
+    )
     chunks = _chunks(len(plan.ids), chunk_size)
     written = skipped = 0
     mutation: Mutation | None = None
     for number, (start, end) in enumerate(chunks, 1):
         try:
             found = index.get_by_ids(plan.ids[start:end]) if skip_existing else []
-            same = _unchanged(found, plan, start, end)
+            same = _unchanged(found, plan, start, end, namespace)
             todo = [i for i in range(start, end) if i not in same]
             if todo:
                 values = embed([texts[i] for i in todo])
@@ -247,15 +267,17 @@ async def aingest(
     on_progress: Callable[[IngestProgress], None] | None = None,
 ) -> IngestResult:
     """Async :func:`ingest` (``embed`` is awaited)."""
-    plan = plan_documents(texts, ids=ids, metadatas=metadatas, text_key=text_key)
     wire.check_namespace(namespace)
+    plan = plan_documents(
+        texts, ids=ids, metadatas=metadatas, text_key=text_key, namespace=namespace
+    )
     chunks = _chunks(len(plan.ids), chunk_size)
     written = skipped = 0
     mutation: Mutation | None = None
     for number, (start, end) in enumerate(chunks, 1):
         try:
             found = await index.get_by_ids(plan.ids[start:end]) if skip_existing else []
-            same = _unchanged(found, plan, start, end)
+            same = _unchanged(found, plan, start, end, namespace)
             todo = [i for i in range(start, end) if i not in same]
             if todo:
                 values = await embed([texts[i] for i in todo])

@@ -103,6 +103,7 @@ class IndexRequests:
         self.name = wire.check_index_name(name)
         self.mutation_timeout = check_timeout(mutation_timeout)
         self.dimensions: int | None = None
+        self.metric: str | None = None
         self.indexed: dict[str, str] | None = None
 
     def call(
@@ -126,6 +127,8 @@ class IndexRequests:
     def learn_index(self, info: IndexInfo) -> IndexInfo:
         if info.dimensions is not None:
             self.dimensions = info.dimensions
+        if info.metric is not None:
+            self.metric = info.metric
         return info
 
     def learn_metadata_indexes(self, items: list[MetadataIndex]) -> list[MetadataIndex]:

@@ -27,13 +27,13 @@ from langchain_workers_ai import (
     ChatWorkersAI,
     WorkersAIEmbeddings,
     WorkersAIVectorize,
-    vectorstores,
 )
 from tests.support.emulator import adapter_kwargs
 from workers_ai import InvalidRequestError, MutationTimeoutError, VectorizeIndexNotFoundError
 from workers_ai.emulator import EmulatorServer
 from workers_ai.errors import UnknownArgumentError
 from workers_ai.vectorize import FilterError, IngestProgress
+from workers_ai.vectorize import client as vectorize_client
 
 #: What the ``make`` fixture is: builds a store on a fresh index.
 Make = Callable[..., WorkersAIVectorize]
@@ -261,7 +261,7 @@ def test_delete_without_ids_deletes_everything_page_by_page(
     api: Api,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(vectorstores, "_DELETE_PAGE", 2)
+    monkeypatch.setattr(vectorize_client, "DELETE_PAGE", 2)
     store = library(make, api)
     api(store, "delete", [])  # an empty list deletes nothing
     assert vector_count(emulator, store) == 5
