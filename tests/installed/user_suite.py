@@ -78,3 +78,28 @@ def test_a_scripted_fault_reaches_the_app_as_a_typed_error(
     with pytest.raises(workers_ai.QuotaExceededError):
         summarise(ChatWorkersAI(model=MODEL), "anything")
     assert workers_ai_emulator_env.last_request().status == 429
+
+
+# -- a RAG app on Vectorize, tested offline (the plugin's emulator serves Vectorize V2) --------
+def test_a_vectorize_rag_store_round_trip(workers_ai_emulator_env: EmulatorServer) -> None:
+    from langchain_workers_ai import WorkersAIEmbeddings, WorkersAIVectorize
+
+    store = WorkersAIVectorize(
+        embedding=WorkersAIEmbeddings(model="@cf/baai/bge-small-en-v1.5"),
+        index_name="faq",
+        create_index=True,
+        metadata_indexes={"topic": "string"},
+    )
+    store.add_texts(
+        ["Refunds take 5 to 7 business days.", "Shipping is free from 50 euros."],
+        metadatas=[{"topic": "refunds"}, {"topic": "shipping"}],
+    )
+    found = store.similarity_search("How long do refunds take?", k=1, filter={"topic": "refunds"})
+    assert [d.page_content for d in found] == ["Refunds take 5 to 7 business days."]
+    assert workers_ai_emulator_env.vectorize_indexes() == ["faq"]
+
+
+def test_vectorize_indexes_do_not_leak_between_tests(
+    workers_ai_emulator_env: EmulatorServer,
+) -> None:
+    assert workers_ai_emulator_env.vectorize_indexes() == []

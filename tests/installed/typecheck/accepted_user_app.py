@@ -14,6 +14,7 @@ from langchain_workers_ai import (
     ChatWorkersAI,
     WorkersAIEmbeddings,
     WorkersAIReranker,
+    WorkersAIVectorize,
     get_workers_ai_callback,
 )
 from llama_index_workers_ai import (
@@ -21,6 +22,7 @@ from llama_index_workers_ai import (
     WorkersAIEmbedding,
     WorkersAIRerank,
     WorkersAIUsageHandler,
+    WorkersAIVectorizeStore,
 )
 from workers_ai import (
     APIStatusError,
@@ -113,6 +115,25 @@ def llama_index_app() -> list[float]:
     print(responses, usage.table())
     usage.close()
     return WorkersAIEmbedding().get_text_embedding("hello")
+
+
+def vectorize_app(client: WorkersAIClient) -> list[str]:
+    from workers_ai.vectorize import IngestProgress, Match, Vector, ingest
+
+    client.vectorize.create_index("docs", model="@cf/baai/bge-base-en-v1.5", exist_ok=True)
+    index = client.vectorize.index("docs")
+    index.ensure_metadata_indexes({"source": "string"})
+    index.upsert([Vector("a", [0.1] * 768, {"source": "a.md"})], wait=True)
+    matches: tuple[Match, ...] = index.query([0.1] * 768, top_k=3, return_metadata="all").matches
+    progress: list[IngestProgress] = []
+    ingest(index, WorkersAIEmbeddings().embed_documents, ["b"], on_progress=progress.append)
+    store = WorkersAIVectorize(
+        embedding=WorkersAIEmbeddings(), index_name="docs", metadata_indexes={"source": "string"}
+    )
+    found: list[Document] = store.similarity_search("a", k=2, filter={"source": "a.md"})
+    li_store = WorkersAIVectorizeStore(index_name="docs", mutation_timeout=30.0)
+    print(matches, found, li_store.client.stats().vector_count)
+    return store.add_texts(["c"], metadatas=[{"source": "c.md"}])
 
 
 def main() -> None:

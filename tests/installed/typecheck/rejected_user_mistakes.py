@@ -6,6 +6,7 @@ from langchain_workers_ai import (
     ChatWorkersAI,
     WorkersAIEmbeddings,
     WorkersAIReranker,
+    WorkersAIVectorize,
     get_workers_ai_callback,
 )
 from llama_index_workers_ai import (
@@ -13,6 +14,7 @@ from llama_index_workers_ai import (
     WorkersAIEmbedding,
     WorkersAIRerank,
     WorkersAIUsageHandler,
+    WorkersAIVectorizeStore,
 )
 from workers_ai import WorkersAIClient
 
@@ -36,3 +38,9 @@ get_workers_ai_callback(max_neuron=5)  # expect-error: call-arg
 get_workers_ai_callback(max_usd="0.10")  # expect-error: arg-type
 WorkersAIUsageHandler(unpriced="deny")  # expect-error: arg-type
 ChatWorkersAI(use_batch_api="yes")  # expect-error: arg-type
+
+# Vectorize: misspelt store options and wrong literal values.
+WorkersAIVectorize(embedding=WorkersAIEmbeddings(), index_nmae="docs")  # expect-error: call-arg
+WorkersAIVectorizeStore(index_name="docs", metric="l2")  # expect-error: arg-type
+client.vectorize.index("docs").query([0.1], return_metadata=True)  # expect-error: arg-type
+client.vectorize.create_index("docs", metric="cos")  # expect-error: arg-type
