@@ -155,6 +155,9 @@ class _Call:
     gateway_id: str | None = None
     #: A body sent as these bytes instead of JSON (audio, an image, multipart form data).
     raw: bytes | None = field(default=None, repr=False)
+    #: The service whose own error codes apply (``"vectorize"``; see
+    #: :data:`~workers_ai.errors.SERVICE_CODE_TABLES`), else ``None``.
+    service: str | None = None
 
     def __post_init__(self) -> None:
         validate_headers(self.headers, "headers", error=InvalidRequestError)
@@ -284,6 +287,7 @@ class BaseClient:
         routed: Route | None = None,
         raw: bytes | None = None,
         content_type: str | None = None,
+        service: str | None = None,
     ) -> _Call:
         base = routed.headers if routed is not None and routed.headers is not None else None
         all_headers = RedactedHeaders(
@@ -308,6 +312,7 @@ class BaseClient:
             provider=routed.provider if routed is not None else None,
             gateway_id=routed.gateway_id if routed is not None else None,
             raw=raw,
+            service=service,
         )
 
     def _raw_run_call(
@@ -732,7 +737,11 @@ class BaseClient:
     @classmethod
     def _body_answer(cls, response: httpx.Response, call: _Call) -> tuple[ResponseMeta, Any]:
         """A stream request's whole-body answer (read already): its payload, or its error."""
-        context = {"provider": call.provider, "gateway_id": call.gateway_id}
+        context = {
+            "provider": call.provider,
+            "gateway_id": call.gateway_id,
+            "service": call.service,
+        }
         if not response.is_success:
             raise status_error_from_response(
                 response.status_code, response.headers, response.content, **context
@@ -750,6 +759,7 @@ class BaseClient:
             response.content,
             provider=call.provider,
             gateway_id=call.gateway_id,
+            service=call.service,
         )
         return APIResponse(data, self._meta(response))
 

@@ -39,6 +39,7 @@ from workers_ai.errors import (
     CODE_HINTS,
     CODE_TABLE,
     GATEWAY_STATUS_HINTS,
+    SERVICE_CODE_TABLES,
     STATUS_HINTS,
     STATUS_TABLE,
     APIResponseValidationError,
@@ -389,6 +390,7 @@ def status_error_from_response(
     *,
     provider: str | None = None,
     gateway_id: str | None = None,
+    service: str | None = None,
 ) -> APIStatusError:
     """Map a failed response to the right :class:`APIStatusError` subclass.
 
@@ -408,6 +410,8 @@ def status_error_from_response(
             the error and in its text; its status hints are the gateway's.
         gateway_id: The gateway the request went through, named by a "gateway does not exist"
             error (code 2001).
+        service: The service of the route (``"vectorize"``), whose own codes
+            (:data:`~workers_ai.errors.SERVICE_CODE_TABLES`) are read before the others.
     """
     body = _parse_body(content)
     readable = not isinstance(body, _Unreadable)
@@ -419,8 +423,11 @@ def status_error_from_response(
         message = f"Unexpected response body: {excerpt(content)!r}" if content else "No body"
     else:
         message = f"Request failed: {excerpt(content)}"
-    known = details.known_code
+    own = SERVICE_CODE_TABLES.get(service or "", {})
+    known = next((c for c in details.codes if c in own), None)
     if known is not None:
+        cls, hint = own[known]
+    elif (known := details.known_code) is not None:
         cls, hint = CODE_TABLE[known]
     else:
         cls = STATUS_TABLE.get(status_code) or (
@@ -476,10 +483,11 @@ def unwrap_response(
     *,
     provider: str | None = None,
     gateway_id: str | None = None,
+    service: str | None = None,
 ) -> Any:
     """Return the payload of a response, or raise the typed error it stands for.
 
-    ``provider`` and ``gateway_id`` go to :func:`status_error_from_response`.
+    ``provider``, ``gateway_id`` and ``service`` go to :func:`status_error_from_response`.
 
     - non-2xx: raises via :func:`status_error_from_response`;
     - an empty 2xx body, one that is not JSON, or one beyond the bounds:
@@ -490,7 +498,7 @@ def unwrap_response(
     - a binary body (``image/*``, ``audio/*``, ``video/*``, ``application/octet-stream``:
       Stable Diffusion's PNG): a :class:`~workers_ai.types.MediaPayload`.
     """
-    context = {"provider": provider, "gateway_id": gateway_id}
+    context = {"provider": provider, "gateway_id": gateway_id, "service": service}
     if not 200 <= status_code < 300:
         raise status_error_from_response(status_code, headers, content, **context)
     media_type = binary_media_type(headers)

@@ -46,6 +46,7 @@ __all__ = [
     "CODE_HINTS",
     "CODE_TABLE",
     "GATEWAY_STATUS_HINTS",
+    "SERVICE_CODE_TABLES",
     "STATUS_HINTS",
     "STATUS_TABLE",
     "APIConnectionError",
@@ -594,16 +595,6 @@ CODE_TABLE: dict[int, tuple[type[APIStatusError], str | None]] = {
     3040: (CapacityError, _CAPACITY_HINT),
     3036: (QuotaExceededError, _QUOTA_HINT),
     4006: (QuotaExceededError, _QUOTA_HINT),
-    # Vectorize (platform spec §2.10)
-    3000: (VectorizeIndexNotFoundError, _INDEX_HINT),
-    3005: (VectorizeIndexNotFoundError, _INDEX_HINT),
-    3002: (
-        VectorizeIndexExistsError,
-        "Pick another name, or use the existing index (create_index(..., exist_ok=True)).",
-    ),
-    40006: (BadRequestError, "The vector's length must equal the index's dimensions."),
-    40025: (BadRequestError, "Lower top_k, or ask for return_metadata='indexed' and no values."),
-    40026: (BadRequestError, None),
     # AI Gateway (spec §1.10)
     2001: (GatewayNotFoundError, _GATEWAY_HINT),
     2003: (RateLimitError, "The gateway's rate-limiting rule was hit; slow down or raise it."),
@@ -624,6 +615,25 @@ CODE_TABLE: dict[int, tuple[type[APIStatusError], str | None]] = {
         SpendLimitError,
         "A gateway spend limit is exhausted; wait for its window or raise it in the dashboard.",
     ),
+}
+
+#: Codes one service gives its own meaning, by service (a ``_Call``'s ``service``): Vectorize's
+#: 3000 is "index not found", a code other routes do not promise to keep for that.
+SERVICE_CODE_TABLES: dict[str, dict[int, tuple[type[APIStatusError], str | None]]] = {
+    "vectorize": {  # platform spec §2.10
+        3000: (VectorizeIndexNotFoundError, _INDEX_HINT),
+        3005: (VectorizeIndexNotFoundError, _INDEX_HINT),
+        3002: (
+            VectorizeIndexExistsError,
+            "Pick another name, or use the existing index (create_index(..., exist_ok=True)).",
+        ),
+        40006: (BadRequestError, "The vector's length must equal the index's dimensions."),
+        40025: (
+            BadRequestError,
+            "Lower top_k, or ask for return_metadata='indexed' and no values.",
+        ),
+        40026: (BadRequestError, None),
+    },
 }
 
 #: Codes whose class the HTTP status decides (retried as that status is), with a hint.

@@ -388,11 +388,14 @@ def test_index_not_found_is_typed_whatever_the_status(status: int) -> None:
             }
         ],
     }
-    error = status_error_from_response(status, {}, json.dumps(body).encode())
+    error = status_error_from_response(status, {}, json.dumps(body).encode(), service="vectorize")
     assert isinstance(error, VectorizeIndexNotFoundError)
     assert error.code == 3000
     assert "savia-pages-search-preview" in str(error) and "create_index" in str(error)
     assert not is_retryable(error)
+    # Vectorize's meaning of 3000 is Vectorize's: elsewhere the status decides
+    other = status_error_from_response(500, {}, json.dumps(body).encode())
+    assert not isinstance(other, VectorizeIndexNotFoundError) and is_retryable(other)
 
 
 def test_an_existing_index_name_is_a_conflict_that_is_not_retried() -> None:
@@ -400,7 +403,7 @@ def test_an_existing_index_name_is_a_conflict_that_is_not_retried() -> None:
         "success": False,
         "errors": [{"code": 3002, "message": 'vectorize.index.duplicate_name - Index name "x"'}],
     }
-    error = status_error_from_response(409, {}, json.dumps(body).encode())
+    error = status_error_from_response(409, {}, json.dumps(body).encode(), service="vectorize")
     assert isinstance(error, VectorizeIndexExistsError)
     assert not is_retryable(error)
     clone = pickle.loads(pickle.dumps(error))
@@ -410,7 +413,7 @@ def test_an_existing_index_name_is_a_conflict_that_is_not_retried() -> None:
 def test_the_top_k_error_says_what_to_change() -> None:
     message = "with returnValues=true or returnMetadata=all, max top K is 50, but got 100"
     body = {"success": False, "errors": [{"code": 40025, "message": message}]}
-    error = status_error_from_response(400, {}, json.dumps(body).encode())
+    error = status_error_from_response(400, {}, json.dumps(body).encode(), service="vectorize")
     assert isinstance(error, BadRequestError)
     assert "Lower top_k" in str(error)
 

@@ -67,12 +67,12 @@ def create_index_call(
 ) -> _Call:
     body = wire.create_index_body(name, dimensions, metric, description, preset)
     url = client.settings.account_url("vectorize/v2/indexes")
-    return client._call("POST", url, INDEXES_ROUTE, body=body)
+    return client._call("POST", url, INDEXES_ROUTE, body=body, service="vectorize")
 
 
 def list_indexes_call(client: BaseClient) -> _Call:
     url = client.settings.account_url("vectorize/v2/indexes")
-    return client._call("GET", url, INDEXES_ROUTE)
+    return client._call("GET", url, INDEXES_ROUTE, service="vectorize")
 
 
 def same_config(found: IndexInfo, dimensions: int | None, metric: str, preset: str | None) -> None:
@@ -120,8 +120,9 @@ class IndexRequests:
         route = _INDEX_ROUTE + (f"/{op}" if op else "")
         content_type = "application/x-ndjson" if raw is not None else None
         return self.client._call(
-            method, url, route, body=body, params=params, raw=raw, content_type=content_type
-        )
+            method, url, route, body=body, params=params, raw=raw, content_type=content_type,
+            service="vectorize",
+        )  # fmt: skip
 
     # -- what is known of the index ---------------------------------------------------------
     def learn_index(self, info: IndexInfo) -> IndexInfo:
