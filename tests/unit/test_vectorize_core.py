@@ -450,3 +450,41 @@ def test_ingest_checks_every_document_before_any_request() -> None:
         plan_documents(["a"], ids=None, metadatas=[{"text": "x"}], text_key="text")
     with pytest.raises(InvalidRequestError, match="ids has 1 items for 2 texts"):
         plan_documents(["a", "b"], ids=["x"], metadatas=None, text_key=None)
+
+
+# -- sync/async parity --------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("sync_cls", "async_cls"),
+    [("VectorizeIndex", "AsyncVectorizeIndex"), ("Vectorize", "AsyncVectorize")],
+)
+def test_the_async_twins_take_what_the_sync_methods_take(sync_cls: str, async_cls: str) -> None:
+    """The twins repeat their parameter lists (the logic is shared in IndexRequests): the
+    same public methods, parameters, defaults and annotations (bar the awaited returns)."""
+    import inspect
+
+    from workers_ai.vectorize import client as module
+
+    sync, asyn = getattr(module, sync_cls), getattr(module, async_cls)
+    public = {n for n in dir(sync) if not n.startswith("_")}
+    assert public == {n for n in dir(asyn) if not n.startswith("_")}
+    for name in sorted(public):
+        one, two = getattr(sync, name), getattr(asyn, name)
+        if not callable(one):
+            continue
+        params = inspect.signature(one).parameters
+        other = inspect.signature(two).parameters
+        assert [(p.name, p.kind, p.default) for p in params.values()] == [
+            (p.name, p.kind, p.default) for p in other.values()
+        ], name
+
+
+def test_ingest_and_aingest_take_the_same_options() -> None:
+    import inspect
+
+    from workers_ai.vectorize import aingest, ingest
+
+    one = inspect.signature(ingest).parameters
+    two = inspect.signature(aingest).parameters
+    assert [(p.name, p.default) for p in one.values()] == [
+        (p.name, p.default) for p in two.values()
+    ]
