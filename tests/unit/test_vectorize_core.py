@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import pickle
+from array import array
 
 import pytest
 
@@ -160,8 +161,23 @@ def test_the_verbatim_ndjson_lines_encode_one_vector_per_line() -> None:
         },
     ]
     lines = wire.encode_vectors(vectors, 3)
-    assert [json.loads(line) for line in lines] == vectors
+    sent = [json.loads(line) for line in lines]
+    assert [(v["id"], v["metadata"]) for v in sent] == [(v["id"], v["metadata"]) for v in vectors]
     assert all(line.endswith(b"\n") and line.count(b"\n") == 1 for line in lines)
+    # values go as the float32 Vectorize stores (9 significant digits: that float32 exactly)
+    for got, want in zip(sent, vectors, strict=True):
+        assert array("f", got["values"]) == array("f", want["values"])
+        assert got["values"] == pytest.approx(want["values"], rel=1e-7)
+
+
+def test_values_keep_their_float32_exactly_and_tiny_or_huge_numbers_stay_json() -> None:
+    import random
+
+    rng = random.Random(7)
+    values = [rng.uniform(-1, 1) * 10 ** rng.randint(-40, 38) for _ in range(2000)]
+    values += [0.0, -0.0, 1, -3, 3.4028234e38, 1.4e-45]
+    line = wire.encode_vectors([{"id": "v", "values": values}], len(values))[0]
+    assert array("f", json.loads(line)["values"]) == array("f", values)
 
 
 @pytest.mark.parametrize(

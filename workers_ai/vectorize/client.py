@@ -18,6 +18,7 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import itertools
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
@@ -48,7 +49,9 @@ from workers_ai.vectorize.types import (
 )
 
 if TYPE_CHECKING:
+    from workers_ai._base_client import _Call
     from workers_ai.client import AsyncWorkersAIClient, WorkersAIClient
+    from workers_ai.responses import APIResponse
 
 __all__ = ["AsyncVectorize", "AsyncVectorizeIndex", "Vectorize", "VectorizeIndex"]
 
@@ -61,6 +64,8 @@ _asleep = asyncio.sleep
 _monotonic = time.monotonic
 
 
+#: ``get_by_ids`` pages (of 100 ids) in flight at once.
+READ_CONCURRENCY = 8
 #: Ids per request when ``delete_all`` deletes a whole index (a list-vectors page).
 DELETE_PAGE = wire.LIST_PAGE_MAX
 
@@ -203,7 +208,13 @@ class VectorizeIndex(_IndexBase["WorkersAIClient"]):
     def get_by_ids(self, ids: Sequence[str]) -> list[Vector]:
         """The stored vectors with these ids, in the order asked (missing ids are left out)."""
         checked, calls = self._r.ids_calls("get_by_ids", ids, wire.GET_BY_IDS_BATCH)
-        found = [v for call in calls for v in wire.parse_vectors(self._client._send(call).data)]
+        if len(calls) <= 1:
+            answers = [self._client._send(call) for call in calls]
+        else:  # the client's pool is thread-safe: a few pages in flight at once
+            workers = min(len(calls), READ_CONCURRENCY)
+            with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+                answers = list(pool.map(self._client._send, calls))
+        found = [v for answer in answers for v in wire.parse_vectors(answer.data)]
         return self._r.ordered(checked, found)
 
     def delete_by_ids(self, ids: Sequence[str], *, wait: bool = False) -> Mutation | None:
@@ -391,9 +402,14 @@ class AsyncVectorizeIndex(_IndexBase["AsyncWorkersAIClient"]):
 
     async def get_by_ids(self, ids: Sequence[str]) -> list[Vector]:
         checked, calls = self._r.ids_calls("get_by_ids", ids, wire.GET_BY_IDS_BATCH)
-        found = []
-        for call in calls:
-            found.extend(wire.parse_vectors((await self._client._send(call)).data))
+        limit = asyncio.Semaphore(READ_CONCURRENCY)
+
+        async def send(call: _Call) -> APIResponse:
+            async with limit:
+                return await self._client._send(call)
+
+        answers = await asyncio.gather(*(send(call) for call in calls))
+        found = [v for answer in answers for v in wire.parse_vectors(answer.data)]
         return self._r.ordered(checked, found)
 
     async def delete_by_ids(self, ids: Sequence[str], *, wait: bool = False) -> Mutation | None:

@@ -15,6 +15,8 @@ types, and each document's stored metadata (text included) against Vectorize's 1
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import contextlib
 import hashlib
 import json
@@ -173,15 +175,61 @@ def _vectors(
     ]
 
 
-def _failure(error: BaseException, done: int, plan: _Plan) -> IngestError:
-    return IngestError(
-        f"ingest stopped after {done:,} of {len(plan.ids):,} documents: {error}. Run the same "
-        "ingest again to resume: stored documents are found and skipped (skip_existing=True), "
-        "and ids do not change, so nothing is stored twice",
-        done=done,
-        total=len(plan.ids),
-        ids=plan.ids,
-    )
+@dataclass
+class _Run:
+    """An ingest's bookkeeping (no I/O): which documents a chunk must write, and what is done.
+
+    A chunk counts as done once its write was accepted; progress is reported then, in order.
+    """
+
+    plan: _Plan
+    chunks: list[tuple[int, int]]
+    namespace: str | None
+    on_progress: Callable[[IngestProgress], None] | None
+    written: int = 0
+    skipped: int = 0
+    done: int = 0
+    mutation: Mutation | None = None
+
+    def select(self, found: Sequence[Vector], start: int, end: int) -> tuple[list[int], int]:
+        """The positions to embed and write (those not stored unchanged), and how many are."""
+        same = _unchanged(found, self.plan, start, end, self.namespace)
+        return [i for i in range(start, end) if i not in same], len(same)
+
+    def settle(self, step: _Step, mutation: Mutation | None) -> None:
+        self.written += step.written
+        self.skipped += step.skipped
+        self.done = step.end
+        self.mutation = mutation or self.mutation
+        if self.on_progress is not None:
+            total = len(self.plan.ids)
+            self.on_progress(
+                IngestProgress(step.end, total, self.skipped, step.number, len(self.chunks))
+            )
+
+    def failure(self, error: BaseException) -> IngestError:
+        plan, done = self.plan, self.done
+        return IngestError(
+            f"ingest stopped after {done:,} of {len(plan.ids):,} documents: {error}. Run the "
+            "same ingest again to resume: stored documents are found and skipped "
+            "(skip_existing=True), and ids do not change, so nothing is stored twice",
+            done=done,
+            total=len(plan.ids),
+            ids=plan.ids,
+        )
+
+    def result(self) -> IngestResult:
+        return IngestResult(self.plan.ids, self.written, self.skipped, self.mutation)
+
+
+@dataclass(frozen=True)
+class _Step:
+    """One chunk in flight: its number, end, and how many documents it writes and skips."""
+
+    number: int
+    end: int
+    written: int
+    skipped: int
 
 
 def _chunks(total: int, size: int) -> list[tuple[int, int]]:
@@ -227,29 +275,37 @@ def ingest(
     plan = plan_documents(
         texts, ids=ids, metadatas=metadatas, text_key=text_key, namespace=namespace
     )
-    chunks = _chunks(len(plan.ids), chunk_size)
-    written = skipped = 0
-    mutation: Mutation | None = None
-    for number, (start, end) in enumerate(chunks, 1):
+    run = _Run(plan, _chunks(len(plan.ids), chunk_size), namespace, on_progress)
+    if skip_existing and len(run.chunks) > 1:  # an empty index has nothing to skip: ask once
+        skip_existing = index.stats().vector_count > 0
+    # A chunk's write goes out in the background while the next chunk is embedded.
+    writing: tuple[_Step, concurrent.futures.Future[Mutation] | None] | None = None
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
         try:
-            found = index.get_by_ids(plan.ids[start:end]) if skip_existing else []
-            same = _unchanged(found, plan, start, end, namespace)
-            todo = [i for i in range(start, end) if i not in same]
-            if todo:
-                values = embed([texts[i] for i in todo])
-                batch = _vectors(plan, todo, values, namespace)
-                mutation = index.upsert(batch)
+            for number, (start, end) in enumerate(run.chunks, 1):
+                found = index.get_by_ids(plan.ids[start:end]) if skip_existing else []
+                todo, same = run.select(found, start, end)
+                batch = (
+                    _vectors(plan, todo, embed([texts[i] for i in todo]), namespace) if todo else []
+                )
+                if writing is not None:
+                    run.settle(writing[0], writing[1].result() if writing[1] else None)
+                    writing = None
+                future = pool.submit(index.upsert, batch) if batch else None
+                writing = (_Step(number, end, len(todo), same), future)
+            if writing is not None:
+                run.settle(writing[0], writing[1].result() if writing[1] else None)
         except Exception as error:  # any embedder's failure: resumable all the same
-            if wait and mutation is not None:  # so that a re-run finds what was stored
+            if writing is not None and writing[1] is not None:  # let the last write finish
                 with contextlib.suppress(Exception):
-                    index.wait_for_mutation(mutation)
-            raise _failure(error, start, plan) from error
-        written, skipped = written + len(todo), skipped + len(same)
-        if on_progress is not None:
-            on_progress(IngestProgress(end, len(plan.ids), skipped, number, len(chunks)))
-    if wait and mutation is not None:
-        index.wait_for_mutation(mutation)
-    return IngestResult(plan.ids, written, skipped, mutation)
+                    run.settle(writing[0], writing[1].result())
+            if wait and run.mutation is not None:  # so that a re-run finds what was stored
+                with contextlib.suppress(Exception):
+                    index.wait_for_mutation(run.mutation)
+            raise run.failure(error) from error
+    if wait and run.mutation is not None:
+        index.wait_for_mutation(run.mutation)
+    return run.result()
 
 
 async def aingest(
@@ -271,26 +327,35 @@ async def aingest(
     plan = plan_documents(
         texts, ids=ids, metadatas=metadatas, text_key=text_key, namespace=namespace
     )
-    chunks = _chunks(len(plan.ids), chunk_size)
-    written = skipped = 0
-    mutation: Mutation | None = None
-    for number, (start, end) in enumerate(chunks, 1):
-        try:
+    run = _Run(plan, _chunks(len(plan.ids), chunk_size), namespace, on_progress)
+    if skip_existing and len(run.chunks) > 1:
+        skip_existing = (await index.stats()).vector_count > 0
+    writing: tuple[_Step, asyncio.Task[Mutation] | None] | None = None
+    try:
+        for number, (start, end) in enumerate(run.chunks, 1):
             found = await index.get_by_ids(plan.ids[start:end]) if skip_existing else []
-            same = _unchanged(found, plan, start, end, namespace)
-            todo = [i for i in range(start, end) if i not in same]
-            if todo:
-                values = await embed([texts[i] for i in todo])
-                batch = _vectors(plan, todo, values, namespace)
-                mutation = await index.upsert(batch)
-        except Exception as error:  # any embedder's failure: resumable all the same
-            if wait and mutation is not None:  # so that a re-run finds what was stored
-                with contextlib.suppress(Exception):
-                    await index.wait_for_mutation(mutation)
-            raise _failure(error, start, plan) from error
-        written, skipped = written + len(todo), skipped + len(same)
-        if on_progress is not None:
-            on_progress(IngestProgress(end, len(plan.ids), skipped, number, len(chunks)))
-    if wait and mutation is not None:
-        await index.wait_for_mutation(mutation)
-    return IngestResult(plan.ids, written, skipped, mutation)
+            todo, same = run.select(found, start, end)
+            values = await embed([texts[i] for i in todo]) if todo else []
+            batch = _vectors(plan, todo, values, namespace)
+            if writing is not None:
+                run.settle(writing[0], await writing[1] if writing[1] else None)
+                writing = None
+            task = asyncio.create_task(index.upsert(batch)) if batch else None
+            writing = (_Step(number, end, len(todo), same), task)
+        if writing is not None:
+            run.settle(writing[0], await writing[1] if writing[1] else None)
+            writing = None
+    except Exception as error:  # any embedder's failure: resumable all the same
+        if writing is not None and writing[1] is not None:  # let the last write finish
+            with contextlib.suppress(Exception):
+                run.settle(writing[0], await writing[1])
+        if wait and run.mutation is not None:  # so that a re-run finds what was stored
+            with contextlib.suppress(Exception):
+                await index.wait_for_mutation(run.mutation)
+        raise run.failure(error) from error
+    finally:  # cancelled: the write in flight is abandoned too (a re-run finds what landed)
+        if writing is not None and writing[1] is not None and not writing[1].done():
+            writing[1].cancel()
+    if wait and run.mutation is not None:
+        await index.wait_for_mutation(run.mutation)
+    return run.result()
