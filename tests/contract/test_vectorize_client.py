@@ -361,3 +361,36 @@ def test_ingest_into_another_namespace_moves_nothing_silently(emulator: Emulator
     assert {v.namespace for v in idx.get_by_ids([*first.ids, *second.ids])} == {"one", "two"}
     again = ingest(idx, _fake_embed(calls), ["same text"], namespace="two")
     assert (again.written, again.skipped) == (0, 1)
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+async def test_a_write_that_fails_for_good_stops_the_ingest_at_what_was_stored(
+    kind: str, emulator: EmulatorServer
+) -> None:
+    """The write of a chunk goes out while the next one is embedded: its failure still stops
+    the ingest with ``done`` at the last chunk stored, and a re-run stores the rest."""
+    from workers_ai.emulator import FaultSpec
+
+    texts = [f"text {i}" for i in range(30)]
+    kwargs = {"chunk_size": 10, "skip_existing": True}
+    client = WorkersAIClient(**emulator.client_kwargs(), max_retries=0)
+    client.vectorize.create_index("bulk", dimensions=3)
+    idx = client.vectorize.index("bulk")
+    ingest(idx, _fake_embed([]), texts[:10], **kwargs)  # chunk 1 stored beforehand
+    emulator.configure(faults=[FaultSpec("server_error", count=1, route="vectorize_upsert")])
+    if kind == "sync":
+        with pytest.raises(IngestError) as caught:
+            ingest(idx, _fake_embed([]), texts, **kwargs)
+    else:
+        aclient = AsyncWorkersAIClient(**emulator.client_kwargs(), max_retries=0)
+
+        async def embed(t: list[str]) -> list[list[float]]:
+            return _fake_embed([])(t)
+
+        with pytest.raises(IngestError) as caught:
+            await aingest(aclient.vectorize.index("bulk"), embed, texts, **kwargs)
+    assert caught.value.done == 10  # chunk 1 was there; chunk 2's write failed
+    assert idx.stats().vector_count == 10
+    resumed = ingest(idx, _fake_embed([]), texts, **kwargs)
+    assert (resumed.written, resumed.skipped) == (20, 10)
+    assert idx.stats().vector_count == 30
