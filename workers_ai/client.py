@@ -49,6 +49,7 @@ if TYPE_CHECKING:  # typing.Unpack is 3.11+; type checkers know typing_extension
     import httpx
     from typing_extensions import Unpack
 
+    from workers_ai.ai_search.client import AISearch, AsyncAISearch
     from workers_ai.vectorize.client import AsyncVectorize, Vectorize
 
     #: ``workers-ai-python/{version} httpx/{version}``, the User-Agent of every request.
@@ -382,6 +383,13 @@ class WorkersAIClient(BaseClient):
         """Streamed ``POST /ai/v1/{path}`` (``chat/completions``): OpenAI chunk events."""
         call = self._openai_call(path, body, stream=True, timeout=timeout, headers=headers)
         return self._open_stream(call)
+
+    @property
+    def ai_search(self) -> AISearch:
+        """AI Search instances and legacy AutoRAGs of this account (platform spec §3)."""
+        from workers_ai.ai_search.client import AISearch
+
+        return AISearch(self)
 
     @property
     def vectorize(self) -> Vectorize:
@@ -737,6 +745,13 @@ class AsyncWorkersAIClient(BaseClient):
         """Streamed ``POST /ai/v1/{path}`` (``chat/completions``): OpenAI chunk events."""
         call = self._openai_call(path, body, stream=True, timeout=timeout, headers=headers)
         return await self._open_stream(call)
+
+    @property
+    def ai_search(self) -> AsyncAISearch:
+        """AI Search instances and legacy AutoRAGs of this account (platform spec §3)."""
+        from workers_ai.ai_search.client import AsyncAISearch
+
+        return AsyncAISearch(self)
 
     @property
     def vectorize(self) -> AsyncVectorize:

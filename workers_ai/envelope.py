@@ -40,6 +40,7 @@ from workers_ai.errors import (
     CODE_TABLE,
     GATEWAY_STATUS_HINTS,
     SERVICE_CODE_TABLES,
+    SERVICE_STATUS_HINTS,
     STATUS_HINTS,
     STATUS_TABLE,
     APIResponseValidationError,
@@ -435,7 +436,8 @@ def status_error_from_response(
         )
         hints = GATEWAY_STATUS_HINTS if provider is not None else STATUS_HINTS
         hint = next((CODE_HINTS[c] for c in details.codes if c in CODE_HINTS), None)
-        hint = hint or hints.get(status_code)
+        own_hints = SERVICE_STATUS_HINTS.get(service or "", {})
+        hint = hint or own_hints.get(status_code) or hints.get(status_code)
     if known == 2001 and gateway_id is not None:
         message = f"{message} (gateway {gateway_id!r})"
     return cls(

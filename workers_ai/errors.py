@@ -47,6 +47,7 @@ __all__ = [
     "CODE_TABLE",
     "GATEWAY_STATUS_HINTS",
     "SERVICE_CODE_TABLES",
+    "SERVICE_STATUS_HINTS",
     "STATUS_HINTS",
     "STATUS_TABLE",
     "APIConnectionError",
@@ -633,6 +634,22 @@ SERVICE_CODE_TABLES: dict[str, dict[int, tuple[type[APIStatusError], str | None]
             "Lower top_k, or ask for return_metadata='indexed' and no values.",
         ),
         40026: (BadRequestError, None),
+    },
+}
+
+#: Hints by HTTP status for one service's routes, before :data:`STATUS_HINTS`.
+SERVICE_STATUS_HINTS: dict[str, dict[int, str]] = {
+    "ai_search": {
+        404: (
+            "Check the AI Search instance name (and its namespace) or the AutoRAG id, and the "
+            "account id."
+        ),
+        401: "The API token needs the AI Search:Run (and AI Search:Edit) permissions.",
+        403: "The API token needs the AI Search:Run (and AI Search:Edit) permissions.",
+    },
+    "vectorize": {
+        401: "The API token needs the Vectorize permissions (Vectorize:Edit / Vectorize:Read).",
+        403: "The API token needs the Vectorize permissions (Vectorize:Edit / Vectorize:Read).",
     },
 }
 

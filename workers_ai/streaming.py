@@ -180,7 +180,8 @@ def stream_error_from_payload(
 
 
 def parse_event_data(event: SSEEvent) -> dict[str, Any] | Literal[StreamSentinel.DONE]:
-    """Decode one event's data: :data:`DONE`, or the JSON object it carries.
+    """Decode one event's data: :data:`DONE`, or the JSON object it carries (a *named* event
+    whose data is another JSON value comes as ``{"event": name, "data": value}``).
 
     Raises:
         StreamError: The data is an error event (``code``/``error_class`` set from
@@ -197,6 +198,8 @@ def parse_event_data(event: SSEEvent) -> dict[str, Any] | Literal[StreamSentinel
         what = "stream error" if is_error else f"malformed JSON in stream event ({reason})"
         raise StreamError(f"Workers AI {what}: {_excerpt(data)!r}", body=_excerpt(data)) from None
     if not isinstance(payload, dict):
+        if not is_error and event.event != "message":  # a named event of other data (AI
+            return {"event": event.event, "data": payload}  # Search's ``event: chunks`` list)
         kind = "error" if is_error else "stream event data is not a JSON object"
         raise StreamError(f"Workers AI {kind}: {_excerpt(data)!r}", body=_excerpt(data))
     event_type = _event_type(payload)

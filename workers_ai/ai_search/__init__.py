@@ -1,0 +1,39 @@
+"""AI Search (formerly AutoRAG): search an indexed R2 bucket or website, or get an answer with
+its sources, over both route families (platform spec §3).
+
+``client.ai_search.instance(name)`` (or ``.autorag(rag_id)`` for the legacy routes, or
+``.instances(namespace, instance_ids)`` across instances) has ``search``, ``answer`` and
+``stream_answer``; results are neutral :class:`SearchChunk` s whichever route answered.
+"""
+
+from workers_ai.ai_search.client import (
+    AISearch,
+    AISearchTarget,
+    AnswerStream,
+    AsyncAISearch,
+    AsyncAISearchTarget,
+    AsyncAnswerStream,
+)
+from workers_ai.ai_search.options import SearchOptions
+from workers_ai.ai_search.types import (
+    AnswerDelta,
+    ContentPart,
+    SearchAnswer,
+    SearchChunk,
+    SearchResult,
+)
+
+__all__ = [
+    "AISearch",
+    "AISearchTarget",
+    "AnswerDelta",
+    "AnswerStream",
+    "AsyncAISearch",
+    "AsyncAISearchTarget",
+    "AsyncAnswerStream",
+    "ContentPart",
+    "SearchAnswer",
+    "SearchChunk",
+    "SearchOptions",
+    "SearchResult",
+]
