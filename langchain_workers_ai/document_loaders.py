@@ -18,10 +18,10 @@ from langchain_core.document_loaders import BaseLoader
 from langchain_core.documents import Document
 from pydantic import AliasChoices, Field, field_validator
 
+from langchain_workers_ai._connection import ClientConnection as _TaskConnection
 from langchain_workers_ai.errors import langchain_errors
 from langchain_workers_ai.tools import (
     DEFAULT_MAX_AUDIO_FILE_BYTES,
-    _TaskConnection,
     check_input_file,
     default_model,
     read_input_file,

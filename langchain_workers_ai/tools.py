@@ -42,11 +42,10 @@ from langchain_core.callbacks import AsyncCallbackManagerForToolRun, CallbackMan
 from langchain_core.tools import BaseTool, BaseToolkit, ToolException
 from pydantic import AliasChoices, BaseModel, Field, PrivateAttr
 
-from langchain_workers_ai._connection import WorkersAIConnection
+from langchain_workers_ai._connection import ClientConnection as _TaskConnection
 from langchain_workers_ai.errors import langchain_errors
 from workers_ai import tasks
 from workers_ai.arguments import suggest
-from workers_ai.connection import ClientPairOwner
 from workers_ai.errors import ConfigurationError, InvalidRequestError
 from workers_ai.tasks.files import (
     detections_to_text,
@@ -154,31 +153,6 @@ def _prompt(question: str | None) -> dict[str, Any]:
 
 
 # --- The shared base ---------------------------------------------------------------------------
-
-
-class _TaskConnection(WorkersAIConnection, ClientPairOwner):
-    """The connection fields, lazily built clients and ``close``/``aclose`` of every task tool,
-    toolkit and loader."""
-
-    http_client: Any = Field(default=None, exclude=True)
-    """An ``httpx.Client`` to use instead of the built-in pool (you close it)."""
-    http_async_client: Any = Field(default=None, exclude=True)
-    """An ``httpx.AsyncClient`` to use instead of the built-in pool (you close it)."""
-
-    _settings: WorkersAISettings = PrivateAttr()
-    _clients: ClientPair = PrivateAttr()
-
-    def _after_init(self) -> None:
-        """Resolve the settings (no I/O); the clients are made on first use."""
-        self._settings = self._resolve_settings()
-        self._clients = self._make_clients(
-            self._settings, http_client=self.http_client, async_http_client=self.http_async_client
-        )
-
-    def _connection_kwargs(self) -> dict[str, Any]:
-        """This object's connection fields, to build another object on the same connection."""
-        names = (*WorkersAIConnection.model_fields, "http_client", "http_async_client")
-        return {name: getattr(self, name) for name in names}
 
 
 class _TaskTool(_TaskConnection, BaseTool):

@@ -28,10 +28,10 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.vectorstores import VectorStore
 from pydantic import Field, PrivateAttr
 
+from langchain_workers_ai._connection import ClientConnection as _TaskConnection
 from langchain_workers_ai._vectorize_filters import filter_to_vectorize
 from langchain_workers_ai.embeddings import WorkersAIEmbeddings
 from langchain_workers_ai.errors import langchain_errors
-from langchain_workers_ai.tools import _TaskConnection
 from workers_ai.arguments import check_arguments
 from workers_ai.errors import InvalidRequestError, VectorizeIndexNotFoundError
 from workers_ai.vectorize import (
