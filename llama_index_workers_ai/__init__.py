@@ -11,7 +11,9 @@ with framework_imports("llama_index_workers_ai", "llama-index", "llama-index-cor
     )
     from llama_index_workers_ai.llms import WorkersAI
     from llama_index_workers_ai.postprocessors import WorkersAIRerank
+    from llama_index_workers_ai.query_engines import WorkersAISearchQueryEngine
     from llama_index_workers_ai.readers import WorkersAIMarkdownReader, WorkersAIWhisperReader
+    from llama_index_workers_ai.retrievers import WorkersAISearchRetriever
     from llama_index_workers_ai.tools import WorkersAIToolSpec
     from llama_index_workers_ai.usage import WorkersAIUsageHandler, track_workers_ai_usage
     from llama_index_workers_ai.vector_stores import WorkersAIVectorizeStore
@@ -21,6 +23,8 @@ __all__ = [
     "WorkersAIEmbedding",
     "WorkersAIMarkdownReader",
     "WorkersAIRerank",
+    "WorkersAISearchQueryEngine",
+    "WorkersAISearchRetriever",
     "WorkersAIToolSpec",
     "WorkersAIUsageHandler",
     "WorkersAIVectorizeStore",

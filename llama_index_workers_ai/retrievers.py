@@ -1,0 +1,335 @@
+"""LlamaIndex retrieval from Cloudflare AI Search (formerly AutoRAG; issue #22): the service
+indexes an R2 bucket or a website and searches it; :class:`WorkersAISearchRetriever` turns its
+chunks into LlamaIndex nodes. The work is the core's (:mod:`workers_ai.ai_search`: routes,
+options per route family, filters, results); this module converts and holds the settings.
+
+Nodes (one per chunk, best first; the legacy AutoRAG routes give one per file):
+
+- ``TextNode(text=chunk text, id_=chunk id)`` with the chunk's ``score`` (0 to 1) on the
+  ``NodeWithScore``; cross-instance chunks with an id another instance's chunk also has get
+  ``"{instance_id}/{chunk id}"`` (LlamaIndex drops nodes with a repeated id);
+- ``metadata``: the file's attributes as given, flat (``folder``, ``modified_date``, an
+  instance's custom metadata: the keys filters name), then ``filename``, ``file_id``,
+  ``timestamp``, ``instance_id`` and ``scoring_details`` where the service gave them;
+- what the LLM and embeddings see of the metadata (``MetadataMode.LLM`` / ``EMBED``): the
+  filename and the attributes, not :data:`QUIET_KEYS` (ids, times, scoring details).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from llama_index.core.base.base_retriever import BaseRetriever
+from llama_index.core.bridge.pydantic import Field, PrivateAttr
+from llama_index.core.callbacks import CallbackManager
+from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
+from llama_index.core.vector_stores.types import MetadataFilter, MetadataFilters
+
+from llama_index_workers_ai._connection import WorkersAIConnection
+from llama_index_workers_ai._vectorize_filters import DOC_ID_KEYS, filters_to_vectorize
+from workers_ai.connection import ClientPairOwner
+from workers_ai.errors import ConfigurationError, InvalidRequestError
+from workers_ai.vectorize import FilterError
+
+if TYPE_CHECKING:
+    from workers_ai.ai_search import (
+        AISearchTarget,
+        AsyncAISearchTarget,
+        SearchChunk,
+        SearchResult,
+    )
+    from workers_ai.client import ClientPair
+else:  # private attributes' annotations: typing.get_type_hints(cls) resolves them (to Any)
+    ClientPair = AISearchTarget = AsyncAISearchTarget = Any
+
+__all__ = ["QUIET_KEYS", "WorkersAISearchRetriever", "chunks_to_nodes"]
+
+logger = logging.getLogger(__name__)
+
+#: Node metadata kept out of what the LLM and embeddings see: ids, times and scoring details.
+QUIET_KEYS = ("file_id", "timestamp", "modified_date", "instance_id", "scoring_details")
+#: SearchOptions fields with a field of their own here (LlamaIndex's name where it has one).
+_OWN_FIELDS = {
+    "max_results": "similarity_top_k",
+    "score_threshold": "score_threshold",
+    "rewrite_query": "rewrite_query",
+    "reranking": "reranking",
+    "filters": "filters",
+}
+
+
+# -- chunks -> nodes (pure) ---------------------------------------------------------------------
+def _chunk_metadata(chunk: SearchChunk) -> dict[str, Any]:
+    """The node metadata of ``chunk`` (module docs): attributes flat, then the chunk's fields."""
+    metadata = dict(chunk.attributes)
+    own = {
+        "filename": chunk.filename,
+        "file_id": chunk.file_id,
+        "timestamp": chunk.timestamp,
+        "instance_id": chunk.instance_id,
+        "scoring_details": dict(chunk.scoring_details) or None,
+    }
+    metadata.update({k: v for k, v in own.items() if v is not None})
+    return metadata
+
+
+def _content_id(chunk: SearchChunk) -> str:
+    where = f"{chunk.instance_id}\0{chunk.filename}\0{chunk.text}"
+    return hashlib.sha256(where.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def _node_ids(chunks: Sequence[SearchChunk]) -> list[str]:
+    """Each chunk's node id: its id (or, without one, a hash of where it is from and its text);
+    qualified by its instance where two instances gave the same id."""
+    ids = [c.id or _content_id(c) for c in chunks]
+    repeated = {i for i, n in Counter(ids).items() if n > 1}
+    return [
+        f"{c.instance_id}/{i}" if i in repeated and c.instance_id else i
+        for c, i in zip(chunks, ids, strict=True)
+    ]
+
+
+def chunks_to_nodes(chunks: Sequence[SearchChunk]) -> list[NodeWithScore]:
+    """AI Search chunks as LlamaIndex nodes with their scores, in order (module docs)."""
+    out = []
+    for chunk, node_id in zip(chunks, _node_ids(chunks), strict=True):
+        metadata = _chunk_metadata(chunk)
+        quiet = [k for k in QUIET_KEYS if k in metadata]
+        node = TextNode(
+            id_=node_id,
+            text=chunk.text,
+            metadata=metadata,
+            excluded_embed_metadata_keys=quiet,
+            excluded_llm_metadata_keys=list(quiet),
+        )
+        out.append(NodeWithScore(node=node, score=chunk.score))
+    return out
+
+
+# -- filters ------------------------------------------------------------------------------------
+#: WORKAROUND (filters_to_vectorize maps document-id keys to the vector store's own
+#: ``_ref_doc_key``, which AI Search metadata does not have): those keys are renamed to a
+#: stand-in for the translation and back in its result and errors.
+_STANDIN = "ai-search-own-key:"
+
+
+def _renamed(filters: MetadataFilters, rename: Mapping[str, str]) -> MetadataFilters:
+    items: list[MetadataFilter | MetadataFilters] = [
+        _renamed(f, rename)
+        if isinstance(f, MetadataFilters)
+        else f.model_copy(update={"key": rename.get(f.key, f.key)})
+        for f in filters.filters
+    ]
+    return filters.model_copy(update={"filters": items})
+
+
+def _unrenamed(text: str) -> str:
+    return text.replace(_STANDIN, "")
+
+
+def metadata_filters_to_wire(filters: MetadataFilters | Mapping[str, Any] | None) -> Any:
+    """The Vectorize-syntax filter AI Search takes for LlamaIndex ``filters`` (a mapping is
+    already one, passed as given); ``None`` when empty. Raises ``FilterError`` before any
+    request for what Vectorize's syntax cannot express (NOT, ``text_match``, OR across keys)."""
+    if filters is None or isinstance(filters, Mapping):
+        return dict(filters) if filters else None
+    standin = {key: _STANDIN + key for key in DOC_ID_KEYS}
+    try:
+        wire = filters_to_vectorize(_renamed(filters, standin))
+    except FilterError as error:
+        key = _unrenamed(error.key) if error.key else None
+        raise FilterError(_unrenamed(str(error)), key=key) from None
+    return {_unrenamed(k): v for k, v in wire.items()} if wire else None
+
+
+# -- the settings a retriever and a query engine share ------------------------------------------
+class AISearchFields(WorkersAIConnection, ClientPairOwner):
+    """What to search (``instance``, ``instance_ids`` of a ``namespace``, or ``autorag``), the
+    search options and the connection; checked when built, no I/O; clients made on first use."""
+
+    instance: str | None = Field(default=None)
+    """The AI Search instance to search (namespace ``namespace``, default ``default``)."""
+    autorag: str | None = Field(default=None)
+    """Instead: a legacy AutoRAG id (``autorag/rags/{id}`` routes; deprecated, still served)."""
+    namespace: str | None = Field(default=None)
+    """The instance's namespace; with ``instance_ids`` (no ``instance``): search those
+    instances of the namespace together."""
+    instance_ids: list[str] | None = Field(default=None)
+    """Search these instances of ``namespace`` at once (chunks say their ``instance_id``)."""
+    similarity_top_k: int | None = Field(default=None)
+    """Chunks to return, 1 to 50 (``max_num_results``); ``None``: the instance's setting."""
+    score_threshold: float | None = Field(default=None)
+    """Least score a chunk needs, 0 to 1; ``None``: the instance's setting."""
+    rewrite_query: bool | None = Field(default=None)
+    """Let the service rewrite the query before searching; ``None``: the instance's setting."""
+    reranking: bool | None = Field(default=None)
+    """Rerank the chunks (``search_options={"reranking_model": ...}`` picks the model)."""
+    filters: MetadataFilters | dict[str, Any] | None = Field(default=None)
+    """LlamaIndex ``MetadataFilters`` (``==``, ``!=``, ``>``, ``>=``, ``<``, ``<=``, ``in``,
+    ``nin``, AND, OR of one key's equalities), or a filter in Vectorize's syntax
+    (``{"folder": "docs/"}``); keys are the files' attributes. Checked when built."""
+    search_options: dict[str, Any] = Field(default_factory=dict)
+    """Any other option of ``workers_ai.ai_search.SearchOptions`` (``retrieval_type``,
+    ``reranking_model``, ``boost_by``, ``extra``...), checked when built."""
+    callback_manager: CallbackManager = Field(
+        default_factory=lambda: CallbackManager([]), exclude=True
+    )
+    """LlamaIndex callbacks (the dispatcher's events are sent as well)."""
+    http_client: Any = Field(default=None, exclude=True)
+    """An ``httpx.Client`` to send with (left open by :meth:`close`)."""
+    async_http_client: Any = Field(default=None, exclude=True)
+    """An ``httpx.AsyncClient`` to send with (left open by :meth:`aclose`)."""
+
+    _clients: ClientPair = PrivateAttr()
+    _handle: tuple[str, tuple[Any, ...]] = PrivateAttr()
+    _options: dict[str, Any] = PrivateAttr()
+    _sync_target: AISearchTarget | None = PrivateAttr(default=None)
+    _async_target: AsyncAISearchTarget | None = PrivateAttr(default=None)
+
+    def _after_init(self) -> None:
+        """Check the target, the options and the filters (no I/O) and resolve the settings."""
+        self._handle = self._checked_handle()
+        self._options = self._checked_options(self._own_options(), generate=False)
+        self._clients = self._make_clients(
+            self._resolve_settings(),
+            http_client=self.http_client,
+            async_http_client=self.async_http_client,
+        )
+
+    @property
+    def legacy(self) -> bool:
+        """Whether the target is a legacy AutoRAG (no sources in streamed answers)."""
+        return self.autorag is not None
+
+    def _checked_handle(self) -> tuple[str, tuple[Any, ...]]:
+        """Which ``client.ai_search`` method gives the target, with its arguments."""
+        # workers_ai.ai_search loads the catalog (its answers parse chat): when built, not on import
+        from workers_ai.ai_search.client import autorag_route, instance_route, namespace_route
+
+        given = [n for n in ("instance", "autorag", "instance_ids") if getattr(self, n) is not None]
+        if len(given) != 1:
+            raise ConfigurationError(
+                f"{type(self).__name__} searches one target: pass instance=, or instance_ids= "
+                f"with namespace=, or autorag= (got {', '.join(given) or 'none'})"
+            )
+        try:
+            if self.autorag is not None:
+                if self.namespace is not None:
+                    raise InvalidRequestError("a legacy AutoRAG has no namespace")
+                autorag_route(self.autorag)
+                return "autorag", (self.autorag,)
+            if self.instance_ids is not None:
+                if self.namespace is None:
+                    raise InvalidRequestError("instance_ids needs namespace= (the instances')")
+                namespace_route(self.namespace, self.instance_ids)
+                return "instances", (self.namespace, list(self.instance_ids))
+            instance_route(str(self.instance), self.namespace)
+            return "instance", (self.instance, self.namespace)
+        except InvalidRequestError as error:
+            raise ConfigurationError(f"{type(self).__name__}: {error}") from error
+
+    def _own_options(self) -> dict[str, Any]:
+        """The search options (``search_options`` and the fields), ``None`` left out."""
+        doubled = sorted(set(self.search_options) & set(_OWN_FIELDS))
+        if doubled:
+            fields = ", ".join(f"{_OWN_FIELDS[k]}=" for k in doubled)
+            raise ConfigurationError(
+                f"search_options {doubled}: pass {fields} instead (a field of its own)"
+            )
+        own = {
+            "max_results": self.similarity_top_k,
+            "score_threshold": self.score_threshold,
+            "rewrite_query": self.rewrite_query,
+            "reranking": self.reranking,
+            "filters": metadata_filters_to_wire(self.filters),
+        }
+        return {**self.search_options, **{k: v for k, v in own.items() if v is not None}}
+
+    def _checked_options(self, options: dict[str, Any], *, generate: bool) -> dict[str, Any]:
+        """``options`` once the core has written a request body with them (each option's
+        range, and whether the target's route family has it); filter refusals raise as
+        ``FilterError``, others as ``ConfigurationError``."""
+        from workers_ai.ai_search.options import SearchOptions, instance_body, legacy_body
+
+        try:
+            opts = SearchOptions.of(options)
+            if self.legacy:
+                legacy_body("check", opts, generate=generate)
+            else:
+                instance_body("check", opts, generate=generate)
+        except FilterError:
+            raise
+        except InvalidRequestError as error:
+            raise ConfigurationError(f"{type(self).__name__}: {error}") from error
+        return options
+
+    def _target(self) -> AISearchTarget:
+        """The core's handle on the target (``client.ai_search...``), made on first use."""
+        if self._sync_target is None:
+            method, args = self._handle
+            self._sync_target = getattr(self._sync_client().ai_search, method)(*args)
+        return self._sync_target
+
+    def _atarget(self) -> AsyncAISearchTarget:
+        if self._async_target is None:
+            method, args = self._handle
+            self._async_target = getattr(self._async_client().ai_search, method)(*args)
+        return self._async_target
+
+    def _search_nodes(self, result: SearchResult) -> list[NodeWithScore]:
+        for failure in result.errors:  # cross-instance: the others' chunks still come back
+            logger.warning(
+                "%s: AI Search instance %r failed: %s",
+                type(self).__name__,
+                failure.get("instance_id"),
+                failure.get("message"),
+            )
+        return chunks_to_nodes(result.chunks)
+
+
+class WorkersAISearchRetriever(AISearchFields, BaseRetriever):
+    """Retrieve nodes from a Cloudflare AI Search instance (or a legacy AutoRAG, or several
+    instances of a namespace): the service embeds, searches, filters and reranks.
+
+    Each chunk becomes a ``NodeWithScore`` (module docs: ids, metadata, what the LLM sees).
+    Target, options and filters are checked when the retriever is built, before any request:
+    names, ranges, options the target's route family lacks, and filters Vectorize's syntax
+    cannot express (``workers_ai.vectorize.FilterError``). A missing instance raises
+    ``workers_ai.NotFoundError``. ``aretrieve`` is natively async.
+
+    Example:
+        .. code-block:: python
+
+            from llama_index.core.query_engine import RetrieverQueryEngine
+            from llama_index.core.vector_stores import MetadataFilter, MetadataFilters
+            from llama_index_workers_ai import WorkersAI, WorkersAISearchRetriever
+
+            retriever = WorkersAISearchRetriever(
+                instance="docs",
+                similarity_top_k=5,
+                filters=MetadataFilters(filters=[MetadataFilter(key="folder", value="guides/")]),
+            )
+            nodes = retriever.retrieve("How do I rotate a token?")
+            engine = RetrieverQueryEngine.from_args(retriever, llm=WorkersAI())
+            print(engine.query("How do I rotate a token?"))
+
+    For the service's own generated answer, see ``WorkersAISearchQueryEngine``.
+    """
+
+    _verbose: bool = PrivateAttr(default=False)  # BaseRetriever's, for recursive retrieval
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "WorkersAISearchRetriever"
+
+    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        result = self._target().search(query_bundle.query_str, **self._options)
+        return self._search_nodes(result)
+
+    async def _aretrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        result = await self._atarget().search(query_bundle.query_str, **self._options)
+        return self._search_nodes(result)
