@@ -46,6 +46,7 @@ with framework_imports("langchain_workers_ai", "langchain", "langchain-core", "l
         send_message_feedback,
     )
     from langchain_workers_ai.rerankers import WorkersAIReranker
+    from langchain_workers_ai.retrievers import WorkersAISearchAnswer, WorkersAISearchRetriever
     from langchain_workers_ai.tools import (
         WorkersAIDescribeImageTool,
         WorkersAIImageClassifyTool,
@@ -97,6 +98,8 @@ __all__ = [
     "WorkersAIMarkdownLoader",
     "WorkersAIObjectDetectTool",
     "WorkersAIReranker",
+    "WorkersAISearchAnswer",
+    "WorkersAISearchRetriever",
     "WorkersAISpeakTool",
     "WorkersAISummarizeTool",
     "WorkersAIToolkit",
