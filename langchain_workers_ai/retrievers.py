@@ -278,6 +278,8 @@ class _AISearchBase(ClientConnection):
                 )
             options[option] = filter_to_vectorize(value) if name == "filter" else value
         opts = SearchOptions.of(options)
+        # Workaround: the core checks an option against its route family only while building
+        # a body (no check-only call), so a body is built for a stand-in query and dropped.
         if self.autorag is not None:
             legacy_body("probe", opts, generate=self._generate)
         else:
