@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs
 
-from workers_ai.emulator import facts, jsonbody, markdown, scripts, tasks, vectorize
+from workers_ai.emulator import ai_search, facts, jsonbody, markdown, scripts, tasks, vectorize
 from workers_ai.emulator.config import BatchJob, CachedResponse, EmulatorConfig, EmulatorState
 from workers_ai.emulator.facts import TEXT_EMBEDDINGS, TEXT_GENERATION
 from workers_ai.emulator.faults import (
@@ -52,6 +52,7 @@ from workers_ai.emulator.responses import (
     read_body,
 )
 from workers_ai.emulator.routing import (
+    AI_SEARCH_KINDS,
     VECTORIZE_KINDS,
     VECTORIZE_UPLOAD_KINDS,
     Route,
@@ -221,7 +222,7 @@ class EmulatorApp:
     ) -> Response | FaultSpec | None:
         """A scripted error or fault for this request (:mod:`workers_ai.emulator.scripts`):
         its answer, or the late fault (a cut stream...) to apply to the real answer."""
-        if not self.state.scripts.rules() or route.kind in VECTORIZE_KINDS:
+        if not self.state.scripts.rules() or route.kind in _SERVICE_KINDS:
             return None  # scripted replies are for model calls
         try:
             body = jsonbody.loads(request.body) if request.body else None
@@ -281,8 +282,8 @@ class EmulatorApp:
         if setting is None:
             return None
         task = _task_for(route, model)
-        if task == _VECTORIZE_TASK and not isinstance(setting, Mapping):
-            return None  # Workers AI's limits are not Vectorize's; a mapping may name it
+        if task in (_VECTORIZE_TASK, _AI_SEARCH_TASK) and not isinstance(setting, Mapping):
+            return None  # Workers AI's limits are not these services'; a mapping may name them
         if isinstance(setting, str):  # "catalog": Workers AI's published limits
             info = facts.get(model) if model else None
             limit = info.rate_limit_per_minute if info is not None else None
@@ -343,6 +344,8 @@ class EmulatorApp:
                 return json_response(_models_schema(request.query))
             if route.kind in markdown.ROUTE_KINDS:
                 return markdown.answer(route.kind, request)
+            if route.kind in AI_SEARCH_KINDS:
+                return ai_search.answer(self.state.ai_search, route, request)
             if route.kind in VECTORIZE_KINDS:
                 index = route.index or ""
                 return vectorize.answer(
@@ -493,6 +496,8 @@ class EmulatorApp:
             return json_response({"ok": True}, wrap=False)
         if action == "scripts":
             return self._scripts_control(request)
+        if action == "ai-search":
+            return ai_search.control(self.state.ai_search, request)
         return error_response(400, 7000, "No route for that URI")
 
     def _scripts_control(self, request: Request) -> Response:
@@ -581,13 +586,19 @@ def _body_model(body: bytes) -> str | None:
     return value if isinstance(value, str) else None
 
 
-#: The rate-limit key of Vectorize requests (``rate_limit_per_minute={"vectorize": n}``).
+#: The rate-limit keys of Vectorize and AI Search requests (``rate_limit_per_minute=
+#: {"vectorize": n, "ai_search": m}``; other settings leave them alone).
 _VECTORIZE_TASK = "vectorize"
+_AI_SEARCH_TASK = "ai_search"
+#: Routes of services other than models: no scripted replies.
+_SERVICE_KINDS = VECTORIZE_KINDS | AI_SEARCH_KINDS
 
 
 def _task_for(route: Route, model: str | None) -> str:
     if route.kind in VECTORIZE_KINDS:
         return _VECTORIZE_TASK
+    if route.kind in AI_SEARCH_KINDS:
+        return _AI_SEARCH_TASK
     if route.kind in markdown.ROUTE_KINDS:
         return "toMarkdown"
     if route.openai_path == "embeddings":

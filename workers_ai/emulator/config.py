@@ -1,5 +1,5 @@
 """Emulator configuration and live state (stats, gateway cache, batch jobs, prompt caches,
-Vectorize indexes)."""
+Vectorize indexes, AI Search instances)."""
 
 from __future__ import annotations
 
@@ -131,6 +131,11 @@ class EmulatorConfig:
             variable ``WORKERS_AI_EMULATOR_VECTORIZE_LAG_MS``, else 0.
         vectorize_max_indexes: Vectorize indexes the account may have (platform spec §2.9:
             50,000 on Workers Paid, 100 on Free); more get 400 / 40002.
+        ai_search_instances: AI Search instances (platform spec §3), name -> ``{"files":
+            {path: text or {"text", "metadata", "timestamp"}}, "namespace"?, "model"?}``
+            (:mod:`workers_ai.emulator.ai_search_corpus`); each is also the legacy AutoRAG
+            of that name when its namespace is ``default``. They stay across ``reset()``;
+            ``EmulatorServer.add_ai_search_instance`` adds more until the next reset.
     """
 
     account_id: str = DEFAULT_ACCOUNT_ID
@@ -157,9 +162,14 @@ class EmulatorConfig:
     rest_gateway_errors: str = "gateway"
     vectorize_mutation_lag_ms: float = field(default_factory=_vectorize_lag_from_env)
     vectorize_max_indexes: int = 50_000
+    ai_search_instances: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         _check_gateway_config(self)
+        if self.ai_search_instances:  # the corpus module loads the stand-ins: only when needed
+            from workers_ai.emulator.ai_search_corpus import parse_instances
+
+            parse_instances(self.ai_search_instances)  # ValueError naming the instance
         limit = self.vectorize_max_indexes
         if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
             raise ValueError("vectorize_max_indexes: use a whole number, 1 or more")
@@ -270,11 +280,13 @@ class EmulatorState:
         self.prompt_cache = PromptCache()
         self.gateway_logs = GatewayLogs()
         self.vectorize = VectorStore()
+        from workers_ai.emulator.ai_search_corpus import AiSearchStore  # the model side
         from workers_ai.emulator.request_log import RequestLog  # the model side: on first use
         from workers_ai.emulator.scripts import ScriptBook
 
         self.scripts = ScriptBook()
         self.requests = RequestLog()
+        self.ai_search = AiSearchStore(config.ai_search_instances)
         self._gateway_requests = 0
         self._service_s: deque[float] = deque(maxlen=10_000)
         self.reset_stats()
@@ -366,10 +378,12 @@ class EmulatorState:
 
     def reset(self) -> None:
         """Forget stats, rate-limit windows, the gateway cache and logs, batch jobs, prompt
-        caches, scripted replies (and strict mode), the request log and the Vectorize
-        indexes; log ids start again from the first."""
+        caches, scripted replies (and strict mode), the request log, the Vectorize indexes
+        and the AI Search instances added at run time (configured ones stay); log ids start
+        again from the first."""
         self.reset_stats()
         self.vectorize.clear()
+        self.ai_search.reset()
         self.scripts.clear()
         self.requests.clear()
         self.rate_limiter.reset()

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from urllib.parse import unquote
 
 __all__ = [
+    "AI_SEARCH_KINDS",
+    "AI_SEARCH_ROUTES",
     "API_PREFIX",
     "GATEWAY_PREFIX",
     "NATIVE_PATHS",
@@ -27,7 +29,7 @@ class Route:
     Attributes:
         kind: ``run``, ``openai``, ``universal``, ``models_search``, ``models_schema``,
             ``tomarkdown``, ``tomarkdown_supported``, ``gateway_logs``, ``gateway_log``,
-            ``control``, ``root``, or one of :data:`VECTORIZE_KINDS`.
+            ``control``, ``root``, or one of :data:`VECTORIZE_KINDS` or :data:`AI_SEARCH_KINDS`.
         template: The route template for stats (``POST /ai/run/{model}``...).
         account: The account id in the URL, if any.
         model: The model id for ``run`` routes.
@@ -43,6 +45,9 @@ class Route:
             ``None`` elsewhere.
         provider: The provider slug of a provider-native path.
         index: The Vectorize index name of a ``vectorize_*`` route on one index.
+        namespace: The AI Search namespace in the path (``None`` on the bare
+            ``instances/{name}`` and the legacy AutoRAG paths: namespace ``default``).
+        instance: The AI Search instance name (or legacy AutoRAG id) in the path.
     """
 
     kind: str
@@ -56,6 +61,8 @@ class Route:
     surface: str | None = None
     provider: str | None = None
     index: str | None = None
+    namespace: str | None = None
+    instance: str | None = None
 
 
 _OPENAI_PATHS = ("chat/completions", "embeddings", "responses", "messages")
@@ -97,6 +104,8 @@ def _account_route(method: str, account: str, rest: str) -> Route | None:
         return Route("models_schema", "GET /ai/models/schema", account)
     if rest == _VECTORIZE_PREFIX or rest.startswith(_VECTORIZE_PREFIX + "/"):
         return _vectorize_route(method, account, rest)
+    if method == "POST" and rest.startswith(("autorag/rags/", "ai-search/")):
+        return _ai_search_route(account, rest)
     return None
 
 
@@ -137,6 +146,42 @@ def _vectorize_route(method: str, account: str, rest: str) -> Route | None:
     template = f"{method} /{_VECTORIZE_PREFIX}" + ("/{index}" if name else "")
     template += f"/{op}" if op else ""
     return Route(kind, template, account, index=name or None)
+
+
+#: AI Search routes (platform spec §3.1), all ``POST``: path template (after the account) ->
+#: route kind. ``{id}`` is a legacy AutoRAG id (an instance of namespace ``default``).
+AI_SEARCH_ROUTES: dict[str, str] = {
+    "autorag/rags/{id}/search": "autorag_search",
+    "autorag/rags/{id}/ai-search": "autorag_ai_search",
+    "ai-search/instances/{name}/search": "ai_search_search",
+    "ai-search/instances/{name}/chat/completions": "ai_search_chat",
+    "ai-search/namespaces/{namespace}/instances/{name}/search": "ai_search_search",
+    "ai-search/namespaces/{namespace}/instances/{name}/chat/completions": "ai_search_chat",
+    "ai-search/namespaces/{namespace}/search": "ai_search_multi_search",
+    "ai-search/namespaces/{namespace}/chat/completions": "ai_search_multi_chat",
+}
+AI_SEARCH_KINDS = frozenset(AI_SEARCH_ROUTES.values())
+_SLOTS = ("{id}", "{name}", "{namespace}")
+
+
+def _ai_search_route(account: str, rest: str) -> Route | None:
+    """Match ``rest`` against :data:`AI_SEARCH_ROUTES` (a slot is one non-empty segment)."""
+    parts = rest.split("/")
+    for template, kind in AI_SEARCH_ROUTES.items():
+        pattern = template.split("/")
+        if len(pattern) != len(parts):
+            continue
+        slots: dict[str, str] = {}
+        for want, got in zip(pattern, parts, strict=True):
+            if want in _SLOTS and got:
+                slots[want] = got
+            elif want != got:
+                break
+        else:
+            instance = slots.get("{name}") or slots.get("{id}")
+            namespace = slots.get("{namespace}")
+            return Route(kind, f"POST /{template}", account, namespace=namespace, instance=instance)
+    return None
 
 
 def _logs_route(method: str, account: str, rest: str) -> Route | None:
@@ -196,7 +241,7 @@ def _gateway_route(method: str, path: str) -> Route | None:
 
 def match_route(method: str, raw_path: str) -> Route | None:
     """Match ``method`` and path against the routes of spec §1, §10 and §11 (and the
-    platform spec's §2 Vectorize V2 and §4 Markdown conversion)."""
+    platform spec's §2 Vectorize V2, §3 AI Search and §4 Markdown conversion)."""
     path = unquote(raw_path)
     if path in ("", "/"):
         return Route("root", "GET /")

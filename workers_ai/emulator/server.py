@@ -9,6 +9,7 @@ import socket
 import threading
 import time
 import warnings
+from collections.abc import Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -401,9 +402,47 @@ class EmulatorServer(ServedApp):
         """
         return self.app.state.vectorize.names()
 
+    # -- AI Search (workers_ai.emulator.ai_search) ---------------------------------------------
+    def add_ai_search_instance(
+        self,
+        name: str,
+        files: Mapping[str, str | Mapping[str, Any]],
+        *,
+        namespace: str = "default",
+        model: str | None = None,
+    ) -> None:
+        """Serve an AI Search instance (and, in namespace ``default``, the legacy AutoRAG of
+        that name) until :meth:`reset`; instances given in
+        ``EmulatorConfig.ai_search_instances`` stay across resets.
+
+        Args:
+            name: The instance name (the legacy rag id).
+            files: Path -> text, or -> ``{"text", "metadata"?: {...}, "timestamp"?: ms}``.
+            namespace: Its namespace.
+            model: Its generation model (default ``@cf/meta/llama-3.3-70b-instruct-fp8-fast``).
+
+        Raises:
+            ValueError: naming the file and field to change.
+
+        Example:
+            >>> emulator.add_ai_search_instance(  # doctest: +SKIP
+            ...     "docs", {"llama/care.md": "Llamas can carry 3 drinks max."})
+        """
+        from workers_ai.emulator.ai_search_corpus import parse_instance
+
+        spec: dict[str, Any] = {"files": files, "namespace": namespace}
+        if model is not None:
+            spec["model"] = model
+        self.app.state.ai_search.add(parse_instance(name, spec))
+
+    def ai_search_instances(self) -> list[str]:
+        """``namespace/name`` of every AI Search instance served, sorted (in process)."""
+        return self.app.state.ai_search.names()
+
     def reset(self) -> None:
         """Forget stats, rate-limit windows, gateway cache and logs, batch jobs, fault rules,
-        scripted replies, the request log and the Vectorize indexes."""
+        scripted replies, the request log, the Vectorize indexes and the AI Search instances
+        added at run time (configured ones stay)."""
         self.app.state.reset()
         self.app.state.faults.replace([])
 
