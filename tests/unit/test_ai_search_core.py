@@ -250,3 +250,35 @@ def test_unreadable_answers_are_response_errors() -> None:
     for bad in ([], {"chunks": "x"}, {"chunks": [{"id": "a"}]}, {"nothing": 1}):
         with pytest.raises(APIResponseValidationError, match="AI Search answered"):
             parse_answer(bad)
+
+
+def test_a_legacy_filter_given_to_the_instance_routes_is_translated_not_misread() -> None:
+    from workers_ai.ai_search.options import vectorize_filter
+
+    assert vectorize_filter({"type": "eq", "key": "folder", "value": "docs/"}) == {
+        "folder": {"$eq": "docs/"}
+    }
+    starts_with = {
+        "type": "and",
+        "filters": [
+            {"type": "gt", "key": "folder", "value": "customer-a//"},
+            {"type": "lte", "key": "folder", "value": "customer-a/z"},
+        ],
+    }
+    assert vectorize_filter(starts_with) == {
+        "folder": {"$gt": "customer-a//", "$lte": "customer-a/z"}
+    }
+    one_key_or = {
+        "type": "or",
+        "filters": [
+            {"type": "eq", "key": "folder", "value": "a/"},
+            {"type": "eq", "key": "folder", "value": "b/"},
+        ],
+    }
+    assert vectorize_filter(one_key_or) == {"folder": {"$in": ["a/", "b/"]}}
+    # a Vectorize filter on a property named "type" stays one
+    assert vectorize_filter({"type": "eq"}) == {"type": "eq"}
+    body = instance_body("q", SearchOptions(filters=starts_with), generate=False)
+    assert body["ai_search_options"]["retrieval"]["filters"] == {
+        "folder": {"$gt": "customer-a//", "$lte": "customer-a/z"}
+    }

@@ -6,14 +6,8 @@ its sources, over both route families (platform spec §3).
 ``stream_answer``; results are neutral :class:`SearchChunk` s whichever route answered.
 """
 
-from workers_ai.ai_search.client import (
-    AISearch,
-    AISearchTarget,
-    AnswerStream,
-    AsyncAISearch,
-    AsyncAISearchTarget,
-    AsyncAnswerStream,
-)
+from typing import TYPE_CHECKING, Any
+
 from workers_ai.ai_search.options import SearchOptions
 from workers_ai.ai_search.types import (
     AnswerDelta,
@@ -22,6 +16,31 @@ from workers_ai.ai_search.types import (
     SearchChunk,
     SearchResult,
 )
+
+if TYPE_CHECKING:
+    from workers_ai.ai_search.client import (
+        AISearch,
+        AISearchTarget,
+        AnswerStream,
+        AsyncAISearch,
+        AsyncAISearchTarget,
+        AsyncAnswerStream,
+    )
+
+#: The client classes, loaded on first use (they import the chat machinery).
+_LAZY = frozenset(
+    {"AISearch", "AISearchTarget", "AnswerStream", "AsyncAISearch", "AsyncAISearchTarget",
+     "AsyncAnswerStream"}
+)  # fmt: skip
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from workers_ai.ai_search import client
+
+        return getattr(client, name)
+    raise AttributeError(f"module 'workers_ai.ai_search' has no attribute {name!r}")
+
 
 __all__ = [
     "AISearch",

@@ -43,6 +43,9 @@ __all__ = [
     "AsyncAISearch",
     "AsyncAISearchTarget",
     "AsyncAnswerStream",
+    "autorag_route",
+    "instance_route",
+    "namespace_route",
 ]
 
 #: The model name usage is reported under when an answer does not say its model.

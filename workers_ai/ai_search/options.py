@@ -29,6 +29,7 @@ __all__ = [
     "instance_body",
     "legacy_body",
     "legacy_filter",
+    "vectorize_filter",
 ]
 
 #: ``max_num_results`` range (both families).
@@ -224,13 +225,41 @@ def _check_legacy(filter: Mapping[str, Any]) -> dict[str, Any]:
     return {"type": kind, "filters": [dict(p) for p in parts]}
 
 
+_TO_VECTORIZE = {legacy: op for op, legacy in _LEGACY_OPS.items()}
+
+
+def _is_legacy(filter: Mapping[str, Any]) -> bool:
+    """Whether ``filter`` is in the legacy format (a Vectorize filter on a property named
+    ``type`` has no ``key``/``filters`` beside it)."""
+    kind = filter.get("type")
+    if kind in _LEGACY_TYPES:
+        return "key" in filter
+    return kind in ("and", "or") and "filters" in filter
+
+
+def vectorize_filter(filter: Mapping[str, Any]) -> dict[str, Any]:
+    """The AI Search routes' filter (Vectorize syntax) for ``filter``: given so, checked; a
+    legacy-format filter (``{"type": "eq", "key", "value"}``...) is translated, not sent as
+    three equalities on the keys ``type``, ``key`` and ``value``."""
+    if not _is_legacy(filter):
+        return check_filter(filter)
+    legacy = _check_legacy(filter)
+    parts = legacy.get("filters", [legacy])
+    if legacy["type"] == "or":
+        return check_filter({parts[0]["key"]: {"$in": [p["value"] for p in parts]}})
+    out: dict[str, dict[str, Any]] = {}
+    for part in parts:
+        ops = out.setdefault(part["key"], {})
+        op = _TO_VECTORIZE[part["type"]]
+        if op in ops:
+            raise FilterError(f"filter {part['key']!r} has two {part['type']} comparisons")
+        ops[op] = part["value"]
+    return check_filter(out)
+
+
 def legacy_filter(filter: Mapping[str, Any]) -> dict[str, Any]:
     """The legacy routes' filter for ``filter`` (Vectorize syntax, or already legacy)."""
-    if (
-        "type" in filter
-        and isinstance(filter.get("type"), str)
-        and not filter["type"].startswith("$")
-    ):
+    if _is_legacy(filter):
         return _check_legacy(filter)
     return _legacy_from_vectorize(filter)
 
@@ -291,7 +320,7 @@ def _search_options(options: SearchOptions) -> dict[str, Any]:
         "keyword_match_mode": options.keyword_match_mode,
         "match_threshold": options.score_threshold,
         "max_num_results": options.max_results,
-        "filters": check_filter(options.filters) if options.filters else None,
+        "filters": vectorize_filter(options.filters) if options.filters else None,
         "context_expansion": options.context_expansion,
         "metadata_only": options.metadata_only,
         "return_on_failure": options.return_on_failure,

@@ -32,9 +32,10 @@ def _bad(what: str, data: Any) -> APIResponseValidationError:
 
 
 def _number(value: Any) -> float | None:
+    """A finite number as sent (an int stays an int: timestamps are epoch milliseconds)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    return float(value) if math.isfinite(value) else None
+    return value if math.isfinite(value) else None
 
 
 def _str(value: Any) -> str | None:

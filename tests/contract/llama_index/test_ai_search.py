@@ -155,7 +155,7 @@ def test_instance_chunks_become_scored_nodes_best_first(make: Any, caller: Calle
     meta = first.metadata
     assert meta["filename"] == "guides/llama.md" and meta["team"] == "ops"
     assert meta["scoring_details"]["vector_score"] == nodes[0].score
-    assert isinstance(meta["timestamp"], float)
+    assert isinstance(meta["timestamp"], int)  # epoch milliseconds, as sent
 
 
 def test_the_llm_sees_the_filename_and_attributes_not_scoring_details(
