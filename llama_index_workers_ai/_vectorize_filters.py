@@ -73,7 +73,7 @@ def _operator_name(operator: FilterOperator) -> str:
     return f"{operator.value!r} ({operator.name})"
 
 
-def _filter_to_condition(item: MetadataFilter) -> Condition:
+def _filter_to_condition(item: MetadataFilter, doc_keys: bool = True) -> Condition:
     op = _OPERATORS.get(item.operator)
     if op is None:
         supported = ", ".join(o.value for o in _OPERATORS)
@@ -83,7 +83,7 @@ def _filter_to_condition(item: MetadataFilter) -> Condition:
             "e.g. with a node postprocessor",
             key=item.key,
         )
-    if item.key in DOC_ID_KEYS:
+    if doc_keys and item.key in DOC_ID_KEYS:
         found = _doc_condition(op, item.value)
         if found is not None:
             return found
@@ -101,7 +101,7 @@ def _named(keys: Sequence[str]) -> str:
     return ", ".join(repr(k) for k in dict.fromkeys(keys)) or "no keys"
 
 
-def _to_tree(filters: MetadataFilters) -> Group:
+def _to_tree(filters: MetadataFilters, doc_keys: bool = True) -> Group:
     condition = filters.condition or FilterCondition.AND
     if condition == FilterCondition.NOT:
         keys = _keys(filters)
@@ -111,20 +111,28 @@ def _to_tree(filters: MetadataFilters) -> Group:
             key=keys[0] if keys else None,
         )
     items: list[Condition | Group] = [
-        _to_tree(item) if isinstance(item, MetadataFilters) else _filter_to_condition(item)
+        _to_tree(item, doc_keys)
+        if isinstance(item, MetadataFilters)
+        else _filter_to_condition(item, doc_keys)
         for item in filters.filters
     ]
     return Group("or" if condition == FilterCondition.OR else "and", items)
 
 
 def filters_to_vectorize(
-    filters: MetadataFilters | None, doc_ids: Sequence[str] | None = None
+    filters: MetadataFilters | None,
+    doc_ids: Sequence[str] | None = None,
+    *,
+    doc_keys: bool = True,
 ) -> dict[str, Any] | None:
     """Vectorize's filter for LlamaIndex ``filters`` ANDed with ``doc_ids`` (``None`` if both
-    are empty), checked locally; raises :class:`~workers_ai.vectorize.FilterError`."""
+    are empty), checked locally; raises :class:`~workers_ai.vectorize.FilterError`.
+
+    ``doc_keys``: document-id keys (``ref_doc_id``...) go to the vector store's
+    :data:`REF_DOC_KEY`; ``False`` keeps every key as named (AI Search's own metadata)."""
     items: list[Condition | Group] = []
     if filters is not None and filters.filters:
-        items.append(_to_tree(filters))
+        items.append(_to_tree(filters, doc_keys))
     if doc_ids:
         items.append(Condition(REF_DOC_KEY, "$in", [doc_key(d) for d in dict.fromkeys(doc_ids)]))
     if not items:

@@ -27,10 +27,10 @@ from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.bridge.pydantic import Field, PrivateAttr
 from llama_index.core.callbacks import CallbackManager
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
-from llama_index.core.vector_stores.types import MetadataFilter, MetadataFilters
+from llama_index.core.vector_stores.types import MetadataFilters
 
 from llama_index_workers_ai._connection import WorkersAIConnection
-from llama_index_workers_ai._vectorize_filters import DOC_ID_KEYS, filters_to_vectorize
+from llama_index_workers_ai._vectorize_filters import filters_to_vectorize
 from workers_ai.connection import ClientPairOwner
 from workers_ai.errors import ConfigurationError, InvalidRequestError
 from workers_ai.vectorize import FilterError
@@ -111,39 +111,13 @@ def chunks_to_nodes(chunks: Sequence[SearchChunk]) -> list[NodeWithScore]:
 
 
 # -- filters ------------------------------------------------------------------------------------
-#: WORKAROUND (filters_to_vectorize maps document-id keys to the vector store's own
-#: ``_ref_doc_key``, which AI Search metadata does not have): those keys are renamed to a
-#: stand-in for the translation and back in its result and errors.
-_STANDIN = "ai-search-own-key:"
-
-
-def _renamed(filters: MetadataFilters, rename: Mapping[str, str]) -> MetadataFilters:
-    items: list[MetadataFilter | MetadataFilters] = [
-        _renamed(f, rename)
-        if isinstance(f, MetadataFilters)
-        else f.model_copy(update={"key": rename.get(f.key, f.key)})
-        for f in filters.filters
-    ]
-    return filters.model_copy(update={"filters": items})
-
-
-def _unrenamed(text: str) -> str:
-    return text.replace(_STANDIN, "")
-
-
 def metadata_filters_to_wire(filters: MetadataFilters | Mapping[str, Any] | None) -> Any:
     """The Vectorize-syntax filter AI Search takes for LlamaIndex ``filters`` (a mapping is
     already one, passed as given); ``None`` when empty. Raises ``FilterError`` before any
     request for what Vectorize's syntax cannot express (NOT, ``text_match``, OR across keys)."""
     if filters is None or isinstance(filters, Mapping):
         return dict(filters) if filters else None
-    standin = {key: _STANDIN + key for key in DOC_ID_KEYS}
-    try:
-        wire = filters_to_vectorize(_renamed(filters, standin))
-    except FilterError as error:
-        key = _unrenamed(error.key) if error.key else None
-        raise FilterError(_unrenamed(str(error)), key=key) from None
-    return {_unrenamed(k): v for k, v in wire.items()} if wire else None
+    return filters_to_vectorize(filters, doc_keys=False)
 
 
 # -- the settings a retriever and a query engine share ------------------------------------------
