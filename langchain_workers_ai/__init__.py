@@ -12,6 +12,7 @@ with framework_imports("langchain_workers_ai", "langchain", "langchain-core", "l
     from langchain_workers_ai.embeddings import WorkersAIEmbeddings
     from langchain_workers_ai.errors import (
         AccountNotFoundError,
+        AISearchNotFoundError,
         APIConnectionError,
         APIResponseValidationError,
         APIStatusError,
@@ -61,6 +62,7 @@ with framework_imports("langchain_workers_ai", "langchain", "langchain-core", "l
     from langchain_workers_ai.vectorstores import WorkersAIVectorize
 
 __all__ = [
+    "AISearchNotFoundError",
     "APIConnectionError",
     "APIResponseValidationError",
     "APIStatusError",

@@ -34,6 +34,7 @@ Core class (and its twin's name)    Also a ``langchain_core.exceptions``...
 ``APIResponseValidationError``      ``ModelAPIError``
 ``GatewayLogNotFoundError``         ``ModelInvalidRequestError`` (feedback on an unknown log)
 ``VectorizeIndexNotFoundError``     ``ModelInvalidRequestError`` (codes 3000/3005)
+``AISearchNotFoundError``           ``ModelInvalidRequestError`` (no such instance/AutoRAG)
 ``VectorizeIndexExistsError``       ``ModelAPIError`` (code 3002; not retried)
 ==================================  ======================================================
 
@@ -69,6 +70,7 @@ from workers_ai import feedback as _feedback
 
 __all__ = [
     "TWINS",
+    "AISearchNotFoundError",
     "APIConnectionError",
     "APIResponseValidationError",
     "APIStatusError",
@@ -228,6 +230,11 @@ class VectorizeIndexNotFoundError(core.VectorizeIndexNotFoundError, ModelInvalid
     ``ModelInvalidRequestError`` (not a ``ModelNotFoundError``: the model is not at fault)."""
 
 
+class AISearchNotFoundError(core.AISearchNotFoundError, ModelInvalidRequestError):
+    """No such AI Search instance, namespace or AutoRAG (404); also a
+    ``ModelInvalidRequestError`` (not a ``ModelNotFoundError``: the model is not at fault)."""
+
+
 class VectorizeIndexExistsError(core.VectorizeIndexExistsError, ConflictError):
     """A Vectorize index of that name exists (3002); also a ``ModelAPIError``. Not retried."""
 
@@ -262,6 +269,7 @@ _TWIN_CLASSES: tuple[type[core.WorkersAIError], ...] = (
     GatewayLogNotFoundError,
     VectorizeIndexNotFoundError,
     VectorizeIndexExistsError,
+    AISearchNotFoundError,
 )
 
 #: Core class -> its twin (the twin's first base is the core class). :func:`to_langchain_error`

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from workers_ai.errors import (
     AccountNotFoundError,
+    AISearchNotFoundError,
     APIConnectionError,
     APIError,
     APIResponseValidationError,
@@ -169,6 +170,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "AISearchNotFoundError",
     "APIConnectionError",
     "APIError",
     "APIResponse",

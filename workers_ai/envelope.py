@@ -41,6 +41,7 @@ from workers_ai.errors import (
     GATEWAY_STATUS_HINTS,
     SERVICE_CODE_TABLES,
     SERVICE_STATUS_HINTS,
+    SERVICE_STATUS_TABLES,
     STATUS_HINTS,
     STATUS_TABLE,
     APIResponseValidationError,
@@ -431,8 +432,10 @@ def status_error_from_response(
     elif (known := details.known_code) is not None:
         cls, hint = CODE_TABLE[known]
     else:
-        cls = STATUS_TABLE.get(status_code) or (
-            InternalServerError if status_code >= 500 else APIStatusError
+        cls = (
+            SERVICE_STATUS_TABLES.get(service or "", {}).get(status_code)
+            or STATUS_TABLE.get(status_code)
+            or (InternalServerError if status_code >= 500 else APIStatusError)
         )
         hints = GATEWAY_STATUS_HINTS if provider is not None else STATUS_HINTS
         hint = next((CODE_HINTS[c] for c in details.codes if c in CODE_HINTS), None)

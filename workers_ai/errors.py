@@ -48,8 +48,10 @@ __all__ = [
     "GATEWAY_STATUS_HINTS",
     "SERVICE_CODE_TABLES",
     "SERVICE_STATUS_HINTS",
+    "SERVICE_STATUS_TABLES",
     "STATUS_HINTS",
     "STATUS_TABLE",
+    "AISearchNotFoundError",
     "APIConnectionError",
     "APIError",
     "APIResponseValidationError",
@@ -441,6 +443,10 @@ class VectorizeIndexExistsError(ConflictError):
     """An index of that name exists already (code 3002); not retried."""
 
 
+class AISearchNotFoundError(NotFoundError):
+    """The AI Search instance, namespace or legacy AutoRAG does not exist (HTTP 404)."""
+
+
 class MutationTimeoutError(WorkersAIError):
     """A Vectorize write was accepted but not yet applied when the wait ran out.
 
@@ -635,6 +641,11 @@ SERVICE_CODE_TABLES: dict[str, dict[int, tuple[type[APIStatusError], str | None]
         ),
         40026: (BadRequestError, None),
     },
+}
+
+#: Classes by HTTP status for one service's routes, when no code in the body decides.
+SERVICE_STATUS_TABLES: dict[str, dict[int, type[APIStatusError]]] = {
+    "ai_search": {404: AISearchNotFoundError},
 }
 
 #: Hints by HTTP status for one service's routes, before :data:`STATUS_HINTS`.

@@ -167,7 +167,6 @@ class AnswerStream:
         self._options = options
         self._tally = tally
         self._acc = _Accumulator()
-        self._done = False
 
     def __iter__(self) -> Iterator[AnswerDelta]:
         with self._events:
@@ -175,7 +174,6 @@ class AnswerStream:
                 delta = self._acc.feed(event)
                 if delta is not None:
                     yield delta
-        self._done = True
         _report(self._acc.answer(), self._options, self._tally.attempts, True)
 
     @property

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from langchain_core.documents import Document
+from langchain_core.exceptions import ModelInvalidRequestError
 from langchain_core.exceptions import ModelNotFoundError as LangChainNotFoundError
 from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.output_parsers import StrOutputParser
@@ -24,7 +25,6 @@ from langchain_core.runnables import RunnableLambda, RunnablePassthrough
 
 from langchain_workers_ai import (
     ChatWorkersAI,
-    NotFoundError,
     WorkersAISearchAnswer,
     WorkersAISearchRetriever,
     get_workers_ai_callback,
@@ -344,13 +344,15 @@ def test_an_unknown_instance_is_a_typed_not_found_error(
     retriever: Make, answerer: Make, api: Api, family: str
 ) -> None:
     for runnable in (retriever(**{family: "missing"}), answerer(**{family: "missing"})):
-        with pytest.raises(NotFoundError) as caught:
+        with pytest.raises(core_errors.NotFoundError) as caught:
             api.invoke(runnable, QUESTION)
         error = caught.value
-        assert isinstance(error, core_errors.NotFoundError)
-        assert isinstance(error, LangChainNotFoundError)
+        assert isinstance(error, core_errors.AISearchNotFoundError)
+        # a missing instance is the user's input, not a missing model
+        assert isinstance(error, ModelInvalidRequestError)
+        assert not isinstance(error, LangChainNotFoundError)
         assert error.status_code == 404 and "missing" in str(error)
-    with pytest.raises(NotFoundError):
+    with pytest.raises(core_errors.AISearchNotFoundError):
         api.stream(answerer(**{family: "missing"}), QUESTION)
 
 
