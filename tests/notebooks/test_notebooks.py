@@ -78,6 +78,10 @@ EXPECTED_OFFLINE = {
         "shipping.md",
         "FilterError: filter on 'file_size', but the index has no metadata index",
         "index deleted",
+        "ai search : ",
+        "refunds.md",
+        "sources   : ['refunds.md'",
+        "answer    : ",
     ],
     "model_chaining": [
         "voicemail  : audio/wav",
