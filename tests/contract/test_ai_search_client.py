@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.awaitable import Awaitable
 from workers_ai import AsyncWorkersAIClient, NotFoundError, WorkersAIClient
 from workers_ai.ai_search import AnswerDelta
 from workers_ai.emulator import EmulatorServer
@@ -35,21 +36,6 @@ FILES = {
 }
 
 
-class _Awaitable:
-    def __init__(self, target: Any) -> None:
-        self._target = target
-
-    def __getattr__(self, name: str) -> Any:
-        attr = getattr(self._target, name)
-        if not callable(attr):
-            return attr
-
-        async def call(*args: Any, **kwargs: Any) -> Any:
-            return attr(*args, **kwargs)
-
-        return call
-
-
 @pytest.fixture(params=["sync", "async"])
 async def ais(request: pytest.FixtureRequest, emulator: EmulatorServer) -> AsyncIterator[Any]:
     """``client.ai_search`` of a sync (wrapped targets) or async client, the corpus loaded."""
@@ -57,7 +43,7 @@ async def ais(request: pytest.FixtureRequest, emulator: EmulatorServer) -> Async
     emulator.add_ai_search_instance("blog", {"b.md": "Kettles and teapots."}, namespace="prod")
     if request.param == "sync":
         client = WorkersAIClient(**emulator.client_kwargs())
-        yield _Sync(client.ai_search)
+        yield _SyncTargets(client.ai_search)
         client.close()
     else:
         aclient = AsyncWorkersAIClient(**emulator.client_kwargs())
@@ -65,18 +51,15 @@ async def ais(request: pytest.FixtureRequest, emulator: EmulatorServer) -> Async
         await aclient.aclose()
 
 
-class _Sync:
+class _SyncTargets:
+    """``client.ai_search`` of a sync client, its targets awaited like the async ones."""
+
     def __init__(self, ai_search: Any) -> None:
         self._ai = ai_search
 
-    def instance(self, *args: Any, **kwargs: Any) -> Any:
-        return _Awaitable(self._ai.instance(*args, **kwargs))
-
-    def instances(self, *args: Any, **kwargs: Any) -> Any:
-        return _Awaitable(self._ai.instances(*args, **kwargs))
-
-    def autorag(self, *args: Any, **kwargs: Any) -> Any:
-        return _Awaitable(self._ai.autorag(*args, **kwargs))
+    def __getattr__(self, name: str) -> Any:
+        factory = getattr(self._ai, name)
+        return lambda *args, **kwargs: Awaitable(factory(*args, **kwargs))
 
 
 async def _deltas(stream: Any) -> list[AnswerDelta]:

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.awaitable import Awaitable as _Awaitable
 from workers_ai import AsyncWorkersAIClient, WorkersAIClient
 from workers_ai.emulator import EmulatorServer
 from workers_ai.errors import (
@@ -24,31 +25,13 @@ from workers_ai.errors import (
 from workers_ai.vectorize import FilterError, IngestError, IngestProgress, aingest, ingest
 
 
-class _Awaitable:
-    """A sync object whose methods are awaited like the async twin's."""
-
-    def __init__(self, target: Any) -> None:
-        self._target = target
-
-    def __getattr__(self, name: str) -> Any:
-        attr = getattr(self._target, name)
-        if not callable(attr):
-            return attr
-
-        async def call(*args: Any, **kwargs: Any) -> Any:
-            result = attr(*args, **kwargs)
-            return _Awaitable(result) if name == "index" else result
-
-        return call
-
-
 @pytest.fixture(params=["sync", "async"])
 async def vz(request: pytest.FixtureRequest, emulator: EmulatorServer) -> AsyncIterator[Any]:
     """``client.vectorize`` of a sync (wrapped) or async client on the clean emulator."""
     kwargs = emulator.client_kwargs()
     if request.param == "sync":
         client = WorkersAIClient(**kwargs)
-        yield _Awaitable(client.vectorize)
+        yield _Awaitable(client.vectorize, frozenset({"index"}))
         client.close()
     else:
         aclient = AsyncWorkersAIClient(**kwargs)

@@ -157,23 +157,15 @@ class _Accumulator:
                             self.finish_reason)  # fmt: skip
 
 
-class AnswerStream:
-    """A streamed answer: iterate it for :class:`AnswerDelta` s (the sources come as a delta
-    with ``chunks`` first, on the AI Search routes); then :attr:`answer` is the whole answer.
-    Use it as a context manager (or iterate to the end) to release the connection."""
+class _StreamedAnswer:
+    """What both answer streams share: the events, the accumulated answer, the reporting."""
 
-    def __init__(self, events: EventStream, options: Mapping[str, Any], tally: Tally) -> None:
-        self._events = events
+    def __init__(self, options: Mapping[str, Any], tally: Tally) -> None:
         self._options = options
         self._tally = tally
         self._acc = _Accumulator()
 
-    def __iter__(self) -> Iterator[AnswerDelta]:
-        with self._events:
-            for event in self._events:
-                delta = self._acc.feed(event)
-                if delta is not None:
-                    yield delta
+    def _finished(self) -> None:
         _report(self._acc.answer(), self._options, self._tally.attempts, True)
 
     @property
@@ -186,6 +178,24 @@ class AnswerStream:
         """The sources, once their event has been read."""
         return self._acc.chunks
 
+
+class AnswerStream(_StreamedAnswer):
+    """A streamed answer: iterate it for :class:`AnswerDelta` s (the sources come as a delta
+    with ``chunks`` first, on the AI Search routes); then :attr:`answer` is the whole answer.
+    Use it as a context manager (or iterate to the end) to release the connection."""
+
+    def __init__(self, events: EventStream, options: Mapping[str, Any], tally: Tally) -> None:
+        super().__init__(options, tally)
+        self._events = events
+
+    def __iter__(self) -> Iterator[AnswerDelta]:
+        with self._events:
+            for event in self._events:
+                delta = self._acc.feed(event)
+                if delta is not None:
+                    yield delta
+        self._finished()
+
     def close(self) -> None:
         self._events.close()
 
@@ -196,14 +206,12 @@ class AnswerStream:
         self.close()
 
 
-class AsyncAnswerStream:
+class AsyncAnswerStream(_StreamedAnswer):
     """The async twin of :class:`AnswerStream` (``async for``, ``async with``)."""
 
     def __init__(self, events: AsyncEventStream, options: Mapping[str, Any], tally: Tally) -> None:
+        super().__init__(options, tally)
         self._events = events
-        self._options = options
-        self._tally = tally
-        self._acc = _Accumulator()
 
     async def __aiter__(self) -> AsyncIterator[AnswerDelta]:
         async with self._events:
@@ -211,15 +219,7 @@ class AsyncAnswerStream:
                 delta = self._acc.feed(event)
                 if delta is not None:
                     yield delta
-        _report(self._acc.answer(), self._options, self._tally.attempts, True)
-
-    @property
-    def answer(self) -> SearchAnswer:
-        return self._acc.answer()
-
-    @property
-    def chunks(self) -> tuple[SearchChunk, ...]:
-        return self._acc.chunks
+        self._finished()
 
     async def aclose(self) -> None:
         await self._events.aclose()
