@@ -282,3 +282,26 @@ def test_a_legacy_filter_given_to_the_instance_routes_is_translated_not_misread(
     assert body["ai_search_options"]["retrieval"]["filters"] == {
         "folder": {"$gt": "customer-a//", "$lte": "customer-a/z"}
     }
+
+
+@pytest.mark.parametrize(
+    ("sync_cls", "async_cls"),
+    [("AISearchTarget", "AsyncAISearchTarget"), ("AISearch", "AsyncAISearch"),
+     ("AnswerStream", "AsyncAnswerStream")],
+)  # fmt: skip
+def test_the_async_twins_take_what_the_sync_methods_take(sync_cls: str, async_cls: str) -> None:
+    import inspect
+
+    from workers_ai.ai_search import client as module
+
+    sync, asyn = getattr(module, sync_cls), getattr(module, async_cls)
+    names = {n for n in dir(sync) if not n.startswith("_")} - {"close"}
+    assert names == {n for n in dir(asyn) if not n.startswith("_")} - {"aclose"}
+    for name in sorted(names):
+        one, two = getattr(sync, name), getattr(asyn, name)
+        if callable(one):
+            assert [
+                (p.name, p.kind, p.default) for p in inspect.signature(one).parameters.values()
+            ] == [
+                (p.name, p.kind, p.default) for p in inspect.signature(two).parameters.values()
+            ], name
