@@ -103,3 +103,15 @@ def test_vectorize_indexes_do_not_leak_between_tests(
     workers_ai_emulator_env: EmulatorServer,
 ) -> None:
     assert workers_ai_emulator_env.vectorize_indexes() == []
+
+
+def test_refund_question_cites_the_policy(workers_ai_emulator_env: EmulatorServer) -> None:
+    """docs/testing-your-app.md, "RAG apps": an AI Search answer over the user's corpus."""
+    from langchain_workers_ai import WorkersAISearchAnswer
+
+    workers_ai_emulator_env.add_ai_search_instance(
+        "docs", {"policies/refunds.md": "Refunds take 5 to 7 business days."}
+    )
+    result = WorkersAISearchAnswer(instance="docs").invoke("How long do refunds take?")
+    assert result["context"][0].metadata["filename"] == "policies/refunds.md"
+    assert "5 to 7 business days" in result["answer"]
