@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from langchain_core.documents import Document
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
@@ -132,6 +133,14 @@ def vectorize_app(client: WorkersAIClient) -> list[str]:
     )
     found: list[Document] = store.similarity_search("a", k=2, filter={"source": "a.md"})
     li_store = WorkersAIVectorizeStore(index_name="docs", mutation_timeout=30.0)
+    from langchain_workers_ai import WorkersAISearchAnswer, WorkersAISearchRetriever
+    from llama_index_workers_ai import WorkersAISearchQueryEngine
+
+    docs: list[Document] = WorkersAISearchRetriever(instance="docs", k=3).invoke("refunds?")
+    answer: dict[str, Any] = WorkersAISearchAnswer(autorag="docs").invoke("refunds?")
+    engine = WorkersAISearchQueryEngine(instance="docs", namespace="prod", similarity_top_k=2)
+    chunks = client.ai_search.instance("docs").search("refunds?", max_results=3).chunks
+    print(docs, answer, engine.query("refunds?"), [c.filename for c in chunks])
     print(matches, found, li_store.client.stats().vector_count)
     return store.add_texts(["c"], metadatas=[{"source": "c.md"}])
 

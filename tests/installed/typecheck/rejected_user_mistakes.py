@@ -44,3 +44,9 @@ WorkersAIVectorize(embedding=WorkersAIEmbeddings(), index_nmae="docs")  # expect
 WorkersAIVectorizeStore(index_name="docs", metric="l2")  # expect-error: arg-type
 client.vectorize.index("docs").query([0.1], return_metadata=True)  # expect-error: arg-type
 client.vectorize.create_index("docs", metric="cos")  # expect-error: arg-type
+
+# AI Search: misspelt fields.
+from langchain_workers_ai import WorkersAISearchRetriever  # noqa: E402
+
+WorkersAISearchRetriever(instanse="docs")  # expect-error: call-arg
+WorkersAISearchRetriever(instance="docs", k="3")  # expect-error: arg-type
