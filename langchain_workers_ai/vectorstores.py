@@ -39,6 +39,7 @@ from workers_ai.vectorize import (
     IndexInfo,
     IngestProgress,
     Match,
+    Vector,
     VectorizeIndex,
     aingest,
     document_id,
@@ -133,6 +134,14 @@ def _explain_too_large(
                 "chunk_size=2000)"
             )
     return error
+
+
+def _owned_vectors(vectors: Sequence[Vector], namespace: str) -> list[Vector]:
+    return [v for v in vectors if v.namespace == namespace]
+
+
+def _owned(vectors: Sequence[Vector], namespace: str) -> list[str]:
+    return [v.id for v in _owned_vectors(vectors, namespace)]
 
 
 def _to_document(vector_id: str, metadata: Mapping[str, Any], text_key: str) -> Document:
@@ -391,6 +400,10 @@ class WorkersAIVectorize(_TaskConnection, VectorStore):
     def _namespace(self, namespace: str | None) -> str | None:
         return self.namespace if namespace is None else namespace
 
+    def _own(self, vectors: Sequence[Vector]) -> list[Vector]:
+        """With a store namespace, only its vectors (ids are index-wide)."""
+        return list(vectors) if self.namespace is None else _owned_vectors(vectors, self.namespace)
+
     def _check_extra(self, kwargs: Mapping[str, Any], method: str, known: Sequence[str]) -> None:
         """Unknown keywords raise (a misspelt ``filter`` must not be ignored)."""
         if kwargs:
@@ -487,14 +500,17 @@ class WorkersAIVectorize(_TaskConnection, VectorStore):
     ) -> bool:
         """Delete vectors by id (ids not stored are ignored), or with no ids every vector:
         of ``namespace`` (default: the store's) when one is set, else of the whole index
-        (page by page, 1,000 ids a request, waiting once at the end)."""
+        (page by page, 1,000 ids a request, waiting once at the end). With a namespace, ids of
+        other namespaces are left alone."""
         self._check_extra(kwargs, "delete", ("namespace",))
+        ns = self._namespace(namespace)
         with langchain_errors():
             index = self._prepare()
             if ids is None:
-                index.delete_all(namespace=self._namespace(namespace), wait=self.wait_for_mutations)
-            else:
-                index.delete_by_ids(list(ids), wait=self.wait_for_mutations)
+                index.delete_all(namespace=ns, wait=self.wait_for_mutations)
+            else:  # ids are index-wide: with a namespace, only its own vectors go
+                owned = list(ids) if ns is None else _owned(index.get_by_ids(list(ids)), ns)
+                index.delete_by_ids(owned, wait=self.wait_for_mutations)
         return True
 
     async def adelete(
@@ -502,13 +518,14 @@ class WorkersAIVectorize(_TaskConnection, VectorStore):
     ) -> bool:
         """Async :meth:`delete`."""
         self._check_extra(kwargs, "adelete", ("namespace",))
+        ns, wait = self._namespace(namespace), self.wait_for_mutations
         with langchain_errors():
             index = await self._aprepare()
-            wait = self.wait_for_mutations
             if ids is None:
-                await index.delete_all(namespace=self._namespace(namespace), wait=wait)
+                await index.delete_all(namespace=ns, wait=wait)
             else:
-                await index.delete_by_ids(list(ids), wait=wait)
+                owned = list(ids) if ns is None else _owned(await index.get_by_ids(list(ids)), ns)
+                await index.delete_by_ids(owned, wait=wait)
         return True
 
     # --- reads -------------------------------------------------------------------------------
@@ -518,7 +535,7 @@ class WorkersAIVectorize(_TaskConnection, VectorStore):
             return []
         with langchain_errors():
             vectors = self._prepare().get_by_ids(list(ids))
-        return [_to_document(v.id, v.metadata, self.text_key) for v in vectors]
+        return [_to_document(v.id, v.metadata, self.text_key) for v in self._own(vectors)]
 
     async def aget_by_ids(self, ids: Sequence[str], /) -> list[Document]:
         """Async :meth:`get_by_ids`."""
@@ -526,7 +543,7 @@ class WorkersAIVectorize(_TaskConnection, VectorStore):
             return []
         with langchain_errors():
             vectors = await (await self._aprepare()).get_by_ids(list(ids))
-        return [_to_document(v.id, v.metadata, self.text_key) for v in vectors]
+        return [_to_document(v.id, v.metadata, self.text_key) for v in self._own(vectors)]
 
     def _pairs(self, matches: Sequence[Match]) -> list[tuple[Document, float]]:
         return [(_to_document(m.id, m.metadata, self.text_key), m.score) for m in matches]

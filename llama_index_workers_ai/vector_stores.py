@@ -467,9 +467,10 @@ class WorkersAIVectorizeStore(WorkersAIConnection, ClientPairOwner, BasePydantic
         return {REF_DOC_KEY: "string", **self.metadata_indexes}
 
     def _visible(self, vectors: Sequence[Vector]) -> list[Vector]:
-        """Vectors of this store's namespace (those that say another one are left out)."""
+        """Vectors of this store's namespace (with one set, vectors of no or another namespace
+        are not the store's: ids are index-wide, the namespace says whose a vector is)."""
         ns = self.namespace
-        return [v for v in vectors if ns is None or v.namespace in (None, ns)]
+        return [v for v in vectors if ns is None or v.namespace == ns]
 
     def _nodes(self, vectors: Sequence[Vector]) -> list[BaseNode]:
         return [_vector_to_node(v.id, v.metadata, self.text_key) for v in vectors]

@@ -144,7 +144,7 @@ async def test_bad_input_is_refused_before_any_request(ais: Any, emulator: Emula
     with pytest.raises(InvalidRequestError, match="retrieval_type: only the AI Search"):
         await ais.autorag("shop").search("q", retrieval_type="hybrid")
     with pytest.raises(FilterError, match="cannot combine a \\$in"):
-        await ais.autorag("shop").search("q", filters={"folder": {"$in": ["a"]}, "year": 1})
+        await ais.autorag("shop").search("q", filters={"folder": {"$in": ["a", "b"]}, "year": 1})
     with pytest.raises(InvalidRequestError, match="unknown AI Search option"):
         await ais.instance("shop").search("q", top_k=3)
     with pytest.raises(InvalidRequestError):

@@ -377,3 +377,83 @@ async def test_a_write_that_fails_for_good_stops_the_ingest_at_what_was_stored(
     resumed = ingest(idx, _fake_embed([]), texts, **kwargs)
     assert (resumed.written, resumed.skipped) == (20, 10)
     assert idx.stats().vector_count == 30
+
+
+# -- found in review: concurrent writers, retries, limits ------------------------------------
+def test_waits_hold_when_other_writers_apply_mutations_meanwhile(emulator: EmulatorServer) -> None:
+    """Mutation ids are not ordered: when another writer's mutation is applied after ours,
+    the info never names ours; the wait then reads the write back instead of timing out."""
+    import threading
+
+    emulator.configure(vectorize_mutation_lag_ms=30)
+    client = WorkersAIClient(**emulator.client_kwargs())
+    client.vectorize.create_index("shared", dimensions=3)
+    outcomes: list[str] = []
+
+    def writer(n: int) -> None:
+        idx = client.vectorize.index("shared", mutation_timeout=5)
+        try:
+            idx.upsert([{"id": f"w{n}", "values": _unit(n), "metadata": {"n": n}}], wait=True)
+            outcomes.append("ok")
+        except MutationTimeoutError:
+            outcomes.append("timeout")
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes == ["ok"] * 6
+    assert client.vectorize.index("shared").stats().vector_count == 6
+
+
+async def test_concurrent_first_uses_make_each_metadata_index_once(vz: Any) -> None:
+    import asyncio as aio
+
+    idx = await _index(vz)
+    others = [vz.index("docs") for _ in range(3)]
+    handles = [await h if aio.iscoroutine(h) else h for h in others]
+    results = await aio.gather(
+        idx.ensure_metadata_indexes({"genre": "string"}),
+        *(h.ensure_metadata_indexes({"genre": "string"}) for h in handles),
+        return_exceptions=True,
+    )
+    assert not [r for r in results if isinstance(r, BaseException)]
+    assert [m.property_name for m in await idx.metadata_indexes()] == ["genre"]
+
+
+def test_retried_creates_that_landed_are_not_reported_as_conflicts(
+    emulator: EmulatorServer,
+) -> None:
+    from workers_ai.emulator import FaultSpec
+
+    client = WorkersAIClient(**emulator.client_kwargs())
+    emulator.configure(faults=[FaultSpec("reset_mid_body", count=1, route="vectorize_create")])
+    info = client.vectorize.create_index("fresh", dimensions=3)  # the first answer is lost
+    assert info.name == "fresh" and info.dimensions == 3
+    idx = client.vectorize.index("fresh")
+    emulator.configure(
+        faults=[FaultSpec("reset_mid_body", count=1, route="vectorize_metadata_index_create")]
+    )
+    idx.create_metadata_index("genre", "string", wait=True)
+    assert [m.property_name for m in idx.metadata_indexes()] == ["genre"]
+
+
+def test_more_metadata_indexes_than_vectorize_allows_are_refused_before_any_is_made(
+    emulator: EmulatorServer,
+) -> None:
+    client = WorkersAIClient(**emulator.client_kwargs())
+    client.vectorize.create_index("many", dimensions=3)
+    idx = client.vectorize.index("many")
+    with pytest.raises(InvalidRequestError, match="Vectorize allows 10"):
+        idx.ensure_metadata_indexes({f"p{i}": "string" for i in range(11)})
+    assert idx.metadata_indexes() == []
+
+
+def test_numpy_vectors_are_accepted(emulator: EmulatorServer) -> None:
+    np = pytest.importorskip("numpy")
+    client = WorkersAIClient(**emulator.client_kwargs())
+    client.vectorize.create_index("np", dimensions=3)
+    idx = client.vectorize.index("np")
+    idx.upsert([{"id": "a", "values": np.array([1.0, 0.0, 0.0], dtype=np.float32)}], wait=True)
+    assert [m.id for m in idx.query(np.array([1.0, 0.0, 0.0]), top_k=1).matches] == ["a"]

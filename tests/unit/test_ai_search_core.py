@@ -140,7 +140,8 @@ def test_vectorize_syntax_filters_become_legacy_filters() -> None:
 @pytest.mark.parametrize(
     ("filter", "words"),
     [
-        ({"folder": {"$in": ["a/"]}, "year": 2024}, "cannot combine a $in"),
+        ({"folder": {"$in": ["a/", "b/"]}, "year": 2024}, "cannot combine a $in"),
+        ({"a": {"$in": [1, 2]}, "b": {"$in": [3, 4]}}, "one OR ($in) per filter"),
         ({"folder": None}, "not None"),
         ({"type": "or", "filters": [{"type": "gt", "key": "a", "value": 1}]}, "'or' only of 'eq'"),
         (
@@ -305,3 +306,33 @@ def test_the_async_twins_take_what_the_sync_methods_take(sync_cls: str, async_cl
             ] == [
                 (p.name, p.kind, p.default) for p in inspect.signature(two).parameters.values()
             ], name
+
+
+def test_extra_options_merge_into_the_named_ones_instead_of_replacing_them() -> None:
+    options = SearchOptions(
+        max_results=3,
+        filters={"team": "support"},
+        extra={"retrieval": {"retrieval_type": "hybrid"}},
+    )
+    retrieval = instance_body("q", options, generate=False)["ai_search_options"]["retrieval"]
+    assert retrieval == {
+        "max_num_results": 3,
+        "filters": {"team": "support"},
+        "retrieval_type": "hybrid",
+    }
+
+
+@pytest.mark.parametrize(
+    ("options", "words"),
+    [
+        ({"boost_by": {"field": "a", "direction": "asc"}}, "boost_by must be a list"),
+        ({"boost_by": [{"field": "a", "direction": "sideways"}]}, "boost_by[0]"),
+        ({"boost_by": [{"direction": "asc"}]}, "boost_by[0]"),
+        ({"context_expansion": "lots"}, "context_expansion must be an int"),
+        ({"context_expansion": -1}, "context_expansion must be an int"),
+    ],
+)
+def test_retrieval_options_are_checked_too(options: dict, words: str) -> None:
+    with pytest.raises(InvalidRequestError) as caught:
+        SearchOptions.of(options)
+    assert words in str(caught.value)

@@ -115,6 +115,17 @@ class SearchOptions:
                 raise InvalidRequestError(f"{name} must be a string, got {value!r}")
         if self.filters is not None and not isinstance(self.filters, Mapping):
             raise InvalidRequestError(f"filters must be a mapping, got {self.filters!r}")
+        if self.context_expansion is not None and (
+            isinstance(self.context_expansion, bool)
+            or not isinstance(self.context_expansion, int)
+            or self.context_expansion < 0
+        ):
+            raise InvalidRequestError(
+                f"context_expansion must be an int, 0 or more, got {self.context_expansion!r}"
+            )
+        _check_boost_by(self.boost_by)
+        if not isinstance(self.extra, Mapping):
+            raise InvalidRequestError(f"extra must be a mapping, got {self.extra!r}")
 
     @classmethod
     def of(cls, options: Mapping[str, Any]) -> SearchOptions:
@@ -127,6 +138,32 @@ class SearchOptions:
                 f"{', '.join(sorted(known))}"
             )
         return cls(**options)
+
+
+_DIRECTIONS = ("asc", "desc", "exists", "not_exists")
+
+
+def _check_boost_by(boost_by: object) -> None:
+    """``boost_by``: a list of ``{"field": str, "direction": asc|desc|exists|not_exists}``."""
+    if boost_by is None:
+        return
+    if isinstance(boost_by, (str, bytes, Mapping)) or not isinstance(boost_by, Sequence):
+        raise InvalidRequestError(
+            "boost_by must be a list of {'field': ..., 'direction': 'asc'|'desc'|'exists'|"
+            f"'not_exists'}}, got {boost_by!r}"
+        )
+    for i, item in enumerate(boost_by):
+        ok = (
+            isinstance(item, Mapping)
+            and set(item) <= {"field", "direction"}
+            and isinstance(item.get("field"), str)
+            and item.get("direction", "asc") in _DIRECTIONS
+        )
+        if not ok:
+            raise InvalidRequestError(
+                f"boost_by[{i}] = {item!r}: give {{'field': <metadata key>, 'direction': "
+                f"{'|'.join(_DIRECTIONS)}}}"
+            )
 
 
 def _check_range(
@@ -169,7 +206,15 @@ def _legacy_from_vectorize(filter: Mapping[str, Any]) -> dict[str, Any]:
     for key, condition in plain.items():
         ops = condition if isinstance(condition, Mapping) else {"$eq": condition}
         for op, value in ops.items():
-            if op == "$in":
+            if op == "$in" and len(value) == 1:  # one value: an equality, ANDed like others
+                items.append(_legacy_comparison(key, "$eq", value[0]))
+            elif op == "$in":
+                if alternatives:
+                    raise FilterError(
+                        f"filter {key!r}: the legacy AutoRAG routes allow one OR ($in) per "
+                        "filter, and this one has two; use an AI Search instance route",
+                        key=key,
+                    )
                 alternatives = [_legacy_comparison(key, "$eq", v) for v in value]
             elif op == "$nin":
                 items.extend(_legacy_comparison(key, "$ne", v) for v in value)
@@ -337,7 +382,11 @@ def _search_options(options: SearchOptions) -> dict[str, Any]:
         "reranking": rerank or None,
         "cache": cache if options.cache_threshold else None,
     })  # fmt: skip
-    out.update(options.extra)
+    for key, value in options.extra.items():  # newer options: merged into, not over, ours
+        mine = out.get(key)
+        out[key] = (
+            {**mine, **value} if isinstance(mine, dict) and isinstance(value, Mapping) else value
+        )
     return out
 
 

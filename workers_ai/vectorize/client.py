@@ -24,7 +24,13 @@ import time
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from workers_ai.errors import VectorizeIndexExistsError, VectorizeIndexNotFoundError, WorkersAIError
+from workers_ai.errors import (
+    APIStatusError,
+    VectorizeIndexExistsError,
+    VectorizeIndexNotFoundError,
+    WorkersAIError,
+)
+from workers_ai.fallback import Tally
 from workers_ai.vectorize import wire
 from workers_ai.vectorize.mutations import DEFAULT_MUTATION_TIMEOUT, MutationWait, check_timeout
 from workers_ai.vectorize.requests import (
@@ -32,10 +38,14 @@ from workers_ai.vectorize.requests import (
     create_index_call,
     list_indexes_call,
     note_partial_write,
+    reflects,
+    reflects_indexes,
     resolve_dimensions,
     same_config,
+    write_effect,
 )
 from workers_ai.vectorize.types import (
+    Effect,
     IndexInfo,
     IndexStats,
     MetadataIndex,
@@ -160,7 +170,8 @@ class VectorizeIndex(_IndexBase["WorkersAIClient"]):
             except WorkersAIError as error:
                 note_partial_write(error, start, len(vectors), op)
                 raise
-        mutation = self._r.mutation(responses, len(vectors))
+        last = ranges[-1][0]
+        mutation = self._r.mutation(responses, len(vectors), write_effect(op, vectors, last))
         if wait:
             self.wait_for_mutation(mutation)
         return mutation
@@ -222,7 +233,9 @@ class VectorizeIndex(_IndexBase["WorkersAIClient"]):
         checked, calls = self._r.ids_calls("delete_by_ids", ids, wire.DEFAULT_WRITE_BATCH)
         if not calls:
             return None
-        mutation = self._r.mutation([self._client._send(call) for call in calls], len(checked))
+        effect = Effect("absent", ids=tuple(checked[-wire.DEFAULT_WRITE_BATCH :]))
+        answers = [self._client._send(call) for call in calls]
+        mutation = self._r.mutation(answers, len(checked), effect)
         if wait:
             self.wait_for_mutation(mutation)
         return mutation
@@ -249,11 +262,20 @@ class VectorizeIndex(_IndexBase["WorkersAIClient"]):
     def create_metadata_index(
         self, property_name: str, index_type: MetadataIndexType, *, wait: bool = False
     ) -> Mutation:
-        """Make ``property_name`` filterable (vectors written before must be written again)."""
+        """Make ``property_name`` filterable (vectors written before must be written again).
+        When a retried request finds it made by the attempt whose answer was lost, the
+        mutation's id is ``""`` (its wait reads the metadata indexes back)."""
         if self._r.indexed is None:
             self.metadata_indexes()
         call = self._r.metadata_index_call("create", property_name, index_type)
-        mutation = self._r.mutation([self._client._send(call)], 0)
+        effect, tally = Effect("indexed", property=property_name), Tally()
+        try:
+            mutation = self._r.mutation([self._client._send(call, tally)], 0, effect)
+        except APIStatusError as error:  # a retry after an attempt whose answer was lost
+            if tally.attempts < 2:
+                raise
+            self._r.made_meanwhile(error, property_name, index_type, self.metadata_indexes())
+            return Mutation("", 0, (), None, effect)
         self._r.indexed = {**(self._r.indexed or {}), property_name: index_type}
         if wait:
             self.wait_for_mutation(mutation)
@@ -265,10 +287,12 @@ class VectorizeIndex(_IndexBase["WorkersAIClient"]):
         """Create the metadata indexes of ``wanted`` (property -> type) the index lacks; a
         property indexed with another type is refused. ``wait``: until they are applied."""
         self.metadata_indexes()
-        created = [
-            self.create_metadata_index(name, index_type)  # type: ignore[arg-type]
-            for name, index_type in self._r.missing_metadata_indexes(wanted)
-        ]
+        created = []
+        for name, index_type in self._r.missing_metadata_indexes(wanted):  # all checked first
+            try:
+                created.append(self.create_metadata_index(name, index_type))  # type: ignore[arg-type]
+            except APIStatusError as error:  # made meanwhile (another process, a retry)?
+                self._r.made_meanwhile(error, name, index_type, self.metadata_indexes())
         if wait and created:
             self.wait_for_mutation(created[-1])
         return created
@@ -312,7 +336,8 @@ class VectorizeIndex(_IndexBase["WorkersAIClient"]):
 
     def delete_metadata_index(self, property_name: str, *, wait: bool = False) -> Mutation:
         call = self._r.metadata_index_call("delete", property_name, None)
-        mutation = self._r.mutation([self._client._send(call)], 0)
+        effect = Effect("unindexed", property=property_name)
+        mutation = self._r.mutation([self._client._send(call)], 0, effect)
         self._r.indexed = None
         if wait:
             self.wait_for_mutation(mutation)
@@ -324,12 +349,23 @@ class VectorizeIndex(_IndexBase["WorkersAIClient"]):
         """Poll the index info until ``mutation`` has been applied (bounded by ``timeout``,
         default ``mutation_timeout``); raises :class:`~workers_ai.MutationTimeoutError`."""
         waiter = self._waiter(mutation, timeout)
-        start = _monotonic()
+        start, checked = _monotonic(), None
         while True:
             stats = self.stats()
             if waiter.applied(stats):
                 return stats
+            later = stats.processed_up_to_mutation
+            effect = waiter.mutation.effect
+            if effect is not None and later is not None and later != checked:
+                checked = later  # another writer's mutation was applied: read ours back
+                if self._shows(effect):
+                    return stats
             _sleep(waiter.next_delay(_monotonic() - start))
+
+    def _shows(self, effect: Effect) -> bool:
+        if effect.kind in ("indexed", "unindexed"):
+            return reflects_indexes(effect, self.metadata_indexes())
+        return reflects(effect, self.get_by_ids(effect.ids))
 
 
 class AsyncVectorizeIndex(_IndexBase["AsyncWorkersAIClient"]):
@@ -363,7 +399,8 @@ class AsyncVectorizeIndex(_IndexBase["AsyncWorkersAIClient"]):
             except WorkersAIError as error:
                 note_partial_write(error, start, len(vectors), op)
                 raise
-        mutation = self._r.mutation(responses, len(vectors))
+        last = ranges[-1][0]
+        mutation = self._r.mutation(responses, len(vectors), write_effect(op, vectors, last))
         if wait:
             await self.wait_for_mutation(mutation)
         return mutation
@@ -416,8 +453,9 @@ class AsyncVectorizeIndex(_IndexBase["AsyncWorkersAIClient"]):
         checked, calls = self._r.ids_calls("delete_by_ids", ids, wire.DEFAULT_WRITE_BATCH)
         if not calls:
             return None
+        effect = Effect("absent", ids=tuple(checked[-wire.DEFAULT_WRITE_BATCH :]))
         responses = [await self._client._send(call) for call in calls]
-        mutation = self._r.mutation(responses, len(checked))
+        mutation = self._r.mutation(responses, len(checked), effect)
         if wait:
             await self.wait_for_mutation(mutation)
         return mutation
@@ -446,7 +484,14 @@ class AsyncVectorizeIndex(_IndexBase["AsyncWorkersAIClient"]):
         if self._r.indexed is None:
             await self.metadata_indexes()
         call = self._r.metadata_index_call("create", property_name, index_type)
-        mutation = self._r.mutation([await self._client._send(call)], 0)
+        effect, tally = Effect("indexed", property=property_name), Tally()
+        try:
+            mutation = self._r.mutation([await self._client._send(call, tally)], 0, effect)
+        except APIStatusError as error:
+            if tally.attempts < 2:
+                raise
+            self._r.made_meanwhile(error, property_name, index_type, await self.metadata_indexes())
+            return Mutation("", 0, (), None, effect)
         self._r.indexed = {**(self._r.indexed or {}), property_name: index_type}
         if wait:
             await self.wait_for_mutation(mutation)
@@ -456,10 +501,12 @@ class AsyncVectorizeIndex(_IndexBase["AsyncWorkersAIClient"]):
         self, wanted: Mapping[str, MetadataIndexType], *, wait: bool = True
     ) -> list[Mutation]:
         await self.metadata_indexes()
-        created = [
-            await self.create_metadata_index(name, index_type)  # type: ignore[arg-type]
-            for name, index_type in self._r.missing_metadata_indexes(wanted)
-        ]
+        created = []
+        for name, index_type in self._r.missing_metadata_indexes(wanted):
+            try:
+                created.append(await self.create_metadata_index(name, index_type))  # type: ignore[arg-type]
+            except APIStatusError as error:
+                self._r.made_meanwhile(error, name, index_type, await self.metadata_indexes())
         if wait and created:
             await self.wait_for_mutation(created[-1])
         return created
@@ -499,7 +546,8 @@ class AsyncVectorizeIndex(_IndexBase["AsyncWorkersAIClient"]):
 
     async def delete_metadata_index(self, property_name: str, *, wait: bool = False) -> Mutation:
         call = self._r.metadata_index_call("delete", property_name, None)
-        mutation = self._r.mutation([await self._client._send(call)], 0)
+        effect = Effect("unindexed", property=property_name)
+        mutation = self._r.mutation([await self._client._send(call)], 0, effect)
         self._r.indexed = None
         if wait:
             await self.wait_for_mutation(mutation)
@@ -509,12 +557,23 @@ class AsyncVectorizeIndex(_IndexBase["AsyncWorkersAIClient"]):
         self, mutation: Mutation | str, *, timeout: float | None = None
     ) -> IndexStats:
         waiter = self._waiter(mutation, timeout)
-        start = _monotonic()
+        start, checked = _monotonic(), None
         while True:
             stats = await self.stats()
             if waiter.applied(stats):
                 return stats
+            later = stats.processed_up_to_mutation
+            effect = waiter.mutation.effect
+            if effect is not None and later is not None and later != checked:
+                checked = later
+                if await self._shows(effect):
+                    return stats
             await _asleep(waiter.next_delay(_monotonic() - start))
+
+    async def _shows(self, effect: Effect) -> bool:
+        if effect.kind in ("indexed", "unindexed"):
+            return reflects_indexes(effect, await self.metadata_indexes())
+        return reflects(effect, await self.get_by_ids(effect.ids))
 
 
 class Vectorize:
@@ -545,11 +604,13 @@ class Vectorize:
             self._client, name, dimensions=dimensions, metric=metric, description=description,
             preset=preset,
         )  # fmt: skip
+        tally = Tally()
         try:
-            return wire.parse_index(self._client._send(call).data)
+            return wire.parse_index(self._client._send(call, tally).data)
         except VectorizeIndexExistsError:
-            if not exist_ok:
+            if not exist_ok and tally.attempts < 2:
                 raise
+            # exist_ok, or a retry after an attempt whose answer was lost (which made it)
         found = self.get_index(name)
         same_config(found, dimensions, metric, preset)
         return found
@@ -594,10 +655,11 @@ class AsyncVectorize:
             self._client, name, dimensions=dimensions, metric=metric, description=description,
             preset=preset,
         )  # fmt: skip
+        tally = Tally()
         try:
-            return wire.parse_index((await self._client._send(call)).data)
+            return wire.parse_index((await self._client._send(call, tally)).data)
         except VectorizeIndexExistsError:
-            if not exist_ok:
+            if not exist_ok and tally.attempts < 2:
                 raise
         found = await self.get_index(name)
         same_config(found, dimensions, metric, preset)

@@ -169,6 +169,11 @@ def _unchanged(
 def _vectors(
     plan: _Plan, todo: list[int], values: list[list[float]], namespace: str | None
 ) -> list[Vector]:
+    if len(values) != len(todo):
+        raise InvalidRequestError(
+            f"the embed function returned {len(values)} vectors for {len(todo)} texts; it "
+            "must return one per text, in order"
+        )
     return [
         Vector(plan.ids[i], vector, plan.metadatas[i], namespace)
         for i, vector in zip(todo, values, strict=True)
@@ -232,6 +237,12 @@ class _Step:
     skipped: int
 
 
+def _can_skip(skip_existing: bool, ids: Sequence[str] | None, text_key: str | None) -> bool:
+    """Whether "stored unchanged" can be told: with given ids and no stored text, a changed
+    text would look unchanged (its metadata is), so every document is written."""
+    return skip_existing and not (ids is not None and text_key is None)
+
+
 def _chunks(total: int, size: int) -> list[tuple[int, int]]:
     if isinstance(size, bool) or not isinstance(size, int) or size < 1:
         raise InvalidRequestError(f"chunk_size must be a positive int, got {size!r}")
@@ -262,7 +273,8 @@ def ingest(
         text_key: Metadata key the text is stored under (``None``: not stored).
         chunk_size: Documents embedded and written per step (progress is reported per step).
         skip_existing: Skip documents stored already with the same metadata (and text): a
-            re-run resumes without embedding them again.
+            re-run resumes without embedding them again. Off when ids are given and the
+            text is not stored (``text_key=None``): a changed text could not be seen.
         wait: Return once Vectorize has applied the last write (and, when a chunk fails,
             wait for what was written before raising, so that a re-run finds it).
         on_progress: Called after every chunk.
@@ -276,36 +288,52 @@ def ingest(
         texts, ids=ids, metadatas=metadatas, text_key=text_key, namespace=namespace
     )
     run = _Run(plan, _chunks(len(plan.ids), chunk_size), namespace, on_progress)
+    skip_existing = _can_skip(skip_existing, ids, text_key)
     if skip_existing and len(run.chunks) > 1:  # an empty index has nothing to skip: ask once
         skip_existing = index.stats().vector_count > 0
     # A chunk's write goes out in the background while the next chunk is embedded.
-    writing: tuple[_Step, concurrent.futures.Future[Mutation] | None] | None = None
+    writing: _Writing | None = None
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         try:
             for number, (start, end) in enumerate(run.chunks, 1):
                 found = index.get_by_ids(plan.ids[start:end]) if skip_existing else []
                 todo, same = run.select(found, start, end)
-                batch = (
-                    _vectors(plan, todo, embed([texts[i] for i in todo]), namespace) if todo else []
-                )
-                if writing is not None:
-                    run.settle(writing[0], writing[1].result() if writing[1] else None)
-                    writing = None
+                values = embed([texts[i] for i in todo]) if todo else []
+                batch = _vectors(plan, todo, values, namespace)
+                pending, writing = writing, None
+                _settle(run, pending)
                 future = pool.submit(index.upsert, batch) if batch else None
                 writing = (_Step(number, end, len(todo), same), future)
-            if writing is not None:
-                run.settle(writing[0], writing[1].result() if writing[1] else None)
+            pending, writing = writing, None
+            _settle(run, pending)
         except Exception as error:  # any embedder's failure: resumable all the same
-            if writing is not None and writing[1] is not None:  # let the last write finish
-                with contextlib.suppress(Exception):
-                    run.settle(writing[0], writing[1].result())
-            if wait and run.mutation is not None:  # so that a re-run finds what was stored
-                with contextlib.suppress(Exception):
+            with contextlib.suppress(Exception):  # let the last write finish, and be found
+                _settle(run, writing)
+                if wait and run.mutation is not None:
                     index.wait_for_mutation(run.mutation)
+            if isinstance(error, InvalidRequestError):
+                raise  # the embedder answered wrongly: a re-run would not help
             raise run.failure(error) from error
     if wait and run.mutation is not None:
         index.wait_for_mutation(run.mutation)
     return run.result()
+
+
+_Writing = tuple[_Step, "concurrent.futures.Future[Mutation] | None"]
+_AWriting = tuple[_Step, "asyncio.Task[Mutation] | None"]
+
+
+def _settle(run: _Run, writing: _Writing | None) -> None:
+    """Count a chunk done once its write was accepted (waiting for it if need be)."""
+    if writing is not None:
+        step, future = writing
+        run.settle(step, future.result() if future else None)
+
+
+async def _asettle(run: _Run, writing: _AWriting | None) -> None:
+    if writing is not None:
+        step, task = writing
+        run.settle(step, await task if task else None)
 
 
 async def aingest(
@@ -328,30 +356,30 @@ async def aingest(
         texts, ids=ids, metadatas=metadatas, text_key=text_key, namespace=namespace
     )
     run = _Run(plan, _chunks(len(plan.ids), chunk_size), namespace, on_progress)
+    skip_existing = _can_skip(skip_existing, ids, text_key)
     if skip_existing and len(run.chunks) > 1:
         skip_existing = (await index.stats()).vector_count > 0
-    writing: tuple[_Step, asyncio.Task[Mutation] | None] | None = None
+    writing: _AWriting | None = None
     try:
         for number, (start, end) in enumerate(run.chunks, 1):
             found = await index.get_by_ids(plan.ids[start:end]) if skip_existing else []
             todo, same = run.select(found, start, end)
             values = await embed([texts[i] for i in todo]) if todo else []
             batch = _vectors(plan, todo, values, namespace)
-            if writing is not None:
-                run.settle(writing[0], await writing[1] if writing[1] else None)
-                writing = None
+            pending, writing = writing, None
+            await _asettle(run, pending)
             task = asyncio.create_task(index.upsert(batch)) if batch else None
             writing = (_Step(number, end, len(todo), same), task)
-        if writing is not None:
-            run.settle(writing[0], await writing[1] if writing[1] else None)
-            writing = None
+        pending, writing = writing, None
+        await _asettle(run, pending)
     except Exception as error:  # any embedder's failure: resumable all the same
-        if writing is not None and writing[1] is not None:  # let the last write finish
-            with contextlib.suppress(Exception):
-                run.settle(writing[0], await writing[1])
-        if wait and run.mutation is not None:  # so that a re-run finds what was stored
-            with contextlib.suppress(Exception):
+        with contextlib.suppress(Exception):  # let the last write finish, and be found
+            pending, writing = writing, None
+            await _asettle(run, pending)
+            if wait and run.mutation is not None:
                 await index.wait_for_mutation(run.mutation)
+        if isinstance(error, InvalidRequestError):
+            raise
         raise run.failure(error) from error
     finally:  # cancelled: the write in flight is abandoned too (a re-run finds what landed)
         if writing is not None and writing[1] is not None and not writing[1].done():

@@ -7,6 +7,7 @@ metadata indexes) so that writes and filtered queries are checked before they ar
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -14,7 +15,7 @@ from workers_ai.errors import InvalidRequestError, WorkersAIError
 from workers_ai.validators import quote_segment
 from workers_ai.vectorize import wire
 from workers_ai.vectorize.mutations import accepted_at, check_timeout
-from workers_ai.vectorize.types import IndexInfo, MetadataIndex, Mutation, Vector
+from workers_ai.vectorize.types import Effect, IndexInfo, MetadataIndex, Mutation, Vector
 
 if TYPE_CHECKING:
     from workers_ai._base_client import BaseClient, _Call
@@ -27,8 +28,11 @@ __all__ = [
     "dimensions_of_model",
     "list_indexes_call",
     "note_partial_write",
+    "reflects",
+    "reflects_indexes",
     "resolve_dimensions",
     "same_config",
+    "write_effect",
 ]
 
 INDEXES_ROUTE = "/accounts/{account_id}/vectorize/v2/indexes"
@@ -214,9 +218,17 @@ class IndexRequests:
 
         Raises:
             InvalidRequestError: A property is indexed with another type (re-indexing it would
-                leave the vectors already written unfilterable: delete it first on purpose).
+                leave the vectors already written unfilterable: delete it first on purpose),
+                or the index would pass Vectorize's 10 metadata indexes (nothing is created).
         """
         known = self.indexed or {}
+        new = [name for name in wanted if name not in known]
+        if len(known) + len(new) > wire.MAX_METADATA_INDEXES:
+            raise InvalidRequestError(
+                f"index {self.name!r} has {len(known)} metadata indexes and {len(new)} more "
+                f"were asked for ({', '.join(map(repr, new))}); Vectorize allows "
+                f"{wire.MAX_METADATA_INDEXES}: index fewer properties"
+            )
         todo = []
         for name, index_type in wanted.items():
             have = known.get(name)
@@ -228,6 +240,17 @@ class IndexRequests:
                     f"{index_type}: delete it (delete_metadata_index) or use its type"
                 )
         return todo
+
+    @staticmethod
+    def made_meanwhile(
+        error: Exception, name: str, index_type: str, indexes: Sequence[MetadataIndex]
+    ) -> None:
+        """After a create of metadata index ``name`` failed: fine if it exists now with that
+        type (another writer, or our own retried request, made it); else raise ``error``."""
+        if not any(
+            m.property_name == name and m.index_type.lower() == index_type.lower() for m in indexes
+        ):
+            raise error
 
     def probe_vector(self) -> list[float]:
         """A query vector for a filter-only search (the filter applies before ``top_k``)."""
@@ -247,16 +270,62 @@ class IndexRequests:
 
     # -- answers ------------------------------------------------------------------------------
     @staticmethod
-    def mutation(responses: Sequence[APIResponse], count: int) -> Mutation:
+    def mutation(
+        responses: Sequence[APIResponse], count: int, effect: Effect | None = None
+    ) -> Mutation:
         ids = tuple(wire.parse_mutation(r.data).id for r in responses)
         when = accepted_at(responses[-1].meta.headers.get("date"))
-        return Mutation(ids[-1], count, ids, when)
+        return Mutation(ids[-1], count, ids, when, effect)
 
     @staticmethod
     def ordered(ids: Sequence[str], found: Sequence[Vector]) -> list[Vector]:
         """``get_by_ids``' vectors in the order asked for (ids not stored are left out)."""
         by_id = {v.id: v for v in found}
         return [by_id[i] for i in dict.fromkeys(ids) if i in by_id]
+
+
+# -- read-back of a write's effect (when the index's info cannot tell it was applied) ---------
+def write_effect(op: str, vectors: Sequence[Vector | Mapping[str, Any]], start: int) -> Effect:
+    """What the write's last batch (``vectors[start:]``) changes: ids present (insert keeps an
+    existing vector, so only presence is ours to see) or vectors as sent (upsert)."""
+    batch = vectors[start:]
+    ids = tuple(_field(v, "id") for v in batch)
+    if op != "upsert":
+        return Effect("present", ids=ids)
+    expected = {
+        _field(v, "id"): (
+            _field(v, "namespace"),
+            wire.check_metadata(_field(v, "metadata"), "vector"),
+            tuple(array("f", _field(v, "values"))),
+        )
+        for v in batch
+    }
+    return Effect("written", vectors=expected, ids=ids)
+
+
+def _field(vector: Vector | Mapping[str, Any], name: str) -> Any:
+    return getattr(vector, name) if isinstance(vector, Vector) else vector.get(name)
+
+
+def reflects(effect: Effect, found: Sequence[Vector]) -> bool:
+    """Whether vectors read back (``get_by_ids`` of ``effect.ids``) show the write applied."""
+    by_id = {v.id: v for v in found}
+    if effect.kind == "absent":
+        return not by_id
+    if effect.kind == "present":
+        return set(effect.ids) <= set(by_id)
+    for vector_id, (namespace, metadata, values) in effect.vectors.items():
+        got = by_id.get(vector_id)
+        if got is None or got.namespace != namespace or dict(got.metadata) != metadata:
+            return False
+        if tuple(array("f", got.values)) != values:
+            return False
+    return True
+
+
+def reflects_indexes(effect: Effect, indexes: Sequence[MetadataIndex]) -> bool:
+    present = any(m.property_name == effect.property for m in indexes)
+    return present if effect.kind == "indexed" else not present
 
 
 def note_partial_write(error: WorkersAIError, done: int, total: int, op: str) -> None:

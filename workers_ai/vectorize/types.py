@@ -15,6 +15,7 @@ from typing import Any, Literal
 __all__ = [
     "HIGHER_IS_CLOSER",
     "METRICS",
+    "Effect",
     "IndexInfo",
     "IndexStats",
     "Match",
@@ -141,6 +142,28 @@ class QueryResult:
 
 
 @dataclass(frozen=True)
+class Effect:
+    """What a write changed, to read back when the index's info cannot tell that it was
+    applied (another writer's mutation applied after it: mutation ids are not ordered).
+
+    Attributes:
+        kind: ``present`` (inserted ids exist), ``written`` (upserted vectors read back as
+            sent), ``absent`` (deleted ids are gone), ``indexed`` / ``unindexed`` (a
+            metadata index exists / is gone).
+        vectors: For ``written``: id -> (namespace, metadata, values as float32).
+        ids: The ids to look up (the last batch of the write).
+        property: The metadata index's property.
+    """
+
+    kind: Literal["present", "written", "absent", "indexed", "unindexed"]
+    vectors: Mapping[str, tuple[str | None, Mapping[str, Any], tuple[float, ...]]] = field(
+        default_factory=dict
+    )
+    ids: tuple[str, ...] = ()
+    property: str | None = None
+
+
+@dataclass(frozen=True)
 class Mutation:
     """An accepted write (insert, upsert, delete, metadata index change).
 
@@ -153,12 +176,15 @@ class Mutation:
             changes).
         batch_ids: The mutation id of every request, when the write was cut into batches.
         accepted_at: When the last request was accepted (its ``Date``, ISO 8601), if known.
+        effect: What its last request changed (:class:`Effect`), read back by
+            ``wait_for_mutation`` when other writers' mutations hide whether it was applied.
     """
 
     id: str
     count: int = 0
     batch_ids: tuple[str, ...] = ()
     accepted_at: str | None = None
+    effect: Effect | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import json
 import math
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
+from numbers import Real
 from typing import Any
 
 from workers_ai.envelope import value_excerpt
@@ -63,6 +64,14 @@ __all__ = [
 ]
 
 #: Limits (spec §2.9): HTTP API writes take up to 5,000 vectors and 100 MB per request.
+#: The embedding models an index can be created for by name (``config.preset``, spec §2.2).
+PRESETS = (
+    "@cf/baai/bge-small-en-v1.5",
+    "@cf/baai/bge-base-en-v1.5",
+    "@cf/baai/bge-large-en-v1.5",
+    "openai/text-embedding-ada-002",
+    "cohere/embed-multilingual-v2.0",
+)
 MAX_WRITE_BATCH = 5000
 DEFAULT_WRITE_BATCH = 1000
 MAX_UPLOAD_BYTES = 100_000_000
@@ -160,6 +169,11 @@ def create_index_body(
     if preset is not None:
         if dimensions is not None:
             raise InvalidRequestError("pass dimensions and metric, or a preset, not both")
+        if preset not in PRESETS:
+            raise InvalidRequestError(
+                f"preset must be one of {', '.join(PRESETS)}, got {preset!r} (or pass "
+                "dimensions=..., or model=<an embedding model>)"
+            )
         body["config"] = {"preset": preset}
     else:
         if dimensions is None:
@@ -223,12 +237,20 @@ def check_metadata(metadata: object, where: str) -> dict[str, Any]:
     return plain
 
 
+def _as_list(values: object) -> object:
+    """An array's values as a list (numpy arrays and the like have ``tolist``)."""
+    if not isinstance(values, (Sequence, str, bytes)) and callable(getattr(values, "tolist", None)):
+        return values.tolist()  # type: ignore[attr-defined]
+    return values
+
+
 def _check_values(values: object, where: str, dimensions: int | None) -> list[float]:
+    values = _as_list(values)
     if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
         raise InvalidRequestError(f"{where}: values must be a list of numbers")
     out: list[float] = []
     for i, x in enumerate(values):
-        if isinstance(x, bool) or not isinstance(x, (int, float)) or not abs(x) <= _FLOAT32_MAX:
+        if isinstance(x, bool) or not isinstance(x, Real) or not abs(float(x)) <= _FLOAT32_MAX:
             raise InvalidRequestError(
                 f"{where}: values[{i}] = {x!r} is not a finite float32 number"
             )
@@ -251,6 +273,7 @@ def _values_text(values: object, where: str, dimensions: int | None) -> str:
     length); the fast path converts in C, the slow one names the offending value.
     """
     fast = False
+    values = _as_list(values)
     if isinstance(values, Sequence) and not isinstance(values, (str, bytes)):
         try:
             stored = array("f", values)

@@ -245,6 +245,18 @@ def test_namespaces_isolate(emulator: EmulatorServer, make: Make, api: Api) -> N
     assert vector_count(emulator, store) == 1
 
 
+def test_a_namespaced_store_reads_and_deletes_by_id_only_its_own(
+    emulator: EmulatorServer, make: Make, api: Api
+) -> None:
+    store = make(namespace="a")
+    api(store, "add_texts", [PARIS], ids=["mine"])
+    everything = make(index_name=store.index_name)
+    api(everything, "add_texts", [ROME], ids=["theirs"])  # no namespace: not store a's
+    assert [d.id for d in api(store, "get_by_ids", ["mine", "theirs"])] == ["mine"]
+    api(store, "delete", ["mine", "theirs"])
+    assert [d.id for d in api(everything, "get_by_ids", ["mine", "theirs"])] == ["theirs"]
+
+
 def test_a_document_re_added_to_another_namespace_moves_there(
     emulator: EmulatorServer, make: Make, api: Api
 ) -> None:

@@ -472,3 +472,16 @@ def test_existing_index_of_another_metric_or_missing_index(
         make_store(index_name="absent", create_index=False).add([node("n", [1.0, 0.0])])
     with pytest.raises(VectorizeIndexNotFoundError):
         make_store(index_name="absent").query(query([1.0, 0.0]))
+
+
+def test_a_namespaced_store_does_not_touch_other_namespaces_vectors(
+    make_store: Any, emulator: EmulatorServer
+) -> None:
+    """Ids are index-wide: a vector of no (or another) namespace is not a tenant's, even by id."""
+    shared = make_store()
+    shared.add([node("shared-doc", [1.0, 0.0])])
+    tenant = make_store(namespace="tenant-b")
+    tenant.add([node("b-doc", [1.0, 0.0])])
+    assert [n.node_id for n in tenant.get_nodes(["shared-doc", "b-doc"])] == ["b-doc"]
+    tenant.delete_nodes(["shared-doc"])
+    assert [n.node_id for n in shared.get_nodes(["shared-doc"])] == ["shared-doc"]
