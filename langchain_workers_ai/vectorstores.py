@@ -297,6 +297,11 @@ class WorkersAIVectorize(_TaskConnection, VectorStore):
         wire.check_metric(self.metric)
         check_timeout(self.mutation_timeout)
         wire.plan_batches([], self.batch_size)  # checks batch_size (1 to 5,000)
+        if len(self.metadata_indexes) > wire.MAX_METADATA_INDEXES:
+            raise InvalidRequestError(
+                f"metadata_indexes names {len(self.metadata_indexes)} properties; Vectorize "
+                f"allows {wire.MAX_METADATA_INDEXES} metadata indexes per index"
+            )
         super()._after_init()
 
     @property

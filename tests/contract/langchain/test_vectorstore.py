@@ -508,6 +508,7 @@ def test_k_over_vectorize_limit_is_explained(make: Make, api: Api) -> None:
         ({"namespace": "n" * 65}, "64 bytes"),
         ({"batch_size": 0}, "batch_size"),
         ({"mutation_timeout": 0}, "mutation_timeout"),
+        ({"metadata_indexes": {f"p{i}": "string" for i in range(11)}}, "allows 10"),
     ],
 )
 def test_construction_checks_fields_without_io(fields: dict[str, Any], message: str) -> None:
