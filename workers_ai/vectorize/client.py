@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import itertools
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
@@ -122,6 +123,9 @@ class _IndexBase(Generic[C]):
     def known_metric(self) -> str | None:
         """The index's metric, once ``describe()`` (or ``dimensions()``) has asked for it."""
         return self._r.metric
+
+    def _meanwhile_waiter(self) -> MutationWait:
+        return MutationWait(self.name, Mutation(""), self._r.mutation_timeout)
 
     def _waiter(self, mutation: Mutation | str, timeout: float | None) -> MutationWait:
         target = Mutation(mutation) if isinstance(mutation, str) else mutation
@@ -274,12 +278,21 @@ class VectorizeIndex(_IndexBase["WorkersAIClient"]):
         except APIStatusError as error:  # a retry after an attempt whose answer was lost
             if tally.attempts < 2:
                 raise
-            self._r.made_meanwhile(error, property_name, index_type, self.metadata_indexes())
+            self._listed_meanwhile(error, property_name, index_type)
             return Mutation("", 0, (), None, effect)
         self._r.indexed = {**(self._r.indexed or {}), property_name: index_type}
         if wait:
             self.wait_for_mutation(mutation)
         return mutation
+
+    def _listed_meanwhile(self, error: APIStatusError, name: str, index_type: str) -> None:
+        """After a refused create of metadata index ``name``: wait (bounded) for it to be
+        listed, made by another writer or by our own lost attempt; else raise ``error``."""
+        waiter, start = self._meanwhile_waiter(), _monotonic()
+        while True:
+            with contextlib.suppress(APIStatusError):
+                return self._r.made_meanwhile(error, name, index_type, self.metadata_indexes())
+            _sleep(self._r.next_listing_delay(waiter, error, _monotonic() - start))
 
     def ensure_metadata_indexes(
         self, wanted: Mapping[str, MetadataIndexType], *, wait: bool = True
@@ -292,7 +305,7 @@ class VectorizeIndex(_IndexBase["WorkersAIClient"]):
             try:
                 created.append(self.create_metadata_index(name, index_type))  # type: ignore[arg-type]
             except APIStatusError as error:  # made meanwhile (another process, a retry)?
-                self._r.made_meanwhile(error, name, index_type, self.metadata_indexes())
+                self._listed_meanwhile(error, name, index_type)
         if wait and created:
             self.wait_for_mutation(created[-1])
         return created
@@ -490,12 +503,20 @@ class AsyncVectorizeIndex(_IndexBase["AsyncWorkersAIClient"]):
         except APIStatusError as error:
             if tally.attempts < 2:
                 raise
-            self._r.made_meanwhile(error, property_name, index_type, await self.metadata_indexes())
+            await self._listed_meanwhile(error, property_name, index_type)
             return Mutation("", 0, (), None, effect)
         self._r.indexed = {**(self._r.indexed or {}), property_name: index_type}
         if wait:
             await self.wait_for_mutation(mutation)
         return mutation
+
+    async def _listed_meanwhile(self, error: APIStatusError, name: str, index_type: str) -> None:
+        waiter, start = self._meanwhile_waiter(), _monotonic()
+        while True:
+            with contextlib.suppress(APIStatusError):
+                indexes = await self.metadata_indexes()
+                return self._r.made_meanwhile(error, name, index_type, indexes)
+            await _asleep(self._r.next_listing_delay(waiter, error, _monotonic() - start))
 
     async def ensure_metadata_indexes(
         self, wanted: Mapping[str, MetadataIndexType], *, wait: bool = True
@@ -506,7 +527,7 @@ class AsyncVectorizeIndex(_IndexBase["AsyncWorkersAIClient"]):
             try:
                 created.append(await self.create_metadata_index(name, index_type))  # type: ignore[arg-type]
             except APIStatusError as error:
-                self._r.made_meanwhile(error, name, index_type, await self.metadata_indexes())
+                await self._listed_meanwhile(error, name, index_type)
         if wait and created:
             await self.wait_for_mutation(created[-1])
         return created

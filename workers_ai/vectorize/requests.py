@@ -11,10 +11,15 @@ from array import array
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from workers_ai.errors import InvalidRequestError, WorkersAIError
+from workers_ai.errors import (
+    APIStatusError,
+    InvalidRequestError,
+    MutationTimeoutError,
+    WorkersAIError,
+)
 from workers_ai.validators import quote_segment
 from workers_ai.vectorize import wire
-from workers_ai.vectorize.mutations import accepted_at, check_timeout
+from workers_ai.vectorize.mutations import MutationWait, accepted_at, check_timeout
 from workers_ai.vectorize.types import Effect, IndexInfo, MetadataIndex, Mutation, Vector
 
 if TYPE_CHECKING:
@@ -251,6 +256,17 @@ class IndexRequests:
             m.property_name == name and m.index_type.lower() == index_type.lower() for m in indexes
         ):
             raise error
+
+    @staticmethod
+    def next_listing_delay(waiter: MutationWait, error: APIStatusError, elapsed: float) -> float:
+        """The wait before listing again after a refused create: only a refusal that can mean
+        "exists" (4xx) waits, bounded by the mutation timeout; else ``error`` is raised."""
+        if error.status_code >= 500 or error.status_code < 400:
+            raise error
+        try:
+            return waiter.next_delay(elapsed)
+        except MutationTimeoutError:
+            raise error from None
 
     def probe_vector(self) -> list[float]:
         """A query vector for a filter-only search (the filter applies before ``top_k``)."""
