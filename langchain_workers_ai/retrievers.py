@@ -91,28 +91,28 @@ class _Search(Protocol[T_co]):
     def instance(self, name: str, namespace: str | None = None) -> T_co: ...
     def instances(self, namespace: str, instance_ids: Sequence[str]) -> T_co: ...
     def autorag(self, rag_id: str) -> T_co: ...
+    def target(self, **which: Any) -> T_co: ...
 
 
 # --- pure conversions -------------------------------------------------------------------------
 def _chunk_to_metadata(chunk: SearchChunk) -> dict[str, Any]:
-    """A chunk's metadata (module docs): the attributes flat, then the chunk's own keys."""
-    own = {
-        "source": chunk.filename,
-        "filename": chunk.filename,
-        "file_id": chunk.file_id,
-        "score": chunk.score,
-        "timestamp": chunk.timestamp,
-        "scoring_details": dict(chunk.scoring_details) or None,
-        "instance_id": chunk.instance_id,
-    }
-    return {**chunk.attributes, **{key: value for key, value in own.items() if value is not None}}
+    """A chunk's metadata (module docs): the core's (attributes flat, then the chunk's own
+    keys), with LangChain's ``source`` and the ``score``."""
+    from workers_ai.ai_search.types import chunk_metadata
+
+    own = {"source": chunk.filename, "score": chunk.score}
+    metadata = chunk_metadata(chunk)
+    metadata.update({k: v for k, v in own.items() if v is not None})
+    return metadata
 
 
 def _chunks_to_documents(chunks: Sequence[SearchChunk]) -> list[Document]:
-    """Chunks (best first) as ``Document`` s, in the same order."""
+    """Chunks (best first) as ``Document`` s, in the same order, with the core's ids."""
+    from workers_ai.ai_search.types import chunk_ids
+
     return [
-        Document(id=chunk.id or None, page_content=chunk.text, metadata=_chunk_to_metadata(chunk))
-        for chunk in chunks
+        Document(id=doc_id, page_content=chunk.text, metadata=_chunk_to_metadata(chunk))
+        for chunk, doc_id in zip(chunks, chunk_ids(chunks), strict=True)
     ]
 
 
@@ -222,31 +222,20 @@ class _AISearchBase(ClientConnection):
         self._core_options({})
         super()._after_init()
 
-    def _check_target(self) -> None:
-        from workers_ai.ai_search.client import autorag_route, instance_route, namespace_route
+    def _which(self) -> dict[str, Any]:
+        return {"instance": self.instance, "instance_ids": self.instance_ids,
+                "autorag": self.autorag, "namespace": self.namespace}  # fmt: skip
 
-        chosen = [n for n in ("instance", "instance_ids", "autorag") if getattr(self, n)]
-        if len(chosen) != 1:
-            raise ConfigurationError(
-                f"{type(self).__name__} needs exactly one of instance (an AI Search instance "
-                "name), instance_ids (several instances of a namespace) or autorag (a legacy "
-                f"AutoRAG id); got {', '.join(chosen) or 'none'}"
-            )
-        if self.autorag is not None:
-            if self.namespace is not None:
-                raise ConfigurationError("namespace applies to AI Search instances, not autorag")
-            autorag_route(self.autorag)
-        elif self.instance_ids:
-            namespace_route(self.namespace or DEFAULT_NAMESPACE, self.instance_ids)
-        else:
-            instance_route(self.instance or "", self.namespace)
+    def _check_target(self) -> None:
+        from workers_ai.ai_search.client import target_route
+
+        try:
+            target_route(**self._which())
+        except InvalidRequestError as error:
+            raise ConfigurationError(f"{type(self).__name__}: {error}") from error
 
     def _target_of(self, search: _Search[T_co]) -> T_co:
-        if self.autorag is not None:
-            return search.autorag(self.autorag)
-        if self.instance_ids:
-            return search.instances(self.namespace or DEFAULT_NAMESPACE, self.instance_ids)
-        return search.instance(self.instance or "", self.namespace)
+        return search.target(**self._which())
 
     def _sync_target(self) -> AISearchTarget:
         return self._target_of(self._sync_client().ai_search)

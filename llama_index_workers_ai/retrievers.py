@@ -17,9 +17,7 @@ Nodes (one per chunk, best first; the legacy AutoRAG routes give one per file):
 
 from __future__ import annotations
 
-import hashlib
 import logging
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -63,41 +61,13 @@ _OWN_FIELDS = {
 
 
 # -- chunks -> nodes (pure) ---------------------------------------------------------------------
-def _chunk_metadata(chunk: SearchChunk) -> dict[str, Any]:
-    """The node metadata of ``chunk`` (module docs): attributes flat, then the chunk's fields."""
-    metadata = dict(chunk.attributes)
-    own = {
-        "filename": chunk.filename,
-        "file_id": chunk.file_id,
-        "timestamp": chunk.timestamp,
-        "instance_id": chunk.instance_id,
-        "scoring_details": dict(chunk.scoring_details) or None,
-    }
-    metadata.update({k: v for k, v in own.items() if v is not None})
-    return metadata
-
-
-def _content_id(chunk: SearchChunk) -> str:
-    where = f"{chunk.instance_id}\0{chunk.filename}\0{chunk.text}"
-    return hashlib.sha256(where.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-
-
-def _node_ids(chunks: Sequence[SearchChunk]) -> list[str]:
-    """Each chunk's node id: its id (or, without one, a hash of where it is from and its text);
-    qualified by its instance where two instances gave the same id."""
-    ids = [c.id or _content_id(c) for c in chunks]
-    repeated = {i for i, n in Counter(ids).items() if n > 1}
-    return [
-        f"{c.instance_id}/{i}" if i in repeated and c.instance_id else i
-        for c, i in zip(chunks, ids, strict=True)
-    ]
-
-
 def chunks_to_nodes(chunks: Sequence[SearchChunk]) -> list[NodeWithScore]:
     """AI Search chunks as LlamaIndex nodes with their scores, in order (module docs)."""
+    from workers_ai.ai_search.types import chunk_ids, chunk_metadata
+
     out = []
-    for chunk, node_id in zip(chunks, _node_ids(chunks), strict=True):
-        metadata = _chunk_metadata(chunk)
+    for chunk, node_id in zip(chunks, chunk_ids(chunks), strict=True):
+        metadata = chunk_metadata(chunk)
         quiet = [k for k in QUIET_KEYS if k in metadata]
         node = TextNode(
             id_=node_id,
@@ -130,8 +100,8 @@ class AISearchFields(WorkersAIConnection, ClientPairOwner):
     autorag: str | None = Field(default=None)
     """Instead: a legacy AutoRAG id (``autorag/rags/{id}`` routes; deprecated, still served)."""
     namespace: str | None = Field(default=None)
-    """The instance's namespace; with ``instance_ids`` (no ``instance``): search those
-    instances of the namespace together."""
+    """The instance's namespace (``None``: ``default``); with ``instance_ids`` (no
+    ``instance``): search those instances of the namespace together."""
     instance_ids: list[str] | None = Field(default=None)
     """Search these instances of ``namespace`` at once (chunks say their ``instance_id``)."""
     similarity_top_k: int | None = Field(default=None)
@@ -159,7 +129,7 @@ class AISearchFields(WorkersAIConnection, ClientPairOwner):
     """An ``httpx.AsyncClient`` to send with (left open by :meth:`aclose`)."""
 
     _clients: ClientPair = PrivateAttr()
-    _handle: tuple[str, tuple[Any, ...]] = PrivateAttr()
+    _handle: dict[str, Any] = PrivateAttr()
     _options: dict[str, Any] = PrivateAttr()
     _sync_target: AISearchTarget | None = PrivateAttr(default=None)
     _async_target: AsyncAISearchTarget | None = PrivateAttr(default=None)
@@ -179,32 +149,18 @@ class AISearchFields(WorkersAIConnection, ClientPairOwner):
         """Whether the target is a legacy AutoRAG (no sources in streamed answers)."""
         return self.autorag is not None
 
-    def _checked_handle(self) -> tuple[str, tuple[Any, ...]]:
-        """Which ``client.ai_search`` method gives the target, with its arguments."""
+    def _checked_handle(self) -> dict[str, Any]:
+        """The target (``instance``, ``instance_ids``, ``autorag``, ``namespace``), checked."""
         # workers_ai.ai_search loads the catalog (its answers parse chat): when built, not on import
-        from workers_ai.ai_search.client import autorag_route, instance_route, namespace_route
+        from workers_ai.ai_search.client import target_route
 
-        given = [n for n in ("instance", "autorag", "instance_ids") if getattr(self, n) is not None]
-        if len(given) != 1:
-            raise ConfigurationError(
-                f"{type(self).__name__} searches one target: pass instance=, or instance_ids= "
-                f"with namespace=, or autorag= (got {', '.join(given) or 'none'})"
-            )
+        which: dict[str, Any] = {"instance": self.instance, "instance_ids": self.instance_ids,
+                                 "autorag": self.autorag, "namespace": self.namespace}  # fmt: skip
         try:
-            if self.autorag is not None:
-                if self.namespace is not None:
-                    raise InvalidRequestError("a legacy AutoRAG has no namespace")
-                autorag_route(self.autorag)
-                return "autorag", (self.autorag,)
-            if self.instance_ids is not None:
-                if self.namespace is None:
-                    raise InvalidRequestError("instance_ids needs namespace= (the instances')")
-                namespace_route(self.namespace, self.instance_ids)
-                return "instances", (self.namespace, list(self.instance_ids))
-            instance_route(str(self.instance), self.namespace)
-            return "instance", (self.instance, self.namespace)
+            target_route(**which)
         except InvalidRequestError as error:
             raise ConfigurationError(f"{type(self).__name__}: {error}") from error
+        return which
 
     def _own_options(self) -> dict[str, Any]:
         """The search options (``search_options`` and the fields), ``None`` left out."""
@@ -244,14 +200,12 @@ class AISearchFields(WorkersAIConnection, ClientPairOwner):
     def _target(self) -> AISearchTarget:
         """The core's handle on the target (``client.ai_search...``), made on first use."""
         if self._sync_target is None:
-            method, args = self._handle
-            self._sync_target = getattr(self._sync_client().ai_search, method)(*args)
+            self._sync_target = self._sync_client().ai_search.target(**self._handle)
         return self._sync_target
 
     def _atarget(self) -> AsyncAISearchTarget:
         if self._async_target is None:
-            method, args = self._handle
-            self._async_target = getattr(self._async_client().ai_search, method)(*args)
+            self._async_target = self._async_client().ai_search.target(**self._handle)
         return self._async_target
 
     def _search_nodes(self, result: SearchResult) -> list[NodeWithScore]:

@@ -336,3 +336,29 @@ def test_retrieval_options_are_checked_too(options: dict, words: str) -> None:
     with pytest.raises(InvalidRequestError) as caught:
         SearchOptions.of(options)
     assert words in str(caught.value)
+
+
+def test_one_target_rule_and_one_document_shape_for_both_frameworks() -> None:
+    from workers_ai.ai_search import SearchChunk, chunk_ids, chunk_metadata
+    from workers_ai.ai_search.client import target_route
+
+    assert (
+        target_route(instance_ids=["a", "b"]).search_path == "ai-search/namespaces/default/search"
+    )
+    refused = [
+        ({}, "got none"),
+        ({"instance": "a", "autorag": "b"}, "got instance, autorag"),
+        ({"autorag": "a", "namespace": "n"}, "namespace applies"),
+    ]
+    for bad, words in refused:
+        with pytest.raises(InvalidRequestError, match=words):
+            target_route(**bad)
+    chunk = SearchChunk("c1", "text", 0.5, "a.md", "f1", {"team": "x", "filename": "shadowed"},
+                        1735689600000, (), {"vector_score": 0.5}, "docs")  # fmt: skip
+    assert chunk_metadata(chunk) == {
+        "team": "x", "filename": "a.md", "file_id": "f1", "timestamp": 1735689600000,
+        "instance_id": "docs", "scoring_details": {"vector_score": 0.5},
+    }  # fmt: skip
+    twin = SearchChunk("c1", "other", instance_id="blog")
+    assert chunk_ids([chunk, twin]) == ["docs/c1", "blog/c1"]  # frameworks drop repeated ids
+    assert chunk_ids([SearchChunk("", "t")]) == chunk_ids([SearchChunk("", "t")])

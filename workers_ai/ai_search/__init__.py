@@ -15,6 +15,8 @@ from workers_ai.ai_search.types import (
     SearchAnswer,
     SearchChunk,
     SearchResult,
+    chunk_ids,
+    chunk_metadata,
 )
 
 if TYPE_CHECKING:
@@ -55,4 +57,6 @@ __all__ = [
     "SearchChunk",
     "SearchOptions",
     "SearchResult",
+    "chunk_ids",
+    "chunk_metadata",
 ]

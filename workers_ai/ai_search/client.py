@@ -46,6 +46,7 @@ __all__ = [
     "autorag_route",
     "instance_route",
     "namespace_route",
+    "target_route",
 ]
 
 #: The model name usage is reported under when an answer does not say its model.
@@ -105,6 +106,40 @@ def namespace_route(namespace: str, instance_ids: Sequence[str]) -> _Route:
     label = f"AI Search namespace {namespace!r}"
     return _Route(False, f"{base}/search", f"{base}/chat/completions", f"{template}/search",
                   f"{template}/chat/completions", label, ids)  # fmt: skip
+
+
+#: The namespace every account has (``instance_ids`` without a namespace search there).
+DEFAULT_NAMESPACE = "default"
+
+
+def target_route(
+    *,
+    instance: str | None = None,
+    instance_ids: Sequence[str] | None = None,
+    autorag: str | None = None,
+    namespace: str | None = None,
+) -> _Route:
+    """What to search, checked (no I/O): exactly one of an ``instance`` (in ``namespace``),
+    several ``instance_ids`` of ``namespace`` (default ``default``), or a legacy ``autorag``.
+
+    Raises:
+        InvalidRequestError: naming what to change.
+    """
+    given = [n for n, v in (("instance", instance), ("instance_ids", instance_ids),
+                            ("autorag", autorag)) if v is not None]  # fmt: skip
+    if len(given) != 1:
+        raise InvalidRequestError(
+            "search one target: instance= (an AI Search instance name), instance_ids= "
+            "(several instances of a namespace) or autorag= (a legacy AutoRAG id); got "
+            f"{', '.join(given) or 'none'}"
+        )
+    if autorag is not None:
+        if namespace is not None:
+            raise InvalidRequestError("namespace applies to AI Search instances, not autorag")
+        return autorag_route(autorag)
+    if instance_ids is not None:
+        return namespace_route(namespace or DEFAULT_NAMESPACE, instance_ids)
+    return instance_route(str(instance), namespace)
 
 
 def _call(client: BaseClient, route: _Route, query: Query, options: Mapping[str, Any],
@@ -307,6 +342,11 @@ class AISearch:
     def autorag(self, rag_id: str) -> AISearchTarget:
         return AISearchTarget(self._client, autorag_route(rag_id))
 
+    def target(self, **which: Any) -> AISearchTarget:
+        """The target :func:`target_route` picks (``instance=``, ``instance_ids=``,
+        ``autorag=``, ``namespace=``): what framework classes with those fields call."""
+        return AISearchTarget(self._client, target_route(**which))
+
 
 class AsyncAISearch:
     """``async_client.ai_search``: :class:`AISearch` for the async client."""
@@ -322,3 +362,6 @@ class AsyncAISearch:
 
     def autorag(self, rag_id: str) -> AsyncAISearchTarget:
         return AsyncAISearchTarget(self._client, autorag_route(rag_id))
+
+    def target(self, **which: Any) -> AsyncAISearchTarget:
+        return AsyncAISearchTarget(self._client, target_route(**which))

@@ -8,13 +8,23 @@ engines need not know which route answered.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hashlib
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from workers_ai.types import Usage
 
-__all__ = ["AnswerDelta", "ContentPart", "SearchAnswer", "SearchChunk", "SearchResult"]
+__all__ = [
+    "AnswerDelta",
+    "ContentPart",
+    "SearchAnswer",
+    "SearchChunk",
+    "SearchResult",
+    "chunk_ids",
+    "chunk_metadata",
+]
 
 
 @dataclass(frozen=True)
@@ -108,3 +118,35 @@ class AnswerDelta:
     usage: Usage | None = None
     finish_reason: str | None = None
     model: str | None = None
+
+
+# -- what both frameworks' documents and nodes carry (pure) -----------------------------------
+def chunk_metadata(chunk: SearchChunk) -> dict[str, Any]:
+    """A chunk's metadata for a framework document: its file's attributes flat (the keys
+    filters use), then ``filename``, ``file_id``, ``timestamp``, ``instance_id`` and
+    ``scoring_details`` where given (they win over an attribute of the same name)."""
+    own = {
+        "filename": chunk.filename,
+        "file_id": chunk.file_id,
+        "timestamp": chunk.timestamp,
+        "instance_id": chunk.instance_id,
+        "scoring_details": dict(chunk.scoring_details) or None,
+    }
+    return {**chunk.attributes, **{k: v for k, v in own.items() if v is not None}}
+
+
+def _content_id(chunk: SearchChunk) -> str:
+    where = f"{chunk.instance_id}\0{chunk.filename}\0{chunk.text}"
+    return hashlib.sha256(where.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def chunk_ids(chunks: Sequence[SearchChunk]) -> list[str]:
+    """Each chunk's document id: its id (without one, a hash of where it is from and its
+    text), qualified by its instance where two instances gave the same id (frameworks drop
+    repeated ids)."""
+    ids = [c.id or _content_id(c) for c in chunks]
+    repeated = {i for i, n in Counter(ids).items() if n > 1}
+    return [
+        f"{c.instance_id}/{i}" if i in repeated and c.instance_id else i
+        for c, i in zip(chunks, ids, strict=True)
+    ]

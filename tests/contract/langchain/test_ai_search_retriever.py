@@ -318,12 +318,12 @@ def test_options_the_legacy_routes_lack_are_refused_at_construction(retriever: M
 @pytest.mark.parametrize(
     ("fields", "error", "match"),
     [
-        ({"instance": "../docs"}, InvalidRequestError, "AI Search instance name"),
-        ({"instance": "a/b"}, InvalidRequestError, "AI Search instance name"),
-        ({"autorag": "my rag"}, InvalidRequestError, "AutoRAG id"),
-        ({"instance": "docs", "namespace": ".."}, InvalidRequestError, "namespace"),
-        ({"instance_ids": ["ok", "no/pe"]}, InvalidRequestError, "instance name"),
-        ({}, ConfigurationError, "exactly one of instance"),
+        ({"instance": "../docs"}, ConfigurationError, "AI Search instance name"),
+        ({"instance": "a/b"}, ConfigurationError, "AI Search instance name"),
+        ({"autorag": "my rag"}, ConfigurationError, "AutoRAG id"),
+        ({"instance": "docs", "namespace": ".."}, ConfigurationError, "namespace"),
+        ({"instance_ids": ["ok", "no/pe"]}, ConfigurationError, "instance name"),
+        ({}, ConfigurationError, "search one target: instance="),
         ({"instance": "docs", "autorag": "docs"}, ConfigurationError, "got instance, autorag"),
         ({"autorag": "docs", "namespace": "team"}, ConfigurationError, "namespace applies"),
         ({"instance": "docs", "k": 100}, InvalidRequestError, "max_results"),

@@ -319,7 +319,6 @@ def test_filters_the_service_cannot_express_are_refused_before_any_request(
         ({"instance": "a/b"}, "'a/b'"),
         ({"instance": ""}, "instance name"),
         ({"autorag": "docs", "namespace": "research"}, "namespace"),
-        ({"instance_ids": ["papers"]}, "namespace="),
         ({"instance_ids": [], "namespace": "research"}, "non-empty"),
         ({"instance": "docs", "namespace": "bad name"}, "namespace"),
         ({"instance": "docs", "similarity_top_k": 51}, "max_results"),
