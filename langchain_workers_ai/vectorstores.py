@@ -84,46 +84,41 @@ def _texts_to_documents(
     text_key: str,
 ) -> _Documents:
     """Texts, metadata and ids (missing ids made deterministic), all checked before any
-    request: lengths, id rules, duplicates, metadata types and the 10 KiB limit."""
+    request by the core's plan: lengths, id rules, duplicates, metadata types and the 10 KiB
+    limit."""
     texts = list(texts)
-    for name, values in (("metadatas", metadatas), ("ids", ids)):
-        if values and len(values) != len(texts):
-            raise InvalidRequestError(
-                f"{name} has {len(values)} items for {len(texts)} texts; give one per text"
-            )
     metas = [dict(m or {}) for m in metadatas] if metadatas else [{} for _ in texts]
-    given = list(ids) if ids else [None] * len(texts)
-    for i, meta in enumerate(metas):  # named by position, before an id is derived from it
-        wire.check_metadata(meta, f"document {i}")
-    final = [
-        doc_id if doc_id is not None else document_id(text, meta, namespace)
-        for text, meta, doc_id in zip(texts, metas, given, strict=True)
-    ]
+    given = list(ids) if ids else None
     try:
-        plan_documents(texts, ids=final, metadatas=metas, text_key=text_key)
+        plan = plan_documents(
+            texts, ids=given, metadatas=metas, text_key=text_key, namespace=namespace
+        )
     except InvalidRequestError as error:
-        explained = _explain_too_large(error, texts, metas, final, text_key)
+        explained = _explain_too_large(error, texts, metas, given, namespace, text_key)
         if explained is error:
             raise
         raise explained from error
-    return _Documents(texts, metas, final)
+    return _Documents(texts, metas, plan.ids)
 
 
 def _explain_too_large(
     error: InvalidRequestError,
     texts: list[str],
     metas: list[dict[str, Any]],
-    ids: list[str],
+    ids: list[str | None] | None,
+    namespace: str | None,
     text_key: str,
 ) -> InvalidRequestError:
     """``error``, or -- when a document's metadata is storable alone but not with its text
     (so the text makes it too large) -- an error that says how to split it."""
     for i, (text, meta) in enumerate(zip(texts, metas, strict=True)):
-        where = f"document {i} (id {ids[i]!r})"
         try:
-            wire.check_metadata(meta, where)
+            wire.check_metadata(meta, f"document {i}")
         except InvalidRequestError:
             return error  # the metadata itself is at fault: the core's message says how
+        given = ids[i] if ids else None
+        doc_id = given if given is not None else document_id(text, meta, namespace)
+        where = f"document {i} (id {doc_id!r})"
         try:
             wire.check_metadata({**meta, text_key: text}, where)
         except InvalidRequestError as too_large:

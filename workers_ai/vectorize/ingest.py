@@ -117,12 +117,13 @@ class _Plan:
 def plan_documents(
     texts: Sequence[str],
     *,
-    ids: Sequence[str] | None,
+    ids: Sequence[str | None] | None,
     metadatas: Sequence[Mapping[str, Any] | None] | None,
     text_key: str | None,
     namespace: str | None = None,
 ) -> _Plan:
-    """Ids and stored metadata of every document, all checked before any request."""
+    """Ids and stored metadata of every document, all checked before any request; a missing
+    id (``ids`` ``None``, or ``None`` in it) is :func:`document_id`'s."""
     if isinstance(texts, str) or not isinstance(texts, Sequence):
         raise InvalidRequestError("texts must be a list of strings")
     for name, values in (("ids", ids), ("metadatas", metadatas)):
@@ -136,7 +137,8 @@ def plan_documents(
         if not isinstance(text, str):
             raise InvalidRequestError(f"texts[{i}] is a {type(text).__name__}, not a string")
         meta = wire.check_metadata(metadatas[i] if metadatas is not None else None, f"document {i}")
-        doc_id = ids[i] if ids is not None else document_id(text, meta, namespace)
+        given = ids[i] if ids is not None else None
+        doc_id = given if given is not None else document_id(text, meta, namespace)
         if text_key is not None:
             if text_key in meta:
                 raise InvalidRequestError(
