@@ -43,7 +43,6 @@ from workers_ai.vectorize.requests import (
     reflects_indexes,
     resolve_dimensions,
     same_config,
-    write_effect,
 )
 from workers_ai.vectorize.types import (
     Effect,
@@ -166,7 +165,7 @@ class VectorizeIndex(_IndexBase["WorkersAIClient"]):
         self, op: str, vectors: Sequence[VectorLike], batch_size: int, wait: bool
     ) -> Mutation:
         self.dimensions()
-        calls, ranges = self._r.write_calls(op, vectors, batch_size)
+        calls, ranges, effect = self._r.write_calls(op, vectors, batch_size)
         responses = []
         for call, (start, _) in zip(calls, ranges, strict=True):
             try:
@@ -174,8 +173,7 @@ class VectorizeIndex(_IndexBase["WorkersAIClient"]):
             except WorkersAIError as error:
                 note_partial_write(error, start, len(vectors), op)
                 raise
-        last = ranges[-1][0]
-        mutation = self._r.mutation(responses, len(vectors), write_effect(op, vectors, last))
+        mutation = self._r.mutation(responses, len(vectors), effect)
         if wait:
             self.wait_for_mutation(mutation)
         return mutation
@@ -404,7 +402,7 @@ class AsyncVectorizeIndex(_IndexBase["AsyncWorkersAIClient"]):
         self, op: str, vectors: Sequence[VectorLike], batch_size: int, wait: bool
     ) -> Mutation:
         await self.dimensions()
-        calls, ranges = self._r.write_calls(op, vectors, batch_size)
+        calls, ranges, effect = self._r.write_calls(op, vectors, batch_size)
         responses = []
         for call, (start, _) in zip(calls, ranges, strict=True):
             try:
@@ -412,8 +410,7 @@ class AsyncVectorizeIndex(_IndexBase["AsyncWorkersAIClient"]):
             except WorkersAIError as error:
                 note_partial_write(error, start, len(vectors), op)
                 raise
-        last = ranges[-1][0]
-        mutation = self._r.mutation(responses, len(vectors), write_effect(op, vectors, last))
+        mutation = self._r.mutation(responses, len(vectors), effect)
         if wait:
             await self.wait_for_mutation(mutation)
         return mutation

@@ -7,6 +7,7 @@ metadata indexes) so that writes and filtered queries are checked before they ar
 
 from __future__ import annotations
 
+import json
 from array import array
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -154,14 +155,15 @@ class IndexRequests:
     # -- calls --------------------------------------------------------------------------------
     def write_calls(
         self, op: str, vectors: Sequence[Vector | Mapping[str, Any]], batch_size: int
-    ) -> tuple[list[_Call], list[tuple[int, int]]]:
-        """``insert``/``upsert`` requests for ``vectors`` (all checked first), and their ranges."""
+    ) -> tuple[list[_Call], list[tuple[int, int]], Effect]:
+        """``insert``/``upsert`` requests for ``vectors`` (all checked first), their ranges,
+        and what the last one changes (read back by waits)."""
         lines = wire.encode_vectors(vectors, self.dimensions)
         if not lines:
             raise InvalidRequestError(f"{op}: no vectors to write")
         ranges = wire.plan_batches(lines, batch_size)
         calls = [self.call("POST", op, raw=b"".join(lines[a:b])) for a, b in ranges]
-        return calls, ranges
+        return calls, ranges, write_effect(op, lines[ranges[-1][0] :])
 
     def query_call(
         self,
@@ -301,26 +303,19 @@ class IndexRequests:
 
 
 # -- read-back of a write's effect (when the index's info cannot tell it was applied) ---------
-def write_effect(op: str, vectors: Sequence[Vector | Mapping[str, Any]], start: int) -> Effect:
-    """What the write's last batch (``vectors[start:]``) changes: ids present (insert keeps an
-    existing vector, so only presence is ours to see) or vectors as sent (upsert)."""
-    batch = vectors[start:]
-    ids = tuple(_field(v, "id") for v in batch)
+def write_effect(op: str, lines: Sequence[bytes]) -> Effect:
+    """What the write's last batch (its NDJSON ``lines``, as sent) changes: ids present
+    (insert keeps an existing vector, so only presence is ours to see) or vectors as sent
+    (upsert)."""
+    sent = [json.loads(line) for line in lines]
+    ids = tuple(v["id"] for v in sent)
     if op != "upsert":
         return Effect("present", ids=ids)
     expected = {
-        _field(v, "id"): (
-            _field(v, "namespace"),
-            wire.check_metadata(_field(v, "metadata"), "vector"),
-            tuple(array("f", _field(v, "values"))),
-        )
-        for v in batch
+        v["id"]: (v.get("namespace"), v.get("metadata", {}), tuple(array("f", v["values"])))
+        for v in sent
     }
     return Effect("written", vectors=expected, ids=ids)
-
-
-def _field(vector: Vector | Mapping[str, Any], name: str) -> Any:
-    return getattr(vector, name) if isinstance(vector, Vector) else vector.get(name)
 
 
 def reflects(effect: Effect, found: Sequence[Vector]) -> bool:

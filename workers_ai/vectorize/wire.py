@@ -288,25 +288,33 @@ def _values_text(values: object, where: str, dimensions: int | None) -> str:
     return ("%.9g," * len(stored) % tuple(stored))[:-1]
 
 
-def _vector_line(vector: Vector | Mapping[str, Any], where: str, dimensions: int | None) -> bytes:
+_FIELDS = ("id", "values", "metadata", "namespace")
+
+
+def _vector_line(
+    vector: Vector | Mapping[str, Any], i: int, dimensions: int | None
+) -> tuple[str, bytes]:
+    """Vector ``i``'s id and NDJSON line, checked (errors name it by position and id)."""
     vid: object
     values: object
     meta: object
     ns: object
     if isinstance(vector, Vector):
         vid, values, meta, ns = vector.id, vector.values, vector.metadata, vector.namespace
+        unknown: set[Any] = set()
     elif isinstance(vector, Mapping):
-        unknown = set(vector) - {"id", "values", "metadata", "namespace"}
-        if unknown:
-            raise InvalidRequestError(f"{where}: unknown vector fields {sorted(unknown)}")
-        vid, values = vector.get("id"), vector.get("values")
-        meta, ns = vector.get("metadata"), vector.get("namespace")
+        vid, values, meta, ns = (vector.get(name) for name in _FIELDS)
+        unknown = set(vector) - set(_FIELDS)
     else:
         raise InvalidRequestError(
-            f"{where}: a vector is a Vector or a mapping with id and values, got "
+            f"vectors[{i}]: a vector is a Vector or a mapping with id and values, got "
             f"{type(vector).__name__}"
         )
-    parts = ['{"id":', _json(_check_id(vid, where)), ',"values":[']
+    where = f"vectors[{i}] (id {vid!r})" if isinstance(vid, str) and vid else f"vectors[{i}]"
+    if unknown:
+        raise InvalidRequestError(f"{where}: unknown vector fields {sorted(unknown)}")
+    vector_id = _check_id(vid, where)
+    parts = ['{"id":', _json(vector_id), ',"values":[']
     parts += [_values_text(values, where, dimensions), "]"]
     if ns is not None:
         parts += [',"namespace":', _json(check_namespace(ns, f"{where}: namespace"))]
@@ -314,7 +322,7 @@ def _vector_line(vector: Vector | Mapping[str, Any], where: str, dimensions: int
     if metadata:
         parts += [',"metadata":', _json(metadata)]
     parts.append("}\n")
-    return "".join(parts).encode("utf-8")
+    return vector_id, "".join(parts).encode("utf-8")
 
 
 def _json(value: object) -> str:
@@ -335,14 +343,7 @@ def encode_vectors(
     lines: list[bytes] = []
     seen: dict[str, int] = {}
     for i, vector in enumerate(vectors):
-        raw_id = vector.id if isinstance(vector, Vector) else _mapping_id(vector)
-        where = (
-            f"vectors[{i}] (id {raw_id!r})"
-            if isinstance(raw_id, str) and raw_id
-            else f"vectors[{i}]"
-        )
-        line = _vector_line(vector, where, dimensions)
-        vector_id = vector.id if isinstance(vector, Vector) else vector["id"]
+        vector_id, line = _vector_line(vector, i, dimensions)
         if vector_id in seen:  # ids are unique in an index, whatever their namespace
             raise InvalidRequestError(
                 f"vectors[{i}]: id {vector_id!r} is also vectors[{seen[vector_id]}]; ids must "
@@ -351,10 +352,6 @@ def encode_vectors(
         seen[vector_id] = i
         lines.append(line)
     return lines
-
-
-def _mapping_id(vector: object) -> object:
-    return vector.get("id") if isinstance(vector, Mapping) else None
 
 
 def plan_batches(lines: Sequence[bytes], batch_size: int) -> list[tuple[int, int]]:
