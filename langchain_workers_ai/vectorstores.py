@@ -39,7 +39,6 @@ from workers_ai.vectorize import (
     IndexInfo,
     IngestProgress,
     Match,
-    Vector,
     VectorizeIndex,
     aingest,
     document_id,
@@ -49,7 +48,7 @@ from workers_ai.vectorize import (
 )
 from workers_ai.vectorize.ingest import plan_documents
 from workers_ai.vectorize.mutations import DEFAULT_MUTATION_TIMEOUT, check_timeout
-from workers_ai.vectorize.types import MetadataIndexType, Metric
+from workers_ai.vectorize.types import MetadataIndexType, Metric, in_namespace
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -129,14 +128,6 @@ def _explain_too_large(
                 "chunk_size=2000)"
             )
     return error
-
-
-def _owned_vectors(vectors: Sequence[Vector], namespace: str) -> list[Vector]:
-    return [v for v in vectors if v.namespace == namespace]
-
-
-def _owned(vectors: Sequence[Vector], namespace: str) -> list[str]:
-    return [v.id for v in _owned_vectors(vectors, namespace)]
 
 
 def _to_document(vector_id: str, metadata: Mapping[str, Any], text_key: str) -> Document:
@@ -400,10 +391,6 @@ class WorkersAIVectorize(_TaskConnection, VectorStore):
     def _namespace(self, namespace: str | None) -> str | None:
         return self.namespace if namespace is None else namespace
 
-    def _own(self, vectors: Sequence[Vector]) -> list[Vector]:
-        """With a store namespace, only its vectors (ids are index-wide)."""
-        return list(vectors) if self.namespace is None else _owned_vectors(vectors, self.namespace)
-
     def _check_extra(self, kwargs: Mapping[str, Any], method: str, known: Sequence[str]) -> None:
         """Unknown keywords raise (a misspelt ``filter`` must not be ignored)."""
         if kwargs:
@@ -508,9 +495,10 @@ class WorkersAIVectorize(_TaskConnection, VectorStore):
             index = self._prepare()
             if ids is None:
                 index.delete_all(namespace=ns, wait=self.wait_for_mutations)
-            else:  # ids are index-wide: with a namespace, only its own vectors go
-                owned = list(ids) if ns is None else _owned(index.get_by_ids(list(ids)), ns)
-                index.delete_by_ids(owned, wait=self.wait_for_mutations)
+                return True
+            if ns is not None:  # ids are index-wide: with a namespace, only its own vectors go
+                ids = [v.id for v in in_namespace(index.get_by_ids(list(ids)), ns)]
+            index.delete_by_ids(list(ids), wait=self.wait_for_mutations)
         return True
 
     async def adelete(
@@ -523,9 +511,10 @@ class WorkersAIVectorize(_TaskConnection, VectorStore):
             index = await self._aprepare()
             if ids is None:
                 await index.delete_all(namespace=ns, wait=wait)
-            else:
-                owned = list(ids) if ns is None else _owned(await index.get_by_ids(list(ids)), ns)
-                await index.delete_by_ids(owned, wait=wait)
+                return True
+            if ns is not None:
+                ids = [v.id for v in in_namespace(await index.get_by_ids(list(ids)), ns)]
+            await index.delete_by_ids(list(ids), wait=wait)
         return True
 
     # --- reads -------------------------------------------------------------------------------
@@ -535,7 +524,10 @@ class WorkersAIVectorize(_TaskConnection, VectorStore):
             return []
         with langchain_errors():
             vectors = self._prepare().get_by_ids(list(ids))
-        return [_to_document(v.id, v.metadata, self.text_key) for v in self._own(vectors)]
+        return [
+            _to_document(v.id, v.metadata, self.text_key)
+            for v in in_namespace(vectors, self.namespace)
+        ]
 
     async def aget_by_ids(self, ids: Sequence[str], /) -> list[Document]:
         """Async :meth:`get_by_ids`."""
@@ -543,7 +535,10 @@ class WorkersAIVectorize(_TaskConnection, VectorStore):
             return []
         with langchain_errors():
             vectors = await (await self._aprepare()).get_by_ids(list(ids))
-        return [_to_document(v.id, v.metadata, self.text_key) for v in self._own(vectors)]
+        return [
+            _to_document(v.id, v.metadata, self.text_key)
+            for v in in_namespace(vectors, self.namespace)
+        ]
 
     def _pairs(self, matches: Sequence[Match]) -> list[tuple[Document, float]]:
         return [(_to_document(m.id, m.metadata, self.text_key), m.score) for m in matches]

@@ -54,6 +54,7 @@ from workers_ai.errors import (
 )
 from workers_ai.vectorize import HIGHER_IS_CLOSER, Match, Vector, relevance, wire
 from workers_ai.vectorize.mutations import DEFAULT_MUTATION_TIMEOUT, check_timeout
+from workers_ai.vectorize.types import in_namespace
 
 if TYPE_CHECKING:
     from workers_ai.client import ClientPair
@@ -467,10 +468,8 @@ class WorkersAIVectorizeStore(WorkersAIConnection, ClientPairOwner, BasePydantic
         return {REF_DOC_KEY: "string", **self.metadata_indexes}
 
     def _visible(self, vectors: Sequence[Vector]) -> list[Vector]:
-        """Vectors of this store's namespace (with one set, vectors of no or another namespace
-        are not the store's: ids are index-wide, the namespace says whose a vector is)."""
-        ns = self.namespace
-        return [v for v in vectors if ns is None or v.namespace == ns]
+        """Vectors of this store's namespace, when it has one (ids are index-wide)."""
+        return in_namespace(vectors, self.namespace)
 
     def _nodes(self, vectors: Sequence[Vector]) -> list[BaseNode]:
         return [_vector_to_node(v.id, v.metadata, self.text_key) for v in vectors]

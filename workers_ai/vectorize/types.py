@@ -27,6 +27,7 @@ __all__ = [
     "ReturnMetadata",
     "Vector",
     "VectorPage",
+    "in_namespace",
     "relevance",
 ]
 
@@ -212,3 +213,9 @@ class MetadataIndex:
 
     property_name: str
     index_type: str
+
+
+def in_namespace(vectors: Sequence[Vector], namespace: str | None) -> list[Vector]:
+    """The vectors of ``namespace`` (all of them for ``None``): ids are index-wide, so a
+    namespaced store reading or deleting by id keeps to its own vectors."""
+    return [v for v in vectors if namespace is None or v.namespace == namespace]
