@@ -37,6 +37,7 @@ from workers_ai.vectorize.mutations import DEFAULT_MUTATION_TIMEOUT, MutationWai
 from workers_ai.vectorize.requests import (
     IndexRequests,
     create_index_call,
+    effect_ids,
     list_indexes_call,
     note_partial_write,
     reflects,
@@ -376,7 +377,7 @@ class VectorizeIndex(_IndexBase["WorkersAIClient"]):
     def _shows(self, effect: Effect) -> bool:
         if effect.kind in ("indexed", "unindexed"):
             return reflects_indexes(effect, self.metadata_indexes())
-        return reflects(effect, self.get_by_ids(effect.ids))
+        return reflects(effect, self.get_by_ids(effect_ids(effect)))
 
 
 class AsyncVectorizeIndex(_IndexBase["AsyncWorkersAIClient"]):
@@ -591,7 +592,7 @@ class AsyncVectorizeIndex(_IndexBase["AsyncWorkersAIClient"]):
     async def _shows(self, effect: Effect) -> bool:
         if effect.kind in ("indexed", "unindexed"):
             return reflects_indexes(effect, await self.metadata_indexes())
-        return reflects(effect, await self.get_by_ids(effect.ids))
+        return reflects(effect, await self.get_by_ids(effect_ids(effect)))
 
 
 class Vectorize:

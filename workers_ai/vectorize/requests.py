@@ -32,6 +32,7 @@ __all__ = [
     "IndexRequests",
     "create_index_call",
     "dimensions_of_model",
+    "effect_ids",
     "list_indexes_call",
     "note_partial_write",
     "reflects",
@@ -306,30 +307,29 @@ class IndexRequests:
 def write_effect(op: str, lines: Sequence[bytes]) -> Effect:
     """What the write's last batch (its NDJSON ``lines``, as sent) changes: ids present
     (insert keeps an existing vector, so only presence is ours to see) or vectors as sent
-    (upsert)."""
-    sent = [json.loads(line) for line in lines]
-    ids = tuple(v["id"] for v in sent)
-    if op != "upsert":
-        return Effect("present", ids=ids)
-    expected = {
-        v["id"]: (v.get("namespace"), v.get("metadata", {}), tuple(array("f", v["values"])))
-        for v in sent
-    }
-    return Effect("written", vectors=expected, ids=ids)
+    (upsert). The lines are kept, not read: only a wait that must look reads them."""
+    return Effect("written" if op == "upsert" else "present", lines=lines)
+
+
+def effect_ids(effect: Effect) -> tuple[str, ...]:
+    """The ids to read back for ``effect``."""
+    return effect.ids or tuple(json.loads(line)["id"] for line in effect.lines)
 
 
 def reflects(effect: Effect, found: Sequence[Vector]) -> bool:
-    """Whether vectors read back (``get_by_ids`` of ``effect.ids``) show the write applied."""
+    """Whether vectors read back (``get_by_ids`` of :func:`effect_ids`) show it applied."""
     by_id = {v.id: v for v in found}
     if effect.kind == "absent":
         return not by_id
     if effect.kind == "present":
-        return set(effect.ids) <= set(by_id)
-    for vector_id, (namespace, metadata, values) in effect.vectors.items():
-        got = by_id.get(vector_id)
-        if got is None or got.namespace != namespace or dict(got.metadata) != metadata:
+        return set(effect_ids(effect)) <= set(by_id)
+    for sent in map(json.loads, effect.lines):
+        got = by_id.get(sent["id"])
+        if got is None or got.namespace != sent.get("namespace"):
             return False
-        if tuple(array("f", got.values)) != values:
+        if dict(got.metadata) != sent.get("metadata", {}):
+            return False
+        if array("f", got.values) != array("f", sent["values"]):
             return False
     return True
 

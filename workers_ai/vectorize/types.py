@@ -151,16 +151,15 @@ class Effect:
         kind: ``present`` (inserted ids exist), ``written`` (upserted vectors read back as
             sent), ``absent`` (deleted ids are gone), ``indexed`` / ``unindexed`` (a
             metadata index exists / is gone).
-        vectors: For ``written``: id -> (namespace, metadata, values as float32).
-        ids: The ids to look up (the last batch of the write).
+        ids: For ``absent``: the ids to look up.
+        lines: For ``present`` / ``written``: the write's last batch as sent (NDJSON lines),
+            read only when a wait needs to look.
         property: The metadata index's property.
     """
 
     kind: Literal["present", "written", "absent", "indexed", "unindexed"]
-    vectors: Mapping[str, tuple[str | None, Mapping[str, Any], tuple[float, ...]]] = field(
-        default_factory=dict
-    )
     ids: tuple[str, ...] = ()
+    lines: Sequence[bytes] = ()
     property: str | None = None
 
 
